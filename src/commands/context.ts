@@ -1,0 +1,67 @@
+import type { DateTime } from "luxon";
+import type { Config } from "../config/load.js";
+import type { Secrets } from "../config/secrets.js";
+import type { Exec } from "../infra/exec.js";
+import { createHttpClient, type HttpClient } from "../infra/http.js";
+import type { Logger, SecretSet } from "../infra/log.js";
+import { createSource } from "../sources/index.js";
+import type { Source } from "../sources/types.js";
+import { createTarget } from "../targets/index.js";
+import type { Target } from "../targets/types.js";
+
+/** Everything a command needs from the outside world, passed in so that tests need no mocking. */
+export type CommandDeps = {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  now: () => DateTime;
+  stdout: NodeJS.WritableStream;
+  log: Logger;
+  redactor: SecretSet;
+  exec: Exec;
+  runId: string;
+  sleep?: (ms: number) => Promise<void>;
+};
+
+export function buildSources(
+  config: Config,
+  names: Iterable<string>,
+  secrets: Secrets,
+  deps: CommandDeps,
+): { sources: Map<string, Source>; http: HttpClient } {
+  const http = createHttpClient(config.http, { log: deps.log, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
+  const sources = new Map<string, Source>();
+  for (const name of names) {
+    const c = config.sources.get(name);
+    if (!c) continue;
+    sources.set(
+      name,
+      createSource(c, {
+        http,
+        token: secrets.get(`sources.${name}`) ?? null,
+        concurrency: config.concurrency,
+        log: deps.log,
+      }),
+    );
+  }
+  return { sources, http };
+}
+
+export function buildTargets(
+  config: Config,
+  names: Iterable<string>,
+  secrets: Secrets,
+  deps: CommandDeps,
+): Map<string, { target: Target; concurrency: number }> {
+  const out = new Map<string, { target: Target; concurrency: number }>();
+  for (const name of names) {
+    const c = config.targets.get(name);
+    if (!c) continue;
+    const target = createTarget(c, {
+      exec: deps.exec,
+      env: deps.env,
+      token: secrets.get(`targets.${name}`) ?? null,
+    });
+    out.set(name, { target, concurrency: c.concurrency });
+  }
+  return out;
+}

@@ -1,0 +1,156 @@
+import path from "node:path";
+import { loadConfig, type Config, type RuleConfig } from "../config/load.js";
+import { resolveSecrets } from "../config/secrets.js";
+import { resolveWindow } from "../config/window.js";
+import { applyPlan } from "../apply/apply.js";
+import { combineExitCodes, UsageError, type ExitCode } from "../errors.js";
+import { planGrants } from "../plan/plan.js";
+import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
+import type { Action, ActionStatus } from "../plan/types.js";
+import { fetchRuleShifts } from "../sources/fetch.js";
+import { createAuditLog } from "../state/audit.js";
+import { createLedgerWriter, loadLedger } from "../state/ledger.js";
+import { acquireLock, type Lock } from "../state/lock.js";
+import type { ActionResult } from "../targets/types.js";
+import { buildSources, buildTargets, type CommandDeps } from "./context.js";
+
+export type SyncOptions = {
+  config: string;
+  dryRun: boolean;
+  since?: string | undefined;
+  until?: string | undefined;
+  window?: string | undefined;
+  rules: string[];
+  state?: string | undefined;
+  output: "text" | "json";
+  maxChanges?: number | undefined;
+};
+
+/**
+ * Fetch, plan, apply, record, report. Returns the exit code of SPEC section 6. A dry run takes no
+ * lock, makes no target call and writes nothing; it still reads the ledger, so its plan is the plan
+ * a real run would carry out.
+ */
+export async function runSync(opts: SyncOptions, deps: CommandDeps): Promise<ExitCode> {
+  const config = await loadConfig(opts.config);
+  const now = deps.now().toUTC();
+  const window = resolveWindow(opts, config.window, now);
+  const rules = selectRules(config, opts.rules);
+  const stateFile = opts.state ? path.resolve(deps.cwd, opts.state) : config.state;
+  const maxChanges = opts.maxChanges ?? config.maxChanges;
+  const secrets = await resolveSecrets(config, deps.env, deps.redactor, {
+    sources: new Set(rules.map((r) => r.source)),
+    targets: opts.dryRun ? new Set() : new Set(rules.map((r) => r.target)),
+  });
+
+  const lock: Lock | null = opts.dryRun ? null : await acquireLock(`${stateFile}.lock`, deps.runId, deps.log);
+  try {
+    deps.log.info("sync started", {
+      config: config.file,
+      state: stateFile,
+      since: window.since.toISO(),
+      until: window.until.toISO(),
+      rules: rules.map((r) => r.name),
+      dryRun: opts.dryRun,
+    });
+    const held = await loadLedger(stateFile);
+    const { sources } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
+    const targets = buildTargets(config, new Set(rules.map((r) => r.target)), secrets, deps);
+    const fetched = await fetchRuleShifts(config, rules, sources, window, deps.log);
+
+    const actions = planGrants({
+      now,
+      rules,
+      shifts: fetched.shifts,
+      held,
+      identities: config.identities,
+      capabilities: (t) =>
+        (targets.get(t) as NonNullable<ReturnType<typeof targets.get>>).target.capabilities,
+    });
+    const changes = actions.filter(
+      (a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke",
+    ).length;
+    const report: Report = {
+      dryRun: opts.dryRun,
+      window,
+      actions: actions.map((a) => ({ ...a, status: initialStatus(a.kind, opts.dryRun) })),
+      errors: fetched.errors,
+    };
+
+    const codes: ExitCode[] = [0];
+    if (fetched.errors.length > 0) codes.push(3);
+    if (actions.some((a) => a.badIdentity)) codes.push(4);
+
+    if (!opts.dryRun && maxChanges !== null && maxChanges !== undefined && changes > maxChanges) {
+      report.stopped = `${changes} changes planned, more than --max-changes ${maxChanges}: nothing was applied`;
+      deps.log.error("too many changes; nothing applied", { changes, maxChanges });
+      codes.push(6);
+    } else if (!opts.dryRun) {
+      const results = await applyAndRecord(actions, { config, stateFile, held, targets, deps });
+      report.actions.forEach((r, i) => {
+        const res = results.get(actions[i] as Action);
+        if (!res) return;
+        r.status = res.status;
+        if (res.status === "failed") r.error = res.error;
+      });
+      if (report.actions.some((a) => a.status === "failed")) codes.push(4);
+    }
+
+    const out = opts.output === "json" ? renderJson(report) : renderText(report);
+    deps.stdout.write(deps.redactor.redact(out));
+    const code = combineExitCodes(codes);
+    deps.log.info("sync finished", {
+      exitCode: code,
+      actions: actions.length,
+      changes,
+      errors: fetched.errors.length,
+    });
+    return code;
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function applyAndRecord(
+  actions: Action[],
+  ctx: {
+    config: Config;
+    stateFile: string;
+    held: Awaited<ReturnType<typeof loadLedger>>;
+    targets: ReturnType<typeof buildTargets>;
+    deps: CommandDeps;
+  },
+): Promise<Map<Action, ActionResult>> {
+  const { deps } = ctx;
+  const ledger = createLedgerWriter(ctx.stateFile, ctx.held, deps.now);
+  const audit = createAuditLog(ctx.config.audit, deps.runId, deps.now);
+  const results = await applyPlan(actions, ctx.targets, deps.log, async ({ action, result }) => {
+    const clean = deps.redactor.redactDeep(result);
+    // Record each action as it completes, so that a run killed half-way loses nothing it did.
+    if (clean.status === "applied") {
+      if (action.kind === "revoke") await ledger.remove(action.revokes ?? []);
+      else await ledger.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId });
+    }
+    await audit.record(action, clean);
+  });
+  await ledger.flush();
+  for (const [a, r] of results) results.set(a, deps.redactor.redactDeep(r));
+  return results;
+}
+
+function selectRules(config: Config, names: string[]): RuleConfig[] {
+  if (names.length === 0) return config.rules;
+  const unknown = names.filter((n) => !config.rules.some((r) => r.name === n));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--rule: no rule named ${unknown.map((n) => `"${n}"`).join(", ")} (rules: ${config.rules.map((r) => r.name).join(", ")})`,
+    );
+  }
+  return config.rules.filter((r) => names.includes(r.name));
+}
+
+/** A call that a run makes is `planned` in a dry run, then `applied` or `failed`; the rest make no call. */
+function initialStatus(kind: ReportedAction["kind"], dryRun: boolean): ActionStatus {
+  if (kind === "grant" || kind === "extend" || kind === "revoke") return dryRun ? "planned" : "applied";
+  return "skipped";
+}

@@ -1,0 +1,185 @@
+import { z } from "zod";
+import { parseDuration } from "./time.js";
+
+/**
+ * The config as written (YAML or JSON). This one definition validates configs and generates the JSON
+ * Schema shipped for editors (`schema/shiftgrant.schema.json`). Unknown keys are errors everywhere: a
+ * typo must not silently disable a rule. Cross-references (a rule's source and target) are checked
+ * after this, in load.ts, where every problem is gathered with the others.
+ */
+
+const duration = z
+  .string({ error: 'expected a duration like "15m", "12h", "7d" or "PT12H"' })
+  .superRefine((v, ctx) => {
+    const d = parseDuration(v);
+    if (typeof d === "string") ctx.addIssue({ code: "custom", message: d });
+  })
+  .meta({ description: 'A duration: "90s", "30m", "12h", "7d", or ISO 8601 ("PT12H", "P7D").' });
+
+const name = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    "names use letters, digits, '.', '_' and '-', and start with a letter or digit",
+  );
+
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected the name of an environment variable, like PAGERDUTY_TOKEN");
+
+const secretRef = {
+  tokenEnv: envName
+    .optional()
+    .meta({ description: "Name of the environment variable that holds the token." }),
+  tokenFile: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "File that holds the token (e.g. a mounted secret)." }),
+};
+
+const baseUrl = z.string().meta({
+  description:
+    "API base URL. https only; plain http is allowed for 127.0.0.1 and localhost (tests, local proxies).",
+});
+
+export const pagerdutySourceSchema = z.strictObject({
+  type: z.literal("pagerduty"),
+  ...secretRef,
+  baseUrl: baseUrl
+    .optional()
+    .meta({ description: "https://api.pagerduty.com (default) or https://api.eu.pagerduty.com" }),
+});
+
+export const fileSourceSchema = z.strictObject({
+  type: z.literal("file"),
+  path: z.string().min(1).meta({ description: "The rota file, relative to the config file." }),
+});
+
+export const sourceSchema = z.discriminatedUnion("type", [pagerdutySourceSchema, fileSourceSchema]);
+
+const argvTemplate = z
+  .array(z.string(), {
+    error: 'expected an argv list, e.g. ["/usr/local/bin/grant", "{identity}", "{resource}"]',
+  })
+  .min(1, "the argv list needs at least the executable");
+
+const targetCommon = {
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .meta({ description: "Calls in flight at once (default 4)." }),
+  timeout: duration.optional().meta({ description: "Time allowed for one call (default 60s)." }),
+};
+
+export const strongdmTargetSchema = z.strictObject({
+  type: z.literal("strongdm"),
+  command: z.string().min(1).optional().meta({ description: 'The sdm executable (default "sdm").' }),
+  ...secretRef,
+  grantArgs: argvTemplate
+    .optional()
+    .meta({
+      description:
+        "Arguments after the executable, to match another sdm version: {identity} {resource} {start} {end} {duration} {rule} {reason}.",
+    }),
+  ...targetCommon,
+});
+
+export const commandTargetSchema = z.strictObject({
+  type: z.literal("command"),
+  grant: argvTemplate.meta({
+    description: "argv run for a grant: {identity} {resource} {start} {end} {duration} {rule} {reason}.",
+  }),
+  revoke: argvTemplate.optional().meta({ description: "argv run for a revoke (same placeholders)." }),
+  ...secretRef,
+  env: z
+    .array(envName)
+    .optional()
+    .meta({ description: "Names of extra environment variables passed to the command." }),
+  ...targetCommon,
+});
+
+export const targetSchema = z.discriminatedUnion("type", [strongdmTargetSchema, commandTargetSchema]);
+
+export const ruleSchema = z.strictObject({
+  name,
+  source: z.string().min(1),
+  schedules: z
+    .array(z.string().min(1))
+    .min(1, "list at least one schedule id or name")
+    .optional()
+    .meta({ description: "Schedule ids, or exact names (case-insensitive)." }),
+  escalationLevels: z
+    .array(z.number().int().min(1))
+    .min(1)
+    .optional()
+    .meta({ description: "PagerDuty only: keep these levels." }),
+  target: z.string().min(1),
+  resources: z.array(z.string().min(1)).min(1, "list at least one resource"),
+  lead: duration.optional().meta({ description: "The grant starts this long before the shift (default 0)." }),
+  grace: duration.optional().meta({ description: "The grant ends this long after the shift (default 0)." }),
+  maxDuration: duration.optional().meta({ description: "Longest single grant; later runs extend." }),
+  revoke: z
+    .boolean()
+    .optional()
+    .meta({ description: "Revoke grants whose shift disappeared (default false)." }),
+});
+
+export const httpSchema = z.strictObject({
+  timeout: duration.optional().meta({ description: "Time allowed for one request attempt (default 30s)." }),
+  retries: z
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .optional()
+    .meta({ description: "Retries on 408/429/5xx/network errors (default 4)." }),
+  backoff: duration.optional().meta({ description: "Base of the exponential backoff (default 1s)." }),
+  maxRetryWait: duration
+    .optional()
+    .meta({ description: "Longest single wait before a retry (default 60s)." }),
+});
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  version: z.literal(1, { error: "version must be 1" }),
+  window: duration.optional().meta({ description: "Default look-ahead for sync and oncall (default 24h)." }),
+  state: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "Ledger of issued grants (default ./shiftgrant-state.json)." }),
+  audit: z.string().min(1).optional().meta({ description: "Append-only audit log (JSON lines)." }),
+  maxChanges: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: "Apply nothing if grants + extends + revokes exceed this." }),
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(32)
+    .optional()
+    .meta({ description: "Parallel requests per source (default 4)." }),
+  http: httpSchema.optional(),
+  identities: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({ description: "Source email -> identity in the access tool." }),
+  sources: z.record(z.string(), sourceSchema),
+  targets: z.record(z.string(), targetSchema),
+  rules: z.array(ruleSchema).min(1, "list at least one rule"),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawSource = z.infer<typeof sourceSchema>;
+export type RawTarget = z.infer<typeof targetSchema>;
+export type RawRule = z.infer<typeof ruleSchema>;
+
+/** Keys that look like a secret written into the config. */
+export const SECRET_KEYS = new Set(["token", "apiKey", "apikey", "api_key", "password", "secret", "key"]);

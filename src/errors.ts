@@ -1,0 +1,56 @@
+/**
+ * The few errors that end a run. Each carries the exit code of SPEC section 6; only the entry point
+ * (src/main.ts) turns them into an exit code. Expected per-item outcomes (a failed action, a failed
+ * source) are values, not exceptions.
+ */
+export type ExitCode = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+
+export class ShiftgrantError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode) {
+    super(message);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** A bad flag or argument: fix the command line and re-run. */
+export class UsageError extends ShiftgrantError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** A config that cannot be used; `problems` lists every problem found, each naming its path. */
+export class ConfigError extends ShiftgrantError {
+  readonly problems: string[];
+  constructor(problems: string[], file?: string) {
+    const head = file ? `invalid config ${file}` : "invalid config";
+    super(`${head}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, 2);
+    this.problems = problems;
+  }
+}
+
+/** The ledger cannot be trusted (torn, corrupt, or from an unknown version). */
+export class StateError extends ShiftgrantError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** Another run holds the lock. */
+export class LockedError extends ShiftgrantError {
+  constructor(message: string) {
+    super(message, 5);
+  }
+}
+
+/**
+ * Picks the exit code of a run where several outcomes apply: the smallest code above 1 wins
+ * (3 before 4); 1 (a bug) only when nothing else applies.
+ */
+export function combineExitCodes(codes: ExitCode[]): ExitCode {
+  const meaningful = codes.filter((c) => c > 1).sort((a, b) => a - b);
+  if (meaningful.length > 0) return meaningful[0] as ExitCode;
+  return codes.includes(1) ? 1 : 0;
+}

@@ -1,0 +1,215 @@
+import http from "node:http";
+import https from "node:https";
+import fetch, { type RequestInit } from "node-fetch";
+import type { Logger } from "./log.js";
+
+export type HttpSettings = {
+  /** Time allowed for one attempt, from connect to the last byte of the body. */
+  timeoutMs: number;
+  /** Retries after the first attempt, for 408, 429, 5xx and network errors. */
+  retries: number;
+  /** Base of the exponential backoff (full jitter) when the server gives no hint. */
+  backoffMs: number;
+  /** No single wait is longer than this; a server asking for more makes the request fail. */
+  maxRetryWaitMs: number;
+};
+
+export const DEFAULT_HTTP: HttpSettings = {
+  timeoutMs: 30_000,
+  retries: 4,
+  backoffMs: 1_000,
+  maxRetryWaitMs: 60_000,
+};
+
+export type HttpDeps = {
+  log: Logger;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+};
+
+export type HttpResponse = { status: number; headers: Map<string, string>; body: unknown };
+
+/** A request that failed for good: after its retries, or with a status that is not worth retrying. */
+export class HttpError extends Error {
+  readonly status: number | null;
+  readonly tries: number;
+  readonly body: unknown;
+  constructor(message: string, status: number | null, tries: number, body: unknown = null) {
+    super(message);
+    this.name = "HttpError";
+    this.status = status;
+    this.tries = tries;
+    this.body = body;
+  }
+}
+
+export type RequestOptions = {
+  headers: Record<string, string>;
+  body?: unknown;
+};
+
+export type HttpClient = {
+  /** Sends a request; resolves with the parsed JSON body of a 2xx answer, throws HttpError otherwise. */
+  request(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse>;
+  /** Requests made, by "METHOD /path" (the first path segment that is not an id), and retries. */
+  stats: { requests: Map<string, number>; retries: number };
+};
+
+const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+
+export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpClient {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = deps.random ?? Math.random;
+  const agents = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true }),
+  };
+  const stats = { requests: new Map<string, number>(), retries: 0 };
+
+  async function attempt(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), settings.timeoutMs);
+    try {
+      const init: RequestInit = {
+        method,
+        headers: {
+          ...opts.headers,
+          ...(opts.body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: controller.signal,
+        agent: url.protocol === "https:" ? agents.https : agents.http,
+        redirect: "error",
+      };
+      const res = await fetch(url.toString(), init);
+      const text = await res.text();
+      const headers = new Map<string, string>();
+      res.headers.forEach((v, k) => headers.set(k.toLowerCase(), v));
+      let body: unknown = null;
+      if (text.length > 0) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = new NotJson(text, headers.get("content-type") ?? "");
+        }
+      }
+      return { status: res.status, headers, body };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function request(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse> {
+    const what = `${method} ${url.pathname}`;
+    const key = `${method} ${statPath(url.pathname)}`;
+    for (let tries = 1; ; tries++) {
+      stats.requests.set(key, (stats.requests.get(key) ?? 0) + 1);
+      let res: HttpResponse | null = null;
+      let failure: string;
+      try {
+        res = await attempt(method, url, opts);
+        if (res.status >= 200 && res.status < 300) {
+          if (res.body instanceof NotJson) {
+            throw new HttpError(
+              `${what}: ${res.status} but the body is not JSON (${res.body.describe()})`,
+              res.status,
+              tries,
+            );
+          }
+          return res;
+        }
+        failure = `${res.status}${errorSummary(res.body)}`;
+        if (!RETRYABLE.has(res.status))
+          throw new HttpError(`${what}: ${failure}`, res.status, tries, res.body);
+      } catch (err) {
+        if (err instanceof HttpError) throw err;
+        failure = describeNetworkError(err, settings.timeoutMs);
+      }
+      if (tries > settings.retries) {
+        throw new HttpError(
+          `${what}: ${failure} after ${tries} tries`,
+          res?.status ?? null,
+          tries,
+          res?.body,
+        );
+      }
+      const hinted = res ? retryHintMs(res.headers) : null;
+      if (hinted !== null && hinted > settings.maxRetryWaitMs) {
+        throw new HttpError(
+          `${what}: ${failure}; the server asks to wait ${Math.ceil(hinted / 1000)}s, longer than the ${Math.ceil(settings.maxRetryWaitMs / 1000)}s allowed`,
+          res?.status ?? null,
+          tries,
+          res?.body,
+        );
+      }
+      const backoff = Math.min(settings.maxRetryWaitMs, settings.backoffMs * 2 ** (tries - 1));
+      const wait = hinted ?? Math.round(random() * backoff);
+      stats.retries++;
+      deps.log.warn("request failed, retrying", { request: what, failure, attempt: tries, waitMs: wait });
+      await sleep(wait);
+    }
+  }
+
+  return { request, stats };
+}
+
+class NotJson {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+  describe(): string {
+    const kind = this.contentType ? this.contentType.split(";")[0] : "no content type";
+    return `${kind}, ${this.text.length} bytes${/^\s*[[{]/.test(this.text) ? ", cut short or malformed" : ""}`;
+  }
+}
+
+/**
+ * How long the server asks us to wait: `Retry-After` (seconds or an HTTP date), then PagerDuty's
+ * `ratelimit-reset` (seconds until the window resets). Null when neither is there (a bare 429).
+ */
+export function retryHintMs(headers: Map<string, string>, now = Date.now()): number | null {
+  const ra = headers.get("retry-after");
+  if (ra !== undefined) {
+    if (/^\d+(\.\d+)?$/.test(ra.trim())) return Math.round(Number(ra) * 1000);
+    const at = Date.parse(ra);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  const reset = headers.get("ratelimit-reset");
+  if (reset !== undefined && /^\d+(\.\d+)?$/.test(reset.trim())) return Math.round(Number(reset) * 1000);
+  return null;
+}
+
+function errorSummary(body: unknown): string {
+  if (body && typeof body === "object" && !(body instanceof NotJson)) {
+    const b = body as Record<string, unknown>;
+    const e = b.error;
+    if (e && typeof e === "object" && typeof (e as Record<string, unknown>).message === "string") {
+      return ` ${(e as Record<string, unknown>).message as string}`;
+    }
+    if (typeof b.message === "string") return ` ${b.message}`;
+    if (Array.isArray(b.errors) && b.errors[0] && typeof b.errors[0] === "object") {
+      const m = (b.errors[0] as Record<string, unknown>).message;
+      if (typeof m === "string") return ` ${m}`;
+    }
+  }
+  return "";
+}
+
+function describeNetworkError(err: unknown, timeoutMs: number): string {
+  if (err && typeof err === "object") {
+    const e = err as { name?: string; code?: string; message?: string };
+    if (e.name === "AbortError") return `no answer within ${Math.round(timeoutMs / 1000)}s`;
+    if (e.code) return `network error ${e.code}`;
+    if (e.message) return `network error: ${e.message}`;
+  }
+  return "network error";
+}
+
+/** Groups /users/PABC123 as /users/{id} so that request counts stay readable. */
+function statPath(pathname: string): string {
+  return pathname
+    .split("/")
+    .map((seg, i) => (i >= 2 && /\d/.test(seg) && seg.length >= 6 ? "{id}" : seg))
+    .join("/");
+}

@@ -1,0 +1,187 @@
+import { randomUUID } from "node:crypto";
+import { DateTime } from "luxon";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { ConfigError, ShiftgrantError, type ExitCode } from "./errors.js";
+import type { CommandDeps } from "./commands/context.js";
+import { createLogger, SecretSet, type LogFormat, type LogLevel } from "./infra/log.js";
+import { runCommand } from "./infra/exec.js";
+import { VERSION } from "./version.js";
+
+export type MainDeps = {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+};
+
+type GlobalOpts = { logLevel: LogLevel; logFormat?: LogFormat; config?: string };
+
+/**
+ * Parses argv, runs one command, returns its exit code. Only this function turns errors into exit
+ * codes: 2 for usage, config and secrets, 1 for a bug (and it says so).
+ */
+export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
+  let code: ExitCode = 0;
+  const program = new Command("shiftgrant")
+    .description("Gives whoever is on call just-in-time, time-bounded access.")
+    .version(VERSION, "--version")
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .choices(["error", "warn", "info", "debug"])
+        .default("info"),
+    )
+    .addOption(
+      new Option("--log-format <format>", "log format (default: json unless stderr is a terminal)").choices([
+        "text",
+        "json",
+      ]),
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => deps.stdout.write(s),
+      writeErr: (s) => deps.stderr.write(s),
+    })
+    .showHelpAfterError("(run with --help for usage)");
+
+  const run =
+    (fn: (deps: CommandDeps, globals: GlobalOpts) => Promise<ExitCode>) =>
+    async (_: unknown, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOpts;
+      const runId = randomUUID().slice(0, 8);
+      const redactor = new SecretSet();
+      const log = createLogger({
+        level: globals.logLevel,
+        format: globals.logFormat ?? (deps.stderr.isTTY ? "text" : "json"),
+        secrets: redactor,
+        runId,
+        stream: deps.stderr,
+      });
+      const commandDeps: CommandDeps = {
+        env: deps.env,
+        cwd: deps.cwd,
+        now: clockFrom(deps.env),
+        stdout: deps.stdout,
+        log,
+        redactor,
+        exec: runCommand,
+        runId,
+      };
+      try {
+        code = await fn(commandDeps, globals);
+      } catch (err) {
+        code = reportError(err, deps.stderr, redactor);
+      }
+    };
+
+  const configOption = () =>
+    new Option("-c, --config <file>", "config file (default: $SHIFTGRANT_CONFIG, then ./shiftgrant.yaml)");
+  const configFile = (flag: string | undefined) => {
+    return import("./config/load.js").then((m) => m.configPath(flag, deps.env, deps.cwd));
+  };
+
+  program
+    .command("sync")
+    .description("fetch who is on call, plan the grants, issue them")
+    .addOption(configOption())
+    .option("--dry-run", "print the plan; make no call, write nothing", false)
+    .option("--since <time>", "start of the window: ISO 8601 with offset, or now (default now)")
+    .option("--until <time>", "end of the window (default: since + window)")
+    .option("--window <duration>", "length of the window, e.g. 24h, 7d (default: the config's window)")
+    .option(
+      "--rule <name>",
+      "only this rule (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option("--state <file>", "ledger file (default: the config's state)")
+    .addOption(new Option("--output <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--max-changes <n>", "apply nothing if grants + extends + revokes exceed n", parseCount)
+    .option("--metrics-file <file>", "write Prometheus metrics to this file")
+    .action(
+      run(async (d, g) => {
+        const o = program.commands.find((c) => c.name() === "sync")?.opts() ?? {};
+        const { runSync } = await import("./commands/sync.js");
+        return runSync(
+          {
+            config: await configFile((o.config as string | undefined) ?? g.config),
+            dryRun: Boolean(o.dryRun),
+            since: o.since as string | undefined,
+            until: o.until as string | undefined,
+            window: o.window as string | undefined,
+            rules: (o.rule as string[]) ?? [],
+            state: o.state as string | undefined,
+            output: o.output as "text" | "json",
+            maxChanges: o.maxChanges as number | undefined,
+          },
+          d,
+        );
+      }),
+    );
+
+  program
+    .command("validate")
+    .description("check the config (offline); --online also checks credentials and target CLIs")
+    .addOption(configOption())
+    .option("--online", "also check each source's credentials and each target's CLI", false)
+    .action(
+      run(async (d, g) => {
+        const o = program.commands.find((c) => c.name() === "validate")?.opts() ?? {};
+        const { runValidate } = await import("./commands/validate.js");
+        return runValidate(
+          {
+            config: await configFile((o.config as string | undefined) ?? g.config),
+            online: Boolean(o.online),
+          },
+          d,
+        );
+      }),
+    );
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === "commander.helpDisplayed" ||
+        err.code === "commander.version" ||
+        err.code === "commander.help"
+      )
+        return 0;
+      return 2;
+    }
+    return reportError(err, deps.stderr, new SecretSet());
+  }
+  if (argv.length === 0) {
+    program.outputHelp();
+    return 2;
+  }
+  return code;
+}
+
+function parseCount(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a whole number, got "${v}"`);
+  return Number(v);
+}
+
+/** `SHIFTGRANT_NOW` pretends the current time is another (for simulations and tests). */
+function clockFrom(env: NodeJS.ProcessEnv): () => DateTime {
+  const fixed = env.SHIFTGRANT_NOW;
+  if (fixed) {
+    const t = DateTime.fromISO(fixed, { setZone: true });
+    if (t.isValid) return () => t.toUTC();
+  }
+  return () => DateTime.utc();
+}
+
+function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: SecretSet): ExitCode {
+  if (err instanceof ShiftgrantError) {
+    const prefix = err instanceof ConfigError ? "" : "error: ";
+    stderr.write(redactor.redact(`shiftgrant: ${prefix}${err.message}\n`));
+    return err.exitCode;
+  }
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  stderr.write(
+    redactor.redact(`shiftgrant: internal error (a bug; please report it with this message):\n${detail}\n`),
+  );
+  return 1;
+}

@@ -1,0 +1,254 @@
+import { DateTime } from "luxon";
+import type { RuleConfig } from "../config/load.js";
+import type { ScheduleRef, Shift } from "../sources/types.js";
+import { resolveIdentity } from "./identity.js";
+import { mergeIntervals, overlaps, subtractIntervals, type Interval } from "./intervals.js";
+import type { Action, HeldGrant, TargetCapabilities } from "./types.js";
+
+export type PlanInput = {
+  now: DateTime;
+  /** The rules to plan, in config order. */
+  rules: readonly RuleConfig[];
+  /** Shifts by rule name. A rule whose source failed is absent: it plans nothing, not even a revoke. */
+  shifts: ReadonlyMap<string, readonly Shift[]>;
+  /** What the ledger says is already granted. */
+  held: readonly HeldGrant[];
+  identities: ReadonlyMap<string, string>;
+  capabilities: (target: string) => TargetCapabilities;
+};
+
+type Desired = Interval & { reasons: string[]; shifts: { schedule: ScheduleRef; level: number | null }[] };
+type Held = Interval & { rule: string; planned: boolean };
+
+/**
+ * Decides every action of a run. Pure: everything comes in as arguments, nothing is read or written.
+ *
+ * Per (rule, resource, identity): each shift becomes [start − lead, end + grace]; intervals that
+ * overlap or touch merge; the start is clipped to now; what is already held is subtracted. What is
+ * left is a `grant`, or an `extend` where it continues a held grant. A grant is cut at maxDuration
+ * from its start; the rest is issued as an extend by a later run, once the held grant has less than
+ * a quarter of maxDuration left (`renewBeforeMs`).
+ */
+export function planGrants(input: PlanInput): Action[] {
+  const now = input.now.toMillis();
+  const actions: Action[] = [];
+  const held = new Map<string, Held[]>();
+  for (const h of input.held) {
+    if (h.end.toMillis() <= now) continue;
+    pushTo(held, grantKey(h.target, h.resource, h.identity), {
+      start: h.start.toMillis(),
+      end: h.end.toMillis(),
+      rule: h.rule,
+      planned: false,
+    });
+  }
+
+  // Pass 1: what every rule wants, so that a revoke never removes what another rule still wants.
+  const wanted = new Map<string, Map<string, Desired[]>>();
+  const wantedByKey = new Map<string, Interval[]>();
+  for (const rule of input.rules) {
+    const shifts = input.shifts.get(rule.name);
+    if (!shifts) continue;
+    const perIdentity = desiredByIdentity(rule, shifts, input.identities, now, actions);
+    wanted.set(rule.name, perIdentity);
+    for (const [identity, desired] of perIdentity) {
+      for (const resource of rule.resources) {
+        for (const d of desired) pushTo(wantedByKey, grantKey(rule.target, resource, identity), d);
+      }
+    }
+  }
+
+  // Pass 2: grants, extends and what is already covered, rule by rule; planned grants count as held
+  // for the rules after, so two rules wanting the same access issue one call.
+  for (const rule of input.rules) {
+    const perIdentity = wanted.get(rule.name);
+    if (!perIdentity) continue;
+    const caps = input.capabilities(rule.target);
+    const identities = [...perIdentity.keys()].sort();
+    for (const resource of rule.resources) {
+      for (const identity of identities) {
+        const key = grantKey(rule.target, resource, identity);
+        const base = { rule: rule.name, target: rule.target, resource, identity };
+        for (const d of perIdentity.get(identity) ?? []) {
+          const reason = d.reasons.join("; ");
+          const heldHere = held.get(key) ?? [];
+          for (const h of heldHere) {
+            if (!h.planned && overlaps(h, d)) {
+              actions.push({
+                ...base,
+                kind: "unchanged",
+                start: at(h.start),
+                end: at(h.end),
+                reason,
+                shifts: d.shifts,
+              });
+            }
+          }
+          for (const piece of subtractIntervals(d, heldHere)) {
+            const continues = heldHere.find((h) => h.end === piece.start);
+            const end = rule.maxDurationMs
+              ? Math.min(piece.end, piece.start + rule.maxDurationMs)
+              : piece.end;
+            if (continues && rule.maxDurationMs && piece.start - now > renewBeforeMs(rule.maxDurationMs)) {
+              continue; // covered for now: a later run extends it when the held grant nears its end
+            }
+            const kind = continues ? "extend" : "grant";
+            const waits = piece.start > now && !caps.futureStart && !(continues && caps.extendInPlace);
+            actions.push({
+              ...base,
+              kind: waits ? "wait" : kind,
+              start: at(piece.start),
+              end: at(end),
+              reason,
+              shifts: d.shifts,
+              ...(waits
+                ? {
+                    note: `${rule.target} cannot schedule a grant that starts later; a run after ${at(piece.start).toISO()} issues it`,
+                  }
+                : {}),
+            });
+            if (!waits) pushTo(held, key, { start: piece.start, end, rule: rule.name, planned: true });
+            // Only the first segment of a piece is issued now; the rest continues it in later runs.
+            if (end < piece.end) break;
+          }
+        }
+      }
+    }
+  }
+
+  // Pass 3: revokes of this rule's own grants that nothing wants any more. Held grants of one key
+  // that touch (a grant and its extensions) are revoked with one call.
+  for (const rule of input.rules) {
+    if (!rule.revoke || !input.shifts.has(rule.name)) continue;
+    const caps = input.capabilities(rule.target);
+    const mine = new Map<string, HeldGrant[]>();
+    for (const h of input.held) {
+      if (h.rule !== rule.name || h.target !== rule.target || h.end.toMillis() <= now) continue;
+      pushTo(mine, grantKey(h.target, h.resource, h.identity), h);
+    }
+    for (const [key, list] of mine) {
+      const spans = mergeIntervals(
+        list.map((h) => ({ start: h.start.toMillis(), end: h.end.toMillis(), grants: [h] })),
+        (a, b) => ({ ...a, grants: [...a.grants, ...b.grants] }),
+      );
+      for (const span of spans) {
+        if ((wantedByKey.get(key) ?? []).some((d) => overlaps(d, span))) continue;
+        const first = span.grants[0] as HeldGrant;
+        const base = {
+          rule: rule.name,
+          target: first.target,
+          resource: first.resource,
+          identity: first.identity,
+          start: at(span.start),
+          end: at(span.end),
+          reason: "no longer on call",
+          shifts: [],
+        };
+        if (caps.revoke) actions.push({ ...base, kind: "revoke", revokes: span.grants });
+        else
+          actions.push({
+            ...base,
+            kind: "skip",
+            note: `${rule.target} cannot revoke; the grant expires at its end`,
+          });
+      }
+    }
+  }
+
+  return sortActions(actions, input.rules);
+}
+
+/** A held grant with less than this left is extended by the run that sees it. */
+export function renewBeforeMs(maxDurationMs: number): number {
+  return maxDurationMs / 4;
+}
+
+function desiredByIdentity(
+  rule: RuleConfig,
+  shifts: readonly Shift[],
+  identities: ReadonlyMap<string, string>,
+  now: number,
+  actions: Action[],
+): Map<string, Desired[]> {
+  const byIdentity = new Map<string, Desired[]>();
+  const bad = new Map<string, Desired[]>();
+  const badReason = new Map<string, string>();
+  for (const s of shifts) {
+    const d: Desired = {
+      start: s.start.toMillis() - rule.leadMs,
+      end: s.end.toMillis() + rule.graceMs,
+      reasons: [s.reason],
+      shifts: [{ schedule: s.schedule, level: s.level }],
+    };
+    if (d.end <= now) continue;
+    const id = resolveIdentity(s.email, identities);
+    if (id.ok) pushTo(byIdentity, id.identity, d);
+    else {
+      pushTo(bad, id.identity, d);
+      badReason.set(id.identity, id.reason);
+    }
+  }
+  const merge = (list: Desired[]): Desired[] =>
+    mergeIntervals(list, (a, b) => ({
+      ...a,
+      reasons: unique([...a.reasons, ...b.reasons]),
+      shifts: [...a.shifts, ...b.shifts],
+    })).map((d) => ({ ...d, start: Math.max(d.start, now) }));
+  const out = new Map<string, Desired[]>();
+  for (const [identity, list] of byIdentity) out.set(identity, merge(list));
+  for (const [identity, list] of bad) {
+    for (const d of merge(list)) {
+      for (const resource of rule.resources) {
+        actions.push({
+          kind: "skip",
+          rule: rule.name,
+          target: rule.target,
+          resource,
+          identity,
+          start: at(d.start),
+          end: at(d.end),
+          reason: d.reasons.join("; "),
+          note: badReason.get(identity) as string,
+          badIdentity: true,
+          shifts: d.shifts,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+const KIND_ORDER = { skip: 0, unchanged: 1, grant: 2, extend: 3, wait: 4, revoke: 5 } as const;
+
+/** Deterministic order: rule (config order), resource, identity, start, kind. */
+function sortActions(actions: Action[], rules: readonly RuleConfig[]): Action[] {
+  const ruleIndex = new Map(rules.map((r, i) => [r.name, i]));
+  const resIndex = new Map(rules.map((r) => [r.name, new Map(r.resources.map((res, i) => [res, i]))]));
+  return actions.sort(
+    (a, b) =>
+      (ruleIndex.get(a.rule) ?? 0) - (ruleIndex.get(b.rule) ?? 0) ||
+      (resIndex.get(a.rule)?.get(a.resource) ?? 1e9) - (resIndex.get(b.rule)?.get(b.resource) ?? 1e9) ||
+      a.resource.localeCompare(b.resource) ||
+      a.identity.localeCompare(b.identity) ||
+      a.start.toMillis() - b.start.toMillis() ||
+      KIND_ORDER[a.kind] - KIND_ORDER[b.kind],
+  );
+}
+
+export function grantKey(target: string, resource: string, identity: string): string {
+  return JSON.stringify([target, resource, identity]);
+}
+
+function at(ms: number): DateTime {
+  return DateTime.fromMillis(ms, { zone: "utc" });
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}

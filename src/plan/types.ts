@@ -1,0 +1,45 @@
+import type { DateTime } from "luxon";
+import type { ScheduleRef } from "../sources/types.js";
+
+export type ActionKind = "grant" | "extend" | "revoke" | "unchanged" | "wait" | "skip";
+export type ActionStatus = "planned" | "applied" | "failed" | "skipped";
+
+/** One thing the run does (or deliberately does not do) for one (rule, resource, identity). */
+export type Action = {
+  kind: ActionKind;
+  rule: string;
+  target: string;
+  resource: string;
+  identity: string;
+  start: DateTime;
+  end: DateTime;
+  reason: string;
+  /** Why a `skip` or `wait` is one. */
+  note?: string;
+  /** A skip because the identity is not a plain email: the run exits 4. */
+  badIdentity?: boolean;
+  /** For a revoke: the held grants it ends (the ledger drops them once it is applied). */
+  revokes?: HeldGrant[];
+  /** The shifts behind the action, for the audit log. */
+  shifts: { schedule: ScheduleRef; level: number | null }[];
+};
+
+/** A grant the ledger says was issued: the plan subtracts these from what should exist. */
+export type HeldGrant = {
+  target: string;
+  resource: string;
+  identity: string;
+  rule: string;
+  start: DateTime;
+  end: DateTime;
+};
+
+/** What a target can do; the plan decides with it, the target only performs. */
+export type TargetCapabilities = {
+  /** It can issue a grant that starts later than now. */
+  futureStart: boolean;
+  /** It can take access away before the grant ends. */
+  revoke: boolean;
+  /** It extends a held grant by changing its end, rather than by a new grant from the held end. */
+  extendInPlace: boolean;
+};

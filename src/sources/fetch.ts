@@ -1,0 +1,108 @@
+import type { DateTime } from "luxon";
+import type { Config, RuleConfig } from "../config/load.js";
+import type { Logger } from "../infra/log.js";
+import { mapLimit } from "../infra/pool.js";
+import type { ScheduleRef, Shift, Source } from "./types.js";
+
+export type SourceFailure = { rule: string; source: string; message: string };
+
+export type FetchResult = {
+  /** Shifts by rule name; a rule whose source failed is absent. */
+  shifts: Map<string, Shift[]>;
+  errors: SourceFailure[];
+};
+
+/**
+ * Fetches the shifts of every rule. Rules that share a source share one fetch: all their schedules
+ * go into one query. A failure (after retries) fails every rule of that source, and those rules plan
+ * nothing; a schedule name that does not resolve fails only the rules that name it.
+ */
+export async function fetchRuleShifts(
+  config: Config,
+  rules: readonly RuleConfig[],
+  sources: ReadonlyMap<string, Source>,
+  window: { since: DateTime; until: DateTime },
+  log: Logger,
+): Promise<FetchResult> {
+  const shifts = new Map<string, Shift[]>();
+  const errors: SourceFailure[] = [];
+  const bySource = new Map<string, RuleConfig[]>();
+  for (const r of rules) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
+
+  await mapLimit([...bySource], bySource.size, async ([sourceName, sourceRules]) => {
+    const source = sources.get(sourceName) as Source;
+    const fail = (r: RuleConfig, message: string) =>
+      errors.push({ rule: r.name, source: sourceName, message });
+    try {
+      const refs = [...new Set(sourceRules.flatMap((r) => r.schedules))];
+      const resolved = await source.resolveSchedules(refs);
+      const ruleSchedules = new Map<string, ScheduleRef[]>();
+      for (const r of sourceRules) {
+        const problems: string[] = [];
+        const list: ScheduleRef[] = [];
+        for (const ref of r.schedules) {
+          const got = resolved.get(ref);
+          if (!got) problems.push(`schedule "${ref}" was not resolved`);
+          else if ("error" in got) problems.push(got.error);
+          else list.push(got);
+        }
+        if (problems.length > 0) fail(r, problems.join("; "));
+        else ruleSchedules.set(r.name, list);
+      }
+      const all = new Map<string, ScheduleRef>();
+      for (const list of ruleSchedules.values()) for (const s of list) all.set(s.id, s);
+      if (all.size === 0) return;
+      const started = Date.now();
+      const fetched = await source.fetchShifts([...all.values()], window.since, window.until);
+      log.debug("fetched shifts", {
+        source: sourceName,
+        schedules: all.size,
+        shifts: fetched.length,
+        ms: Date.now() - started,
+      });
+      for (const r of sourceRules) {
+        const mine = ruleSchedules.get(r.name);
+        if (!mine) continue;
+        shifts.set(r.name, selectShifts(fetched, new Set(mine.map((s) => s.id)), r.escalationLevels));
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.error("source failed; its rules plan nothing", { source: sourceName, error: message });
+      for (const r of sourceRules) {
+        if (!errors.some((e) => e.rule === r.name)) fail(r, message);
+      }
+    }
+  });
+  errors.sort((a, b) => ruleOrder(config, a.rule) - ruleOrder(config, b.rule));
+  return { shifts, errors };
+}
+
+/**
+ * A rule's shifts: its schedules, its escalation levels (the filter comes first), then one shift per
+ * (person, schedule, interval), keeping the lowest level, since a schedule shows up once per
+ * escalation policy and level that uses it.
+ */
+export function selectShifts(
+  all: readonly Shift[],
+  scheduleIds: Set<string>,
+  levels: number[] | null,
+): Shift[] {
+  const best = new Map<string, Shift>();
+  for (const s of all) {
+    if (!scheduleIds.has(s.schedule.id)) continue;
+    if (levels && (s.level === null || !levels.includes(s.level))) continue;
+    const key = JSON.stringify([
+      s.email.trim().toLowerCase(),
+      s.schedule.id,
+      s.start.toMillis(),
+      s.end.toMillis(),
+    ]);
+    const cur = best.get(key);
+    if (!cur || (s.level ?? Infinity) < (cur.level ?? Infinity)) best.set(key, s);
+  }
+  return [...best.values()];
+}
+
+function ruleOrder(config: Config, name: string): number {
+  return config.rules.findIndex((r) => r.name === name);
+}

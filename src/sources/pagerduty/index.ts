@@ -1,0 +1,186 @@
+import { DateTime } from "luxon";
+import type { SourceConfig } from "../../config/load.js";
+import { formatUtc } from "../../config/time.js";
+import { mapLimit } from "../../infra/pool.js";
+import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
+import { parseOncallsPage, parseSchedulesPage, parseUser, type OncallEntry } from "./schema.js";
+
+const LIMIT = 100;
+/** NOTE: PagerDuty answers 400 when offset + limit exceeds 10,000; a window needing more is split. */
+const OFFSET_CAP = 10_000;
+/** Schedule ids per /oncalls query, to keep URLs well under common proxy limits. */
+const IDS_PER_QUERY = 50;
+
+/** Schedule ids are upper-case letters and digits (PABC123); anything else is a name. */
+export function looksLikeScheduleId(ref: string): boolean {
+  return /^[A-Z0-9]{6,}$/.test(ref) && /\d/.test(ref);
+}
+
+export function createPagerdutySource(
+  config: Extract<SourceConfig, { type: "pagerduty" }>,
+  deps: SourceDeps,
+): Source {
+  const headers = {
+    Accept: "application/vnd.pagerduty+json;version=2",
+    Authorization: `Token token=${deps.token}`,
+  };
+  const get = async (path: string, query: [string, string][]): Promise<unknown> => {
+    const url = new URL(config.baseUrl + path);
+    for (const [k, v] of query) url.searchParams.append(k, v);
+    return (await deps.http.request("GET", url, { headers })).body;
+  };
+
+  /** Classic offset paging: the first page asks for the total, the rest are fetched concurrently. */
+  async function getAllPages<T>(
+    path: string,
+    query: [string, string][],
+    parse: (body: unknown, what: string) => { items: T[]; more: boolean; total: number | null },
+  ): Promise<T[] | "too-many"> {
+    const first = parse(
+      await get(path, [...query, ["limit", String(LIMIT)], ["offset", "0"], ["total", "true"]]),
+      path,
+    );
+    if (!first.more) return first.items;
+    if (first.items.length === 0)
+      throw new Error(`GET ${path}: a page with no entries says there are more (more: true)`);
+    if (first.total === null) {
+      // Without a total, walk the pages one by one.
+      const items = [...first.items];
+      for (let offset = LIMIT; ; offset += LIMIT) {
+        if (offset + LIMIT > OFFSET_CAP) return "too-many";
+        const page = parse(
+          await get(path, [...query, ["limit", String(LIMIT)], ["offset", String(offset)]]),
+          path,
+        );
+        items.push(...page.items);
+        if (!page.more) return items;
+        if (page.items.length === 0)
+          throw new Error(`GET ${path}: a page with no entries says there are more (more: true)`);
+      }
+    }
+    if (first.total > OFFSET_CAP) return "too-many";
+    const offsets: number[] = [];
+    for (let o = LIMIT; o < first.total; o += LIMIT) offsets.push(o);
+    const pages = await mapLimit(offsets, deps.concurrency, async (offset) =>
+      parse(await get(path, [...query, ["limit", String(LIMIT)], ["offset", String(offset)]]), path),
+    );
+    const items = [...first.items, ...pages.flatMap((p) => p.items)];
+    if (
+      items.length < first.total &&
+      pages.length > 0 &&
+      (pages[pages.length - 1] as { more: boolean }).more
+    ) {
+      throw new Error(`GET ${path}: the entries changed while paging (more pages than the total announced)`);
+    }
+    return items;
+  }
+
+  async function fetchOncalls(ids: string[], since: DateTime, until: DateTime): Promise<OncallEntry[]> {
+    const query: [string, string][] = [
+      ...ids.map((id): [string, string] => ["schedule_ids[]", id]),
+      ["since", formatUtc(since)],
+      ["until", formatUtc(until)],
+      ["time_zone", "UTC"],
+      ["include[]", "users"],
+    ];
+    const got = await getAllPages("/oncalls", query, parseOncallsPage);
+    if (got !== "too-many") return got;
+    // NOTE: past PagerDuty's 10,000-offset cap, halve the window (or the schedule list) and merge.
+    const span = until.toMillis() - since.toMillis();
+    if (span <= 3_600_000 && ids.length > 1) {
+      const half = Math.ceil(ids.length / 2);
+      return [
+        ...(await fetchOncalls(ids.slice(0, half), since, until)),
+        ...(await fetchOncalls(ids.slice(half), since, until)),
+      ];
+    }
+    if (span <= 3_600_000)
+      throw new Error("GET /oncalls: more than 10,000 entries in one hour of one schedule");
+    const mid = DateTime.fromMillis(since.toMillis() + Math.floor(span / 2), { zone: "utc" });
+    return [...(await fetchOncalls(ids, since, mid)), ...(await fetchOncalls(ids, mid, until))];
+  }
+
+  const emails = new Map<string, Promise<string>>();
+  const lookupEmail = (userId: string): Promise<string> => {
+    let p = emails.get(userId);
+    if (!p) {
+      p = get(`/users/${encodeURIComponent(userId)}`, []).then((body) => parseUser(body, userId).email);
+      emails.set(userId, p);
+    }
+    return p;
+  };
+
+  return {
+    async resolveSchedules(refs) {
+      const out = new Map<string, ScheduleRef | { error: string }>();
+      const names = refs.filter((r) => !looksLikeScheduleId(r));
+      for (const r of refs) if (looksLikeScheduleId(r)) out.set(r, { id: r, name: r });
+      await mapLimit(names, deps.concurrency, async (name) => {
+        const got = await getAllPages("/schedules", [["query", name]], parseSchedulesPage);
+        const list = got === "too-many" ? [] : got;
+        const exact = list.filter((s) => s.name.toLowerCase() === name.toLowerCase());
+        if (exact.length === 1) out.set(name, exact[0] as ScheduleRef);
+        else if (exact.length === 0) out.set(name, { error: `no PagerDuty schedule is named "${name}"` });
+        else {
+          out.set(name, {
+            error: `${exact.length} PagerDuty schedules are named "${name}" (${exact.map((s) => s.id).join(", ")}): use the id`,
+          });
+        }
+      });
+      return out;
+    },
+
+    async fetchShifts(schedules, since, until) {
+      const wanted = new Map(schedules.map((s) => [s.id, s]));
+      const ids = [...wanted.keys()];
+      const chunks: string[][] = [];
+      for (let i = 0; i < ids.length; i += IDS_PER_QUERY) chunks.push(ids.slice(i, i + IDS_PER_QUERY));
+      const entries = (
+        await mapLimit(chunks, deps.concurrency, (chunk) => fetchOncalls(chunk, since, until))
+      ).flat();
+
+      // One entry per (user, schedule, level, start, end): the same shift comes back once per
+      // escalation policy that references the schedule.
+      const seen = new Set<string>();
+      const unique: OncallEntry[] = [];
+      for (const e of entries) {
+        if (!e.schedule || !wanted.has(e.schedule.id)) continue;
+        const key = JSON.stringify([
+          e.user.id,
+          e.schedule.id,
+          e.level,
+          e.start?.toMillis() ?? null,
+          e.end?.toMillis() ?? null,
+        ]);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        unique.push(e);
+      }
+      const missing = [...new Set(unique.filter((e) => e.user.email === null).map((e) => e.user.id))];
+      await mapLimit(missing, deps.concurrency, lookupEmail);
+      const shifts: Shift[] = [];
+      for (const e of unique) {
+        const schedule = e.schedule as { id: string; name: string };
+        const name = (wanted.get(schedule.id) as ScheduleRef).name;
+        const display = name !== schedule.id ? name : schedule.name || schedule.id;
+        shifts.push({
+          schedule: { id: schedule.id, name: display },
+          level: e.level,
+          email: e.user.email ?? (await lookupEmail(e.user.id)),
+          // NOTE: a null start or end means "permanent"; the window bounds what we can know.
+          start: e.start ?? since,
+          end: e.end ?? until,
+          reason: `on call: ${display} (${schedule.id}) level ${e.level}`,
+        });
+      }
+      return shifts;
+    },
+
+    async listSchedules(query) {
+      const got = await getAllPages("/schedules", query ? [["query", query]] : [], parseSchedulesPage);
+      if (got === "too-many")
+        throw new Error("GET /schedules: more than 10,000 schedules; pass --query to narrow the list");
+      return got;
+    },
+  };
+}

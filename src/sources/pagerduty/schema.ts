@@ -1,0 +1,102 @@
+import { DateTime } from "luxon";
+import type { ScheduleRef } from "../types.js";
+
+/**
+ * Only the fields shiftgrant reads are checked, and each is checked where it is read: a malformed
+ * answer fails the source (nothing is planned from it) with a message that says what was wrong.
+ */
+
+export type OncallEntry = {
+  user: { id: string; email: string | null };
+  schedule: { id: string; name: string } | null;
+  level: number;
+  start: DateTime | null;
+  end: DateTime | null;
+};
+
+type Page<T> = { items: T[]; more: boolean; total: number | null };
+
+class MalformedResponse extends Error {
+  constructor(what: string, problem: string) {
+    super(`${what}: malformed response: ${problem}`);
+    this.name = "MalformedResponse";
+  }
+}
+
+function obj(v: unknown): Record<string, unknown> | null {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+function page<T>(body: unknown, what: string, key: string, item: (v: unknown, i: number) => T): Page<T> {
+  const b = obj(body);
+  if (!b) throw new MalformedResponse(what, "the body is not a JSON object");
+  const list = b[key];
+  if (!Array.isArray(list)) throw new MalformedResponse(what, `no "${key}" list`);
+  if (typeof b.more !== "boolean") throw new MalformedResponse(what, `"more" is not true or false`);
+  const total = typeof b.total === "number" ? b.total : null;
+  return { items: list.map(item), more: b.more, total };
+}
+
+function time(v: unknown, what: string, field: string): DateTime | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== "string") throw new MalformedResponse(what, `${field} is not a time`);
+  const t = DateTime.fromISO(v, { setZone: true });
+  if (!t.isValid) throw new MalformedResponse(what, `${field} "${v}" is not an ISO 8601 time`);
+  return t.toUTC();
+}
+
+export function parseOncallsPage(body: unknown, what: string): Page<OncallEntry> {
+  return page(body, `GET ${what}`, "oncalls", (v, i) => {
+    const at = `oncalls[${i}]`;
+    const e = obj(v);
+    if (!e) throw new MalformedResponse(`GET ${what}`, `${at} is not an object`);
+    const user = obj(e.user);
+    if (!user || typeof user.id !== "string")
+      throw new MalformedResponse(`GET ${what}`, `${at}.user has no id`);
+    const sched = e.schedule === null || e.schedule === undefined ? null : obj(e.schedule);
+    if (e.schedule && (!sched || typeof sched.id !== "string")) {
+      throw new MalformedResponse(`GET ${what}`, `${at}.schedule has no id`);
+    }
+    if (typeof e.escalation_level !== "number") {
+      throw new MalformedResponse(`GET ${what}`, `${at}.escalation_level is not a number`);
+    }
+    const start = time(e.start, `GET ${what}`, `${at}.start`);
+    const end = time(e.end, `GET ${what}`, `${at}.end`);
+    if (start && end && start > end) {
+      throw new MalformedResponse(`GET ${what}`, `${at} starts (${e.start}) after it ends (${e.end})`);
+    }
+    return {
+      user: {
+        id: user.id,
+        email: typeof user.email === "string" && user.email.length > 0 ? user.email : null,
+      },
+      schedule: sched
+        ? {
+            id: sched.id as string,
+            name: typeof sched.summary === "string" ? sched.summary : (sched.id as string),
+          }
+        : null,
+      level: e.escalation_level,
+      start,
+      end,
+    };
+  });
+}
+
+export function parseSchedulesPage(body: unknown, what: string): Page<ScheduleRef> {
+  return page(body, `GET ${what}`, "schedules", (v, i) => {
+    const s = obj(v);
+    if (!s || typeof s.id !== "string")
+      throw new MalformedResponse(`GET ${what}`, `schedules[${i}] has no id`);
+    const name = typeof s.name === "string" ? s.name : typeof s.summary === "string" ? s.summary : s.id;
+    return { id: s.id, name };
+  });
+}
+
+export function parseUser(body: unknown, id: string): { email: string } {
+  const u = obj(obj(body)?.user);
+  if (!u || typeof u.email !== "string" || u.email.length === 0) {
+    throw new MalformedResponse(`GET /users/${id}`, "the user has no email");
+  }
+  return { email: u.email };
+}

@@ -1,0 +1,36 @@
+import type { DateTime } from "luxon";
+
+/** One person on call for one schedule over one interval, as a source reports it. Times are UTC. */
+export type Shift = {
+  /** The schedule as the source names it: id and display name. */
+  schedule: { id: string; name: string };
+  /** Escalation level (PagerDuty); null where the source has no levels. */
+  level: number | null;
+  /** The email exactly as the source gave it: not yet trimmed, lower-cased or mapped. */
+  email: string;
+  start: DateTime;
+  end: DateTime;
+  /** Why this person gets access, for the plan, the target and the audit log. */
+  reason: string;
+};
+
+export type ScheduleRef = { id: string; name: string };
+
+/** What every source can do. Sources return data; they never plan, log the world or exit. */
+export type Source = {
+  /** Resolves the schedules a config names (ids or exact names) to ids. Unresolvable names are errors. */
+  resolveSchedules(refs: string[]): Promise<Map<string, ScheduleRef | { error: string }>>;
+  /** All shifts of these schedules overlapping [since, until], whole (a shift may start before since). */
+  fetchShifts(schedules: ScheduleRef[], since: DateTime, until: DateTime): Promise<Shift[]>;
+  /** Lists schedules, for `shiftgrant schedules`. */
+  listSchedules(query?: string): Promise<ScheduleRef[]>;
+};
+
+export type SourceDeps = {
+  http: import("../infra/http.js").HttpClient;
+  /** The source's token (null for sources that need none). */
+  token: string | null;
+  /** Requests in flight at once. */
+  concurrency: number;
+  log: import("../infra/log.js").Logger;
+};

@@ -1,0 +1,169 @@
+import { readFile } from "node:fs/promises";
+import { DateTime } from "luxon";
+import { formatUtc } from "../config/time.js";
+import { StateError } from "../errors.js";
+import type { HeldGrant } from "../plan/types.js";
+import { writeFileAtomic } from "./atomic.js";
+
+/**
+ * The ledger: every grant shiftgrant issued that has not ended, per (target, resource, identity),
+ * with the rule that asked for it and when. The plan subtracts it from what should exist, which is
+ * what makes re-runs idempotent. It is written atomically after every applied action.
+ */
+export type LedgerGrant = HeldGrant & { grantedAt: DateTime; runId: string };
+
+export const LEDGER_VERSION = 1;
+/** Grants that ended longer ago than this are pruned: they no longer affect any plan. */
+const KEEP_AFTER_END_MS = 7 * 86_400_000;
+
+type LedgerFileGrant = {
+  target: string;
+  resource: string;
+  identity: string;
+  rule: string;
+  start: string;
+  end: string;
+  grantedAt: string;
+  runId: string;
+};
+
+const RECOVERY =
+  "It was left in place. Restore it from a backup, or move it away to start afresh: the next run then issues " +
+  "every grant of its window again (strongDM gets a second, overlapping grant; upserting targets are unaffected), " +
+  "and revokes of grants issued before are no longer planned.";
+
+/** Reads the ledger. A missing file is an empty ledger (the first run); anything unreadable stops the run. */
+export async function loadLedger(file: string): Promise<LedgerGrant[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new StateError(
+      `cannot read the ledger ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new StateError(
+      `the ledger ${file} is not valid JSON (torn, truncated or edited by hand). ${RECOVERY}`,
+    );
+  }
+  const d = doc as { version?: unknown; grants?: unknown };
+  if (!d || typeof d !== "object" || d.version !== LEDGER_VERSION || !Array.isArray(d.grants)) {
+    const v = d && typeof d === "object" ? JSON.stringify(d.version) : "none";
+    throw new StateError(
+      `the ledger ${file} is not a shiftgrant ledger of version ${LEDGER_VERSION} (version: ${v}). ${RECOVERY}`,
+    );
+  }
+  return d.grants.map((g, i) => parseGrant(g, `${file}: grants[${i}]`));
+}
+
+function parseGrant(g: unknown, at: string): LedgerGrant {
+  const o = g as Partial<LedgerFileGrant>;
+  const fields = ["target", "resource", "identity", "rule", "start", "end", "grantedAt", "runId"] as const;
+  for (const f of fields) {
+    if (!o || typeof o[f] !== "string")
+      throw new StateError(`${at}.${f} is missing or not a string. ${RECOVERY}`);
+  }
+  const t = (v: string, f: string) => {
+    const dt = DateTime.fromISO(v, { zone: "utc" });
+    if (!dt.isValid) throw new StateError(`${at}.${f} "${v}" is not a time. ${RECOVERY}`);
+    return dt;
+  };
+  const x = o as LedgerFileGrant;
+  return {
+    target: x.target,
+    resource: x.resource,
+    identity: x.identity,
+    rule: x.rule,
+    start: t(x.start, "start"),
+    end: t(x.end, "end"),
+    grantedAt: t(x.grantedAt, "grantedAt"),
+    runId: x.runId,
+  };
+}
+
+export function serializeLedger(grants: readonly LedgerGrant[], now: DateTime): string {
+  const keep = grants
+    .filter((g) => g.end.toMillis() > now.toMillis() - KEEP_AFTER_END_MS)
+    .map((g): LedgerFileGrant => ({
+      target: g.target,
+      resource: g.resource,
+      identity: g.identity,
+      rule: g.rule,
+      start: formatUtc(g.start),
+      end: formatUtc(g.end),
+      grantedAt: formatUtc(g.grantedAt),
+      runId: g.runId,
+    }))
+    .sort(
+      (a, b) =>
+        cmp(a.target, b.target) ||
+        cmp(a.resource, b.resource) ||
+        cmp(a.identity, b.identity) ||
+        cmp(a.start, b.start),
+    );
+  return `${JSON.stringify({ version: LEDGER_VERSION, updatedAt: formatUtc(now), grants: keep }, null, 2)}\n`;
+}
+
+/**
+ * Keeps the ledger on disk in step with what was applied. Writes are serialized and coalesced: while
+ * one write is under way, later changes are gathered into the next one.
+ */
+export function createLedgerWriter(file: string, initial: readonly LedgerGrant[], now: () => DateTime) {
+  let grants = [...initial];
+  let writing: Promise<void> | null = null;
+  let dirty = false;
+
+  const flushLoop = async (): Promise<void> => {
+    while (dirty) {
+      dirty = false;
+      await writeFileAtomic(file, serializeLedger(grants, now()));
+    }
+  };
+  const schedule = (): Promise<void> => {
+    dirty = true;
+    if (!writing) {
+      writing = flushLoop().finally(() => {
+        writing = null;
+      });
+    }
+    return writing;
+  };
+
+  return {
+    add(g: LedgerGrant): Promise<void> {
+      grants.push(g);
+      return schedule();
+    },
+    remove(matches: readonly HeldGrant[]): Promise<void> {
+      grants = grants.filter((g) => !matches.some((m) => sameGrant(g, m)));
+      return schedule();
+    },
+    async flush(): Promise<void> {
+      await schedule();
+      while (writing) await writing;
+    },
+    get grants(): readonly LedgerGrant[] {
+      return grants;
+    },
+  };
+}
+
+function sameGrant(a: HeldGrant, b: HeldGrant): boolean {
+  return (
+    a.target === b.target &&
+    a.resource === b.resource &&
+    a.identity === b.identity &&
+    a.rule === b.rule &&
+    a.start.toMillis() === b.start.toMillis() &&
+    a.end.toMillis() === b.end.toMillis()
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

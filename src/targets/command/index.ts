@@ -1,0 +1,34 @@
+import type { TargetConfig } from "../../config/load.js";
+import { baseChildEnv, type ActionResult, type Target, type TargetCall, type TargetDeps } from "../types.js";
+import { fillTemplate } from "../template.js";
+
+/**
+ * Any command: the `grant` argv (and `revoke`, if given) with placeholders filled in, run without a
+ * shell. The child sees PATH, HOME, the token variable (if the target names one) and the variables
+ * listed in `env`, nothing else.
+ */
+export function createCommandTarget(
+  config: Extract<TargetConfig, { type: "command" }>,
+  deps: TargetDeps,
+): Target {
+  const env = baseChildEnv(deps.env);
+  for (const name of config.env) {
+    const v = deps.env[name];
+    if (v !== undefined) env[name] = v;
+  }
+  if (config.secret && deps.token) env[config.secret.tokenEnv || "SHIFTGRANT_TOKEN"] = deps.token;
+  const run = async (argv: readonly string[], call: TargetCall): Promise<ActionResult> => {
+    const res = await deps.exec(fillTemplate(argv, call), { env, timeoutMs: config.timeoutMs });
+    return res.ok ? { status: "applied", output: res.stdout } : { status: "failed", error: res.error };
+  };
+  const revoke = config.revoke;
+  return {
+    capabilities: { futureStart: true, revoke: revoke !== null, extendInPlace: false },
+    grant: (call) => run(config.grant, call),
+    extend: (call) => run(config.grant, call),
+    revoke: (call) =>
+      revoke
+        ? run(revoke, call)
+        : Promise.resolve({ status: "failed", error: `target ${config.name} has no revoke command` }),
+  };
+}

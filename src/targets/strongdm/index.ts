@@ -1,0 +1,47 @@
+import type { TargetConfig } from "../../config/load.js";
+import { baseChildEnv, type Target, type TargetCall, type TargetDeps } from "../types.js";
+import { fillTemplate } from "../template.js";
+
+/** `sdm admin users grant-temporary --from START --until END RESOURCE IDENTITY` (SPEC section 5). */
+export const DEFAULT_GRANT_ARGS = [
+  "admin",
+  "users",
+  "grant-temporary",
+  "--from",
+  "{start}",
+  "--until",
+  "{end}",
+  "{resource}",
+  "{identity}",
+];
+
+/**
+ * strongDM: temporary grants through the `sdm` CLI, authenticated by SDM_ADMIN_TOKEN in the child's
+ * environment (never in argv). strongDM expires grants itself and its grants cannot be edited, so an
+ * extension is a new grant from the held end, and there is no revoke.
+ */
+export function createStrongdmTarget(
+  config: Extract<TargetConfig, { type: "strongdm" }>,
+  deps: TargetDeps,
+): Target {
+  const args = config.grantArgs ?? DEFAULT_GRANT_ARGS;
+  const env = { ...baseChildEnv(deps.env), ...(deps.token ? { SDM_ADMIN_TOKEN: deps.token } : {}) };
+  const grant = async (call: TargetCall) => {
+    const res = await deps.exec([config.command, ...fillTemplate(args, call)], {
+      env,
+      timeoutMs: config.timeoutMs,
+    });
+    return res.ok
+      ? ({ status: "applied", output: res.stdout } as const)
+      : ({ status: "failed", error: res.error } as const);
+  };
+  return {
+    capabilities: { futureStart: true, revoke: false, extendInPlace: false },
+    grant,
+    extend: grant,
+    revoke: async () => ({
+      status: "failed",
+      error: "strongdm grants cannot be revoked by shiftgrant; they expire at their end",
+    }),
+  };
+}

@@ -1,0 +1,20 @@
+import { formatLength, formatUtc } from "../config/time.js";
+import type { TargetCall } from "./types.js";
+
+/**
+ * Fills `{identity} {resource} {start} {end} {duration} {rule} {reason}` inside each argv element.
+ * The result is an argv array run without a shell, so a value can never become a second argument
+ * or a command, whatever characters it holds.
+ */
+export function fillTemplate(argv: readonly string[], call: TargetCall): string[] {
+  const values: Record<string, string> = {
+    identity: call.identity,
+    resource: call.resource,
+    start: formatUtc(call.start),
+    end: formatUtc(call.end),
+    duration: formatLength(call.end.toMillis() - call.start.toMillis()).replace(/ /g, ""),
+    rule: call.rule,
+    reason: call.reason,
+  };
+  return argv.map((arg) => arg.replace(/\{([a-z]+)\}/g, (m, name: string) => values[name] ?? m));
+}

@@ -1,0 +1,40 @@
+import type { DateTime } from "luxon";
+import type { Exec } from "../infra/exec.js";
+import type { TargetCapabilities } from "../plan/types.js";
+
+/** What a target is asked to do: one identity, one resource, one interval. */
+export type TargetCall = {
+  identity: string;
+  resource: string;
+  start: DateTime;
+  end: DateTime;
+  rule: string;
+  reason: string;
+};
+
+/** `output`: what the tool printed (first lines), for the logs and the audit. */
+export type ActionResult = { status: "applied"; output?: string } | { status: "failed"; error: string };
+
+/** A target performs one action and returns a result. It never plans, reads config or exits. */
+export type Target = {
+  capabilities: TargetCapabilities;
+  grant(call: TargetCall): Promise<ActionResult>;
+  /** Continues a held grant up to `call.end` (from `call.start`, the held end). */
+  extend(call: TargetCall): Promise<ActionResult>;
+  revoke(call: TargetCall): Promise<ActionResult>;
+};
+
+export type TargetDeps = {
+  exec: Exec;
+  /** The environment shiftgrant runs in; a child sees only what its target passes on. */
+  env: NodeJS.ProcessEnv;
+  /** The target's token, if it has one. */
+  token: string | null;
+};
+
+/** The minimum every child needs to start: a PATH to find its own helpers and a HOME. */
+export function baseChildEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = { PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin" };
+  if (env.HOME) out.HOME = env.HOME;
+  return out;
+}

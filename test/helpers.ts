@@ -1,0 +1,160 @@
+import { spawn } from "node:child_process";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const CLI = path.join(ROOT, "bin", "shiftgrant.js");
+
+export type CliResult = {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+};
+
+/**
+ * Runs the built CLI as a child process, as cron would: no stdin, no terminal. `binDir` (fake CLIs)
+ * goes first on PATH. The environment is only what the test passes plus PATH and HOME.
+ */
+export function runCli(
+  args: string[],
+  opts: {
+    env?: Record<string, string>;
+    cwd?: string;
+    binDir?: string;
+    timeoutMs?: number;
+    onSpawn?: (pid: number) => void;
+  } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = {
+      PATH: [opts.binDir, process.env.PATH].filter(Boolean).join(path.delimiter),
+      HOME: process.env.HOME ?? "/root",
+      ...opts.env,
+    };
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    if (child.pid && opts.onSpawn) opts.onSpawn(child.pid);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export async function makeTempDir(
+  prefix = "shiftgrant-test-",
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export type FakeCliBehaviour = {
+  /** Exit with this code when any argument equals one of these values. */
+  failFor?: string[];
+  failCode?: number;
+  /** Sleep before answering (for kill and lock tests). */
+  delayMs?: number;
+  /** Printed on stdout on success. */
+  stdout?: string;
+};
+
+export type FakeCliCall = { argv: string[]; env: Record<string, string> };
+
+/**
+ * Writes an executable fake CLI (e.g. `sdm`) into `binDir`. Every call appends one JSON line with its
+ * argv and whole environment to `<binDir>/<name>.calls.jsonl`; its behaviour is read from
+ * `<binDir>/<name>.behaviour.json` on each call, so a test can change it between runs.
+ */
+export async function makeFakeCli(binDir: string, name: string, behaviour: FakeCliBehaviour = {}) {
+  const log = path.join(binDir, `${name}.calls.jsonl`);
+  const behaviourFile = path.join(binDir, `${name}.behaviour.json`);
+  const script = `#!${process.execPath}
+const fs = require("node:fs");
+const argv = process.argv.slice(2);
+fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ argv, env: process.env }) + "\\n");
+const b = JSON.parse(fs.readFileSync(${JSON.stringify(behaviourFile)}, "utf8"));
+const finish = () => {
+  if ((b.failFor || []).some((v) => argv.includes(v))) {
+    process.stderr.write("fake ${name}: refused " + argv.join(" ") + "\\n");
+    process.exit(b.failCode || 1);
+  }
+  if (b.stdout) process.stdout.write(b.stdout);
+  process.exit(0);
+};
+if (b.delayMs) setTimeout(finish, b.delayMs); else finish();
+`;
+  const file = path.join(binDir, name);
+  await writeFile(file, script.replace(/^#!.*\n/, "#!/usr/bin/env node\n"));
+  await chmod(file, 0o755);
+  await writeFile(behaviourFile, JSON.stringify(behaviour));
+  return {
+    path: file,
+    async setBehaviour(b: FakeCliBehaviour) {
+      await writeFile(behaviourFile, JSON.stringify(b));
+    },
+    async calls(): Promise<FakeCliCall[]> {
+      try {
+        return (await readFile(log, "utf8"))
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as FakeCliCall);
+      } catch {
+        return [];
+      }
+    },
+    async reset() {
+      await rm(log, { force: true });
+    },
+  };
+}
+
+/** Every place a secret could leak to: the run's output and the files it wrote. */
+export async function assertNoSecret(
+  secrets: string[],
+  texts: string[],
+  files: string[] = [],
+): Promise<void> {
+  const all = [...texts];
+  for (const f of files) {
+    try {
+      all.push(await readFile(f, "utf8"));
+    } catch {
+      // a file the run did not write cannot leak
+    }
+  }
+  for (const s of secrets) {
+    for (const [i, t] of all.entries()) {
+      if (t.includes(s) || t.includes(encodeURIComponent(s))) {
+        throw new Error(`secret leaked into ${i < texts.length ? `output #${i}` : files[i - texts.length]}`);
+      }
+    }
+  }
+}
+
+export async function writeYaml(file: string, text: string): Promise<string> {
+  await writeFile(file, text.replace(/^\n/, ""));
+  return file;
+}
+
+export function parseJsonOutput(stdout: string): {
+  version: number;
+  dryRun: boolean;
+  window: { since: string; until: string };
+  actions: Record<string, unknown>[];
+  errors: { rule: string; source: string; message: string }[];
+  summary: Record<string, number>;
+} {
+  return JSON.parse(stdout);
+}

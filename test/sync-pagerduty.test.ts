@@ -1,0 +1,511 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  startFakePagerDuty,
+  type FakeOncall,
+  type FakePagerDutyOptions,
+  type FakeUser,
+} from "./fakes/pagerduty.js";
+import { assertNoSecret, makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+
+// End to end: the built CLI against a fake PagerDuty on 127.0.0.1 and a fake `sdm` first on PATH.
+const PD_TOKEN = "pd-test-token-9f8e7d6c5b4a";
+const SDM_TOKEN = "sdm-admin-token-1a2b3c4d5e6f";
+const NOW = "2026-11-22T10:00:00Z";
+
+const USERS: FakeUser[] = [
+  { id: "PUSER01", name: "Alice", email: "  Alice@Example.com " },
+  { id: "PUSER02", name: "Bob", email: "bob@example.com" },
+  { id: "PUSER03", name: "Carol", email: "carol@example.com", omitEmailInInclude: true },
+];
+const SCHEDULES = [
+  { id: "PSCHED1", name: "DBA Primary", escalationPolicyIds: ["PEP0001"] },
+  { id: "PSCHED2", name: "Platform", escalationPolicyIds: ["PEP0001", "PEP0002"] },
+];
+const ONCALLS: FakeOncall[] = [
+  // Started before the window: PagerDuty returns it whole; the grant starts now.
+  {
+    userId: "PUSER01",
+    scheduleId: "PSCHED1",
+    escalationPolicyId: "PEP0001",
+    level: 1,
+    start: "2026-11-22T09:00:00Z",
+    end: "2026-11-23T09:00:00Z",
+  },
+  // Starts inside the window, ends after it: granted whole.
+  {
+    userId: "PUSER02",
+    scheduleId: "PSCHED1",
+    escalationPolicyId: "PEP0001",
+    level: 1,
+    start: "2026-11-23T09:00:00Z",
+    end: "2026-11-24T09:00:00Z",
+  },
+  // Same shift through two escalation policies at two levels: one grant.
+  {
+    userId: "PUSER03",
+    scheduleId: "PSCHED2",
+    escalationPolicyId: "PEP0001",
+    level: 1,
+    start: "2026-11-22T12:00:00Z",
+    end: "2026-11-22T20:00:00Z",
+  },
+  {
+    userId: "PUSER03",
+    scheduleId: "PSCHED2",
+    escalationPolicyId: "PEP0002",
+    level: 2,
+    start: "2026-11-22T12:00:00Z",
+    end: "2026-11-22T20:00:00Z",
+  },
+  // Level 2 only: filtered out by escalationLevels [1].
+  {
+    userId: "PUSER02",
+    scheduleId: "PSCHED2",
+    escalationPolicyId: "PEP0002",
+    level: 2,
+    start: "2026-11-22T20:00:00Z",
+    end: "2026-11-23T04:00:00Z",
+  },
+];
+
+const EXPECTED_ARGV = [
+  [
+    "admin",
+    "users",
+    "grant-temporary",
+    "--from",
+    "2026-11-22T10:00:00Z",
+    "--until",
+    "2026-11-23T09:15:00Z",
+    "prod-postgres",
+    "alice@example.com",
+  ],
+  [
+    "admin",
+    "users",
+    "grant-temporary",
+    "--from",
+    "2026-11-23T09:00:00Z",
+    "--until",
+    "2026-11-24T09:15:00Z",
+    "prod-postgres",
+    "bob@example.com",
+  ],
+  [
+    "admin",
+    "users",
+    "grant-temporary",
+    "--from",
+    "2026-11-22T11:45:00Z",
+    "--until",
+    "2026-11-22T20:00:00Z",
+    "prod-k8s",
+    "carol@example.com",
+  ],
+];
+
+type Env = {
+  dir: string;
+  binDir: string;
+  config: string;
+  sdm: Awaited<ReturnType<typeof makeFakeCli>>;
+  pd: Awaited<ReturnType<typeof startFakePagerDuty>>;
+  run: (args: string[], env?: Record<string, string>) => ReturnType<typeof runCli>;
+  cleanup: () => Promise<void>;
+};
+
+async function setup(fake: Partial<FakePagerDutyOptions> = {}, extraConfig = ""): Promise<Env> {
+  const { dir, cleanup } = await makeTempDir();
+  const binDir = path.join(dir, "bin");
+  await import("node:fs/promises").then((fs) => fs.mkdir(binDir));
+  const sdm = await makeFakeCli(binDir, "sdm");
+  const pd = await startFakePagerDuty({
+    token: PD_TOKEN,
+    users: structuredClone(USERS),
+    schedules: structuredClone(SCHEDULES),
+    oncalls: structuredClone(ONCALLS),
+    ...fake,
+  });
+  const config = await writeYaml(
+    path.join(dir, "shiftgrant.yaml"),
+    `
+version: 1
+window: 24h
+state: state.json
+audit: audit.jsonl
+http: { backoff: 10ms, retries: 2, timeout: 2s }
+sources:
+  pd:
+    type: pagerduty
+    baseUrl: ${pd.url}
+targets:
+  sdm:
+    type: strongdm
+rules:
+  - name: dba
+    source: pd
+    schedules: ["dba primary"]
+    target: sdm
+    resources: [prod-postgres]
+    grace: 15m
+  - name: platform
+    source: pd
+    schedules: [PSCHED2]
+    escalationLevels: [1]
+    target: sdm
+    resources: [prod-k8s]
+    lead: 15m
+${extraConfig}`,
+  );
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    runCli(["sync", "-c", config, ...args], {
+      binDir,
+      cwd: dir,
+      env: { PAGERDUTY_TOKEN: PD_TOKEN, SDM_ADMIN_TOKEN: SDM_TOKEN, SHIFTGRANT_NOW: NOW, ...env },
+    });
+  return {
+    dir,
+    binDir,
+    config,
+    sdm,
+    pd,
+    run,
+    cleanup: async () => {
+      await pd.close();
+      await cleanup();
+    },
+  };
+}
+
+describe("sync: PagerDuty to strongDM", () => {
+  let env: Env;
+  let res: Awaited<ReturnType<typeof runCli>>;
+  before(async () => {
+    env = await setup();
+    res = await env.run(["--output", "json"]);
+  });
+  after(() => env.cleanup());
+
+  it("exits 0 and issues exactly the expected sdm calls", async () => {
+    assert.equal(res.code, 0, res.stderr);
+    const calls = await env.sdm.calls();
+    assert.deepEqual(calls.map((c) => c.argv).sort(), [...EXPECTED_ARGV].sort());
+  });
+
+  it("gives sdm its token in the environment only, and nothing else of ours", async () => {
+    for (const c of await env.sdm.calls()) {
+      assert.equal(c.env.SDM_ADMIN_TOKEN, SDM_TOKEN);
+      assert.deepEqual(Object.keys(c.env).sort(), ["HOME", "PATH", "SDM_ADMIN_TOKEN"]);
+      assert.ok(!c.argv.some((a) => a.includes(SDM_TOKEN) || a.includes(PD_TOKEN)));
+    }
+  });
+
+  it("prints the JSON document of SPEC section 7", () => {
+    const doc = parseJsonOutput(res.stdout);
+    assert.deepEqual(doc, {
+      version: 1,
+      dryRun: false,
+      window: { since: "2026-11-22T10:00:00Z", until: "2026-11-23T10:00:00Z" },
+      actions: [
+        {
+          kind: "grant",
+          rule: "dba",
+          target: "sdm",
+          resource: "prod-postgres",
+          identity: "alice@example.com",
+          start: "2026-11-22T10:00:00Z",
+          end: "2026-11-23T09:15:00Z",
+          reason: "on call: DBA Primary (PSCHED1) level 1",
+          status: "applied",
+        },
+        {
+          kind: "grant",
+          rule: "dba",
+          target: "sdm",
+          resource: "prod-postgres",
+          identity: "bob@example.com",
+          start: "2026-11-23T09:00:00Z",
+          end: "2026-11-24T09:15:00Z",
+          reason: "on call: DBA Primary (PSCHED1) level 1",
+          status: "applied",
+        },
+        {
+          kind: "grant",
+          rule: "platform",
+          target: "sdm",
+          resource: "prod-k8s",
+          identity: "carol@example.com",
+          start: "2026-11-22T11:45:00Z",
+          end: "2026-11-22T20:00:00Z",
+          reason: "on call: Platform (PSCHED2) level 1",
+          status: "applied",
+        },
+      ],
+      errors: [],
+      summary: { grant: 3, extend: 0, revoke: 0, unchanged: 0, wait: 0, skip: 0, failed: 0 },
+    });
+  });
+
+  it("reads PagerDuty with the fewest requests: one name lookup, one /oncalls for both rules, one user lookup", () => {
+    assert.deepEqual(env.pd.countByPath(), { "/schedules": 1, "/oncalls": 1, "/users/PUSER03": 1 });
+    assert.deepEqual(env.pd.unexpected, []);
+    const oncalls = env.pd.requests.find((r) => r.path === "/oncalls");
+    assert.ok(oncalls);
+    assert.deepEqual(oncalls.query.getAll("schedule_ids[]").sort(), ["PSCHED1", "PSCHED2"]);
+    assert.equal(oncalls.query.get("time_zone"), "UTC");
+    assert.deepEqual(oncalls.query.getAll("include[]"), ["users"]);
+    assert.equal(oncalls.query.get("limit"), "100");
+    assert.equal(oncalls.query.get("since"), "2026-11-22T10:00:00Z");
+    assert.equal(oncalls.query.get("until"), "2026-11-23T10:00:00Z");
+    assert.equal(oncalls.headers.authorization, `Token token=${PD_TOKEN}`);
+    assert.equal(oncalls.headers.accept, "application/vnd.pagerduty+json;version=2");
+  });
+
+  it("leaks neither token into stdout, stderr, the ledger or the audit log", async () => {
+    await assertNoSecret(
+      [PD_TOKEN, SDM_TOKEN],
+      [res.stdout, res.stderr],
+      [path.join(env.dir, "state.json"), path.join(env.dir, "audit.jsonl")],
+    );
+    assert.ok(existsSync(path.join(env.dir, "state.json")));
+  });
+
+  it("a second run issues nothing", async () => {
+    await env.sdm.reset();
+    const again = await env.run(["--output", "json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await env.sdm.calls(), []);
+    assert.deepEqual(parseJsonOutput(again.stdout).summary, {
+      grant: 0,
+      extend: 0,
+      revoke: 0,
+      unchanged: 3,
+      wait: 0,
+      skip: 0,
+      failed: 0,
+    });
+  });
+});
+
+describe("sync: PagerDuty edge cases", () => {
+  it("--dry-run prints the plan, calls no sdm, writes no ledger, takes no lock, needs no sdm token", async () => {
+    const env = await setup();
+    try {
+      const res = await runCli(["sync", "-c", env.config, "--dry-run", "--output", "json"], {
+        binDir: env.binDir,
+        cwd: env.dir,
+        env: { PAGERDUTY_TOKEN: PD_TOKEN, SHIFTGRANT_NOW: NOW },
+      });
+      assert.equal(res.code, 0, res.stderr);
+      const doc = parseJsonOutput(res.stdout);
+      assert.equal(doc.dryRun, true);
+      assert.deepEqual(
+        doc.actions.map((a) => a.status),
+        ["planned", "planned", "planned"],
+      );
+      assert.deepEqual(await env.sdm.calls(), []);
+      assert.equal(existsSync(path.join(env.dir, "state.json")), false);
+      assert.equal(existsSync(path.join(env.dir, "state.json.lock")), false);
+      assert.equal(existsSync(path.join(env.dir, "audit.jsonl")), false);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("parses times rendered with non-UTC offsets", async () => {
+    const env = await setup({ forceTimeZone: "America/New_York" });
+    try {
+      const res = await env.run([]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual((await env.sdm.calls()).map((c) => c.argv).sort(), [...EXPECTED_ARGV].sort());
+      assert.ok(env.pd.requests.length > 0);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("pages through 250 entries with limit 100 (3 pages) and plans every one", async () => {
+    const users: FakeUser[] = Array.from({ length: 250 }, (_, i) => ({
+      id: `PU${String(i).padStart(5, "0")}`,
+      name: `User ${i}`,
+      email: `user${i}@example.com`,
+    }));
+    const base = Date.parse(NOW);
+    const oncalls: FakeOncall[] = users.map((u, i) => ({
+      userId: u.id,
+      scheduleId: "PSCHED1",
+      escalationPolicyId: "PEP0001",
+      level: 1,
+      start: new Date(base + i * 5 * 60_000).toISOString().replace(".000", ""),
+      end: new Date(base + (i + 1) * 5 * 60_000).toISOString().replace(".000", ""),
+    }));
+    const env = await setup({ users, oncalls });
+    try {
+      const res = await env.run(["--dry-run", "--output", "json", "--rule", "dba"]);
+      assert.equal(res.code, 0, res.stderr);
+      const doc = parseJsonOutput(res.stdout);
+      assert.equal(doc.summary.grant, 250);
+      assert.equal(new Set(doc.actions.map((a) => a.identity)).size, 250);
+      const counts = env.pd.countByPath();
+      assert.deepEqual(counts, { "/schedules": 1, "/oncalls": 3 });
+      const offsets = env.pd.requests.filter((r) => r.path === "/oncalls").map((r) => r.query.get("offset"));
+      assert.deepEqual(offsets.sort(), ["0", "100", "200"]);
+      assert.deepEqual(env.pd.unexpected, []);
+      console.log(`250-entry schedule: requests by path ${JSON.stringify(counts)}`);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("skips identities shaped like a flag or a shell command, never runs them, and exits 4", async () => {
+    const users: FakeUser[] = [
+      { id: "PUSER01", name: "Alice", email: "alice@example.com" },
+      { id: "PUSER02", name: "Flag", email: "--admin-token=x@evil.com" },
+      { id: "PUSER03", name: "Shell", email: "$(touch pwned)@x.com" },
+    ];
+    const oncalls: FakeOncall[] = users.map((u) => ({
+      userId: u.id,
+      scheduleId: "PSCHED1",
+      escalationPolicyId: "PEP0001",
+      level: 1,
+      start: "2026-11-22T12:00:00Z",
+      end: "2026-11-22T18:00:00Z",
+    }));
+    const env = await setup({ users, oncalls });
+    try {
+      const res = await env.run(["--output", "json", "--rule", "dba"]);
+      assert.equal(res.code, 4, res.stderr);
+      assert.deepEqual(
+        (await env.sdm.calls()).map((c) => c.argv),
+        [
+          [
+            "admin",
+            "users",
+            "grant-temporary",
+            "--from",
+            "2026-11-22T12:00:00Z",
+            "--until",
+            "2026-11-22T18:15:00Z",
+            "prod-postgres",
+            "alice@example.com",
+          ],
+        ],
+      );
+      const skips = parseJsonOutput(res.stdout).actions.filter((a) => a.kind === "skip");
+      assert.deepEqual(
+        skips.map((a) => [a.identity, a.status]),
+        [
+          ["$(touch pwned)@x.com", "skipped"],
+          ["--admin-token=x@evil.com", "skipped"],
+        ],
+      );
+      assert.match(String(skips[0]?.reason), /not a plain email address; it is never passed to a target/);
+      assert.equal(existsSync(path.join(env.dir, "pwned")), false);
+      assert.equal(existsSync(path.join(env.binDir, "pwned")), false);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a bad PagerDuty token fails the source: exit 3, no grant, a clear error, no token in the output", async () => {
+    const env = await setup();
+    try {
+      const res = await env.run(["--output", "json"], { PAGERDUTY_TOKEN: "wrong-token-123456" });
+      assert.equal(res.code, 3);
+      const doc = parseJsonOutput(res.stdout);
+      assert.deepEqual(doc.actions, []);
+      assert.deepEqual(
+        doc.errors.map((e) => [e.rule, e.source]),
+        [
+          ["dba", "pd"],
+          ["platform", "pd"],
+        ],
+      );
+      assert.match(doc.errors[0]?.message ?? "", /401 Authentication failed/);
+      assert.deepEqual(await env.sdm.calls(), []);
+      await assertNoSecret(["wrong-token-123456", SDM_TOKEN], [res.stdout, res.stderr]);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a 429 is retried after Retry-After and the run succeeds", async () => {
+    const env = await setup();
+    env.pd.fault("/oncalls", { kind: "status", status: 429, headers: { "retry-after": "0" } });
+    try {
+      const res = await env.run([]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(env.pd.countByPath()["/oncalls"], 2);
+      assert.equal((await env.sdm.calls()).length, 3);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("an unknown schedule name fails only its rule (exit 3); the other rule is applied", async () => {
+    const env = await setup({ schedules: [SCHEDULES[1] as (typeof SCHEDULES)[number]] });
+    env.pd.state.oncalls = ONCALLS.filter((o) => o.scheduleId === "PSCHED2");
+    try {
+      const res = await env.run(["--output", "json"]);
+      assert.equal(res.code, 3, res.stderr);
+      const doc = parseJsonOutput(res.stdout);
+      assert.deepEqual(doc.errors, [
+        { rule: "dba", source: "pd", message: 'no PagerDuty schedule is named "dba primary"' },
+      ]);
+      assert.deepEqual(
+        (await env.sdm.calls()).map((c) => c.argv),
+        [EXPECTED_ARGV[2]],
+      );
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a failed sdm call does not stop the others: exit 4, the failure is reported and not recorded", async () => {
+    const env = await setup();
+    await env.sdm.setBehaviour({ failFor: ["bob@example.com"], failCode: 3 });
+    try {
+      const res = await env.run(["--output", "json"]);
+      assert.equal(res.code, 4, res.stderr);
+      const doc = parseJsonOutput(res.stdout);
+      const bob = doc.actions.find((a) => a.identity === "bob@example.com");
+      assert.equal(bob?.status, "failed");
+      assert.equal(
+        bob?.error,
+        "sdm exited with code 3: fake sdm: refused admin users grant-temporary --from 2026-11-23T09:00:00Z --until 2026-11-24T09:15:00Z prod-postgres bob@example.com",
+      );
+      assert.equal(doc.summary.failed, 1);
+      assert.equal((await env.sdm.calls()).length, 3);
+      const ledger = JSON.parse(await readFile(path.join(env.dir, "state.json"), "utf8")) as {
+        grants: { identity: string }[];
+      };
+      assert.deepEqual(ledger.grants.map((g) => g.identity).sort(), [
+        "alice@example.com",
+        "carol@example.com",
+      ]);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a missing sdm binary fails each action with a clear message (exit 4), not a crash", async () => {
+    const env = await setup({}, "");
+    try {
+      const { rm } = await import("node:fs/promises");
+      await rm(env.sdm.path);
+      const res = await env.run(["--output", "json"]);
+      assert.equal(res.code, 4, res.stderr);
+      const doc = parseJsonOutput(res.stdout);
+      assert.deepEqual(
+        doc.actions.map((a) => a.error),
+        Array(3).fill("sdm: command not found (is it installed and on PATH?)"),
+      );
+    } finally {
+      await env.cleanup();
+    }
+  });
+});

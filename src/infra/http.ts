@@ -12,6 +12,10 @@ export type HttpSettings = {
   backoffMs: number;
   /** No single wait is longer than this; a server asking for more makes the request fail. */
   maxRetryWaitMs: number;
+  /** Time allowed to open the connection, within the attempt's timeout. */
+  connectTimeoutMs?: number;
+  /** All attempts and waits of one request together stop retrying past this. */
+  maxRetryTimeMs?: number;
 };
 
 export const DEFAULT_HTTP: HttpSettings = {
@@ -60,10 +64,15 @@ const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpClient {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = deps.random ?? Math.random;
+  const connectMs = Math.min(
+    settings.connectTimeoutMs ?? DEFAULT_HTTP.connectTimeoutMs ?? 10_000,
+    settings.timeoutMs,
+  );
   const agents = {
-    http: new http.Agent({ keepAlive: true }),
-    https: new https.Agent({ keepAlive: true }),
+    http: withConnectTimeout(new http.Agent({ keepAlive: true }), connectMs, "connect"),
+    https: withConnectTimeout(new https.Agent({ keepAlive: true }), connectMs, "secureConnect"),
   };
+  const maxRetryTimeMs = settings.maxRetryTimeMs ?? DEFAULT_HTTP.maxRetryTimeMs ?? 120_000;
   const stats = { requests: new Map<string, number>(), retries: 0 };
 
   async function attempt(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse> {
@@ -102,6 +111,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
   async function request(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse> {
     const what = `${method} ${url.pathname}`;
     const key = `${method} ${statPath(url.pathname)}`;
+    const started = Date.now();
     for (let tries = 1; ; tries++) {
       stats.requests.set(key, (stats.requests.get(key) ?? 0) + 1);
       let res: HttpResponse | null = null;
@@ -144,6 +154,14 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
       }
       const backoff = Math.min(settings.maxRetryWaitMs, settings.backoffMs * 2 ** (tries - 1));
       const wait = hinted ?? Math.round(random() * backoff);
+      if (Date.now() - started + wait > maxRetryTimeMs) {
+        throw new HttpError(
+          `${what}: ${failure} after ${tries} tries (gave up: retrying would take longer than ${Math.round(maxRetryTimeMs / 1000)}s)`,
+          res?.status ?? null,
+          tries,
+          res?.body,
+        );
+      }
       stats.retries++;
       deps.log.warn("request failed, retrying", { request: what, failure, attempt: tries, waitMs: wait });
       await sleep(wait);
@@ -199,7 +217,9 @@ function errorSummary(body: unknown): string {
 function describeNetworkError(err: unknown, timeoutMs: number): string {
   if (err && typeof err === "object") {
     const e = err as { name?: string; code?: string; message?: string };
-    if (e.name === "AbortError") return `no answer within ${Math.round(timeoutMs / 1000)}s`;
+    if (e.name === "AbortError") return `no answer within ${formatMs(timeoutMs)}`;
+    if (e.code === "ECONNECTTIMEOUT" || /ECONNECTTIMEOUT/.test(e.message ?? ""))
+      return "could not connect in time";
     if (e.code) return `network error ${e.code}`;
     if (e.message) return `network error: ${e.message}`;
   }
@@ -212,4 +232,36 @@ function statPath(pathname: string): string {
     .split("/")
     .map((seg, i) => (i >= 2 && /\d/.test(seg) && seg.length >= 6 ? "{id}" : seg))
     .join("/");
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 100) / 10}s`;
+}
+
+/**
+ * Bounds the time to open a connection (a host that drops packets would otherwise use up the whole
+ * attempt's timeout before anything could be said about it).
+ */
+function withConnectTimeout<A extends http.Agent>(
+  agent: A,
+  ms: number,
+  event: "connect" | "secureConnect",
+): A {
+  const base = (
+    agent as unknown as { createConnection: (...args: unknown[]) => import("node:net").Socket }
+  ).createConnection.bind(agent);
+  (
+    agent as unknown as { createConnection: (...args: unknown[]) => import("node:net").Socket }
+  ).createConnection = (...args: unknown[]) => {
+    const socket = base(...args);
+    const timer = setTimeout(() => {
+      const err = new Error("ECONNECTTIMEOUT: could not connect in time") as NodeJS.ErrnoException;
+      err.code = "ECONNECTTIMEOUT";
+      socket.destroy(err);
+    }, ms);
+    socket.once(event, () => clearTimeout(timer));
+    socket.once("close", () => clearTimeout(timer));
+    return socket;
+  };
+  return agent;
 }

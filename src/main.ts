@@ -137,6 +137,61 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       }),
     );
 
+  program
+    .command("schedules")
+    .description("list each source's schedules (id, name), to write the config")
+    .addOption(configOption())
+    .option("--source <name>", "only this source")
+    .option("--query <text>", "only schedules whose name contains this")
+    .addOption(new Option("--output <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(
+      run(async (d, g) => {
+        const o = program.commands.find((c) => c.name() === "schedules")?.opts() ?? {};
+        const { runSchedules } = await import("./commands/schedules.js");
+        return runSchedules(
+          {
+            config: await configFile((o.config as string | undefined) ?? g.config),
+            source: o.source as string | undefined,
+            query: o.query as string | undefined,
+            output: o.output as "text" | "json",
+          },
+          d,
+        );
+      }),
+    );
+
+  program
+    .command("oncall")
+    .description("print who is on call in the window (who, schedule, level, start, end); no plan")
+    .addOption(configOption())
+    .option("--since <time>", "start of the window: ISO 8601 with offset, or now (default now)")
+    .option("--until <time>", "end of the window (default: since + window)")
+    .option("--window <duration>", "length of the window, e.g. 24h, 7d (default: the config's window)")
+    .option(
+      "--rule <name>",
+      "only this rule (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .addOption(new Option("--output <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(
+      run(async (d, g) => {
+        const o = program.commands.find((c) => c.name() === "oncall")?.opts() ?? {};
+        const { runOncall } = await import("./commands/oncall.js");
+        return runOncall(
+          {
+            config: await configFile((o.config as string | undefined) ?? g.config),
+            since: o.since as string | undefined,
+            until: o.until as string | undefined,
+            window: o.window as string | undefined,
+            rules: (o.rule as string[]) ?? [],
+            output: o.output as "text" | "json",
+          },
+          d,
+        );
+      }),
+    );
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {

@@ -336,3 +336,82 @@ describe("sync: PagerDuty edge cases", () => {
     }
   });
 });
+
+describe("sync: a PagerDuty schedule in no escalation policy", () => {
+  it("is read from its final schedule (overrides applied), since /oncalls never lists it", async () => {
+    const env = await setup({
+      schedules: [...structuredClone(SCHEDULES), { id: "PSCHED3", name: "Shadow", escalationPolicyIds: [] }],
+      finalEntries: [
+        {
+          scheduleId: "PSCHED3",
+          userId: "PUSER02",
+          start: "2026-11-22T08:00:00Z",
+          end: "2026-11-22T16:00:00Z",
+        },
+        {
+          scheduleId: "PSCHED3",
+          userId: "PUSER01",
+          start: "2026-11-22T16:00:00Z",
+          end: "2026-11-23T00:00:00Z",
+        },
+      ],
+    });
+    try {
+      const { readFile, writeFile } = await import("node:fs/promises");
+      const cfg = await readFile(env.config, "utf8");
+      await writeFile(env.config, cfg.replace("schedules: [PSCHED2]", "schedules: [PSCHED2, Shadow]"));
+      const res = await env.run(["--output", "json", "--rule", "platform", "--dry-run"]);
+      assert.equal(res.code, 0, res.stderr);
+      const doc = parseJsonOutput(res.stdout);
+      // escalationLevels [1] keeps /oncalls level-1 shifts only; a schedule outside any policy has no
+      // level, so this rule (which filters levels) must not take it: check without the filter too.
+      assert.deepEqual(
+        doc.actions.map((a) => a.identity),
+        ["carol@example.com"],
+      );
+      await writeFile(
+        env.config,
+        cfg
+          .replace("schedules: [PSCHED2]", "schedules: [PSCHED2, Shadow]")
+          .replace("    escalationLevels: [1]\n", ""),
+      );
+      const all = await env.run(["--output", "json", "--rule", "platform", "--dry-run"]);
+      assert.equal(all.code, 0, all.stderr);
+      assert.deepEqual(
+        parseJsonOutput(all.stdout).actions.map((a) => [a.identity, a.start, a.end, a.reason]),
+        [
+          [
+            "alice@example.com",
+            "2026-11-22T15:45:00Z",
+            "2026-11-23T00:00:00Z",
+            "on call: Shadow (PSCHED3), in no escalation policy",
+          ],
+          [
+            "bob@example.com",
+            "2026-11-22T10:00:00Z",
+            "2026-11-22T16:00:00Z",
+            "on call: Shadow (PSCHED3), in no escalation policy",
+          ],
+          [
+            "bob@example.com",
+            "2026-11-22T19:45:00Z",
+            "2026-11-23T04:00:00Z",
+            "on call: Platform (PSCHED2) level 2",
+          ],
+          [
+            "carol@example.com",
+            "2026-11-22T11:45:00Z",
+            "2026-11-22T20:00:00Z",
+            "on call: Platform (PSCHED2) level 1",
+          ],
+        ],
+      );
+      const scheduleReads = env.pd.requests.filter((r) => r.path === "/schedules/PSCHED3");
+      assert.equal(scheduleReads.length, 2);
+      assert.equal(scheduleReads[0]?.query.get("overflow"), "true");
+      assert.deepEqual(env.pd.unexpected, []);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});

@@ -138,7 +138,7 @@ async function applyAndRecord(
   return results;
 }
 
-function selectRules(config: Config, names: string[]): RuleConfig[] {
+export function selectRules(config: Config, names: string[]): RuleConfig[] {
   if (names.length === 0) return config.rules;
   const unknown = names.filter((n) => !config.rules.some((r) => r.name === n));
   if (unknown.length > 0) {

@@ -3,7 +3,14 @@ import type { SourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../config/time.js";
 import { mapLimit } from "../../infra/pool.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
-import { parseOncallsPage, parseSchedulesPage, parseUser, type OncallEntry } from "./schema.js";
+import {
+  parseFinalSchedule,
+  parseOncallsPage,
+  parseSchedulesPage,
+  parseUser,
+  type ListedSchedule,
+  type OncallEntry,
+} from "./schema.js";
 
 const LIMIT = 100;
 /** NOTE: PagerDuty answers 400 when offset + limit exceeds 10,000; a window needing more is split. */
@@ -100,6 +107,30 @@ export function createPagerdutySource(
     return [...(await fetchOncalls(ids, since, mid)), ...(await fetchOncalls(ids, mid, until))];
   }
 
+  /** Schedule id -> true when it is in no escalation policy (learnt by resolveSchedules). */
+  const noEscalationPolicy = new Map<string, boolean>();
+
+  /**
+   * NOTE: a schedule in no escalation policy never appears in /oncalls; its final schedule (overrides
+   * applied) is read instead. `overflow=true` returns entries whole rather than cut at the window.
+   */
+  async function fetchFinalSchedule(id: string, since: DateTime, until: DateTime): Promise<OncallEntry[]> {
+    const body = await get(`/schedules/${encodeURIComponent(id)}`, [
+      ["since", formatUtc(since)],
+      ["until", formatUtc(until)],
+      ["time_zone", "UTC"],
+      ["overflow", "true"],
+    ]);
+    const { name, entries } = parseFinalSchedule(body, id);
+    return entries.map((e) => ({
+      user: { id: e.userId, email: null },
+      schedule: { id, name },
+      level: null,
+      start: e.start,
+      end: e.end,
+    }));
+  }
+
   const emails = new Map<string, Promise<string>>();
   const lookupEmail = (userId: string): Promise<string> => {
     let p = emails.get(userId);
@@ -111,33 +142,53 @@ export function createPagerdutySource(
   };
 
   return {
+    /**
+     * One listing of the account's schedules (pages of 100) resolves every id and name at once, and
+     * says which schedules are in no escalation policy: /oncalls never shows those, so their shifts
+     * are read from the schedule itself. NOTE: shift-based (v3) schedules are not in this listing;
+     * an id that is not found is still queried through /oncalls, which covers both kinds.
+     */
     async resolveSchedules(refs) {
       const out = new Map<string, ScheduleRef | { error: string }>();
-      const names = refs.filter((r) => !looksLikeScheduleId(r));
-      for (const r of refs) if (looksLikeScheduleId(r)) out.set(r, { id: r, name: r });
-      await mapLimit(names, deps.concurrency, async (name) => {
-        const got = await getAllPages("/schedules", [["query", name]], parseSchedulesPage);
-        const list = got === "too-many" ? [] : got;
-        const exact = list.filter((s) => s.name.toLowerCase() === name.toLowerCase());
-        if (exact.length === 1) out.set(name, exact[0] as ScheduleRef);
-        else if (exact.length === 0) out.set(name, { error: `no PagerDuty schedule is named "${name}"` });
-        else {
-          out.set(name, {
-            error: `${exact.length} PagerDuty schedules are named "${name}" (${exact.map((s) => s.id).join(", ")}): use the id`,
-          });
+      const got = await getAllPages("/schedules", [], parseSchedulesPage);
+      if (got === "too-many") throw new Error("GET /schedules: more than 10,000 schedules");
+      const byId = new Map(got.map((s) => [s.id, s]));
+      for (const ref of refs) {
+        const listed = byId.get(ref);
+        if (listed) {
+          noEscalationPolicy.set(listed.id, !listed.inEscalationPolicy);
+          out.set(ref, { id: listed.id, name: listed.name });
+          continue;
         }
-      });
+        const exact = got.filter((s) => s.name.toLowerCase() === ref.toLowerCase());
+        if (exact.length === 1) {
+          const s = exact[0] as ListedSchedule;
+          noEscalationPolicy.set(s.id, !s.inEscalationPolicy);
+          out.set(ref, { id: s.id, name: s.name });
+        } else if (exact.length > 1) {
+          out.set(ref, {
+            error: `${exact.length} PagerDuty schedules are named "${ref}" (${exact.map((s) => s.id).join(", ")}): use the id`,
+          });
+        } else if (looksLikeScheduleId(ref)) {
+          out.set(ref, { id: ref, name: ref });
+        } else {
+          out.set(ref, { error: `no PagerDuty schedule is named "${ref}"` });
+        }
+      }
       return out;
     },
 
     async fetchShifts(schedules, since, until) {
       const wanted = new Map(schedules.map((s) => [s.id, s]));
-      const ids = [...wanted.keys()];
+      const ids = [...wanted.keys()].filter((id) => !noEscalationPolicy.get(id));
+      const outside = [...wanted.keys()].filter((id) => noEscalationPolicy.get(id));
       const chunks: string[][] = [];
       for (let i = 0; i < ids.length; i += IDS_PER_QUERY) chunks.push(ids.slice(i, i + IDS_PER_QUERY));
-      const entries = (
-        await mapLimit(chunks, deps.concurrency, (chunk) => fetchOncalls(chunk, since, until))
-      ).flat();
+      const [fromOncalls, fromSchedules] = await Promise.all([
+        mapLimit(chunks, deps.concurrency, (chunk) => fetchOncalls(chunk, since, until)),
+        mapLimit(outside, deps.concurrency, (id) => fetchFinalSchedule(id, since, until)),
+      ]);
+      const entries = [...fromOncalls.flat(), ...fromSchedules.flat()];
 
       // One entry per (user, schedule, level, start, end): the same shift comes back once per
       // escalation policy that references the schedule.
@@ -170,7 +221,10 @@ export function createPagerdutySource(
           // NOTE: a null start or end means "permanent"; the window bounds what we can know.
           start: e.start ?? since,
           end: e.end ?? until,
-          reason: `on call: ${display} (${schedule.id}) level ${e.level}`,
+          reason:
+            e.level === null
+              ? `on call: ${display} (${schedule.id}), in no escalation policy`
+              : `on call: ${display} (${schedule.id}) level ${e.level}`,
         });
       }
       return shifts;

@@ -9,7 +9,8 @@ import type { ScheduleRef } from "../types.js";
 export type OncallEntry = {
   user: { id: string; email: string | null };
   schedule: { id: string; name: string } | null;
-  level: number;
+  /** Null for a schedule read outside /oncalls (in no escalation policy). */
+  level: number | null;
   start: DateTime | null;
   end: DateTime | null;
 };
@@ -83,14 +84,44 @@ export function parseOncallsPage(body: unknown, what: string): Page<OncallEntry>
   });
 }
 
-export function parseSchedulesPage(body: unknown, what: string): Page<ScheduleRef> {
+/** A schedule as listed; `inEscalationPolicy` false means /oncalls never shows it. */
+export type ListedSchedule = ScheduleRef & { inEscalationPolicy: boolean };
+
+export function parseSchedulesPage(body: unknown, what: string): Page<ListedSchedule> {
   return page(body, `GET ${what}`, "schedules", (v, i) => {
     const s = obj(v);
     if (!s || typeof s.id !== "string")
       throw new MalformedResponse(`GET ${what}`, `schedules[${i}] has no id`);
     const name = typeof s.name === "string" ? s.name : typeof s.summary === "string" ? s.summary : s.id;
-    return { id: s.id, name };
+    if (!Array.isArray(s.escalation_policies)) {
+      throw new MalformedResponse(`GET ${what}`, `schedules[${i}].escalation_policies is not a list`);
+    }
+    return { id: s.id, name, inEscalationPolicy: s.escalation_policies.length > 0 };
   });
+}
+
+export type FinalEntry = { userId: string; start: DateTime; end: DateTime };
+
+/** `GET /schedules/{id}`: the final schedule's rendered entries (who is on call, overrides applied). */
+export function parseFinalSchedule(body: unknown, id: string): { name: string; entries: FinalEntry[] } {
+  const what = `GET /schedules/${id}`;
+  const s = obj(obj(body)?.schedule);
+  if (!s) throw new MalformedResponse(what, "no schedule object");
+  const list = obj(s.final_schedule)?.rendered_schedule_entries;
+  if (!Array.isArray(list))
+    throw new MalformedResponse(what, "no final_schedule.rendered_schedule_entries list");
+  const entries = list.map((v, i) => {
+    const at = `final_schedule.rendered_schedule_entries[${i}]`;
+    const e = obj(v);
+    const user = obj(e?.user);
+    if (!e || !user || typeof user.id !== "string") throw new MalformedResponse(what, `${at}.user has no id`);
+    const start = time(e.start, what, `${at}.start`);
+    const end = time(e.end, what, `${at}.end`);
+    if (!start || !end) throw new MalformedResponse(what, `${at} has no start or end`);
+    if (start > end) throw new MalformedResponse(what, `${at} starts (${e.start}) after it ends (${e.end})`);
+    return { userId: user.id, start, end };
+  });
+  return { name: typeof s.name === "string" ? s.name : id, entries };
 }
 
 export function parseUser(body: unknown, id: string): { email: string } {

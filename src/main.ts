@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { DateTime } from "luxon";
+import type { DateTime } from "luxon";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, ShiftgrantError, type ExitCode } from "./errors.js";
 import type { CommandDeps } from "./commands/context.js";
-import { createLogger, SecretSet, type LogFormat, type LogLevel } from "./infra/log.js";
-import { runCommand } from "./infra/exec.js";
+import type { LogFormat, LogLevel } from "./infra/log.js";
+import { SecretSet } from "./infra/redact.js";
 import { VERSION } from "./version.js";
+
+// NOTE: only commander and tiny modules are imported up front, so that `--version` and `--help`
+// start fast; the logger (winston), the HTTP and exec layers and each command load when a command runs.
 
 export type MainDeps = {
   env: NodeJS.ProcessEnv;
@@ -49,6 +52,11 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       const globals = cmd.optsWithGlobals() as GlobalOpts;
       const runId = randomUUID().slice(0, 8);
       const redactor = new SecretSet();
+      const [{ createLogger }, { runCommand }, { DateTime: dt }] = await Promise.all([
+        import("./infra/log.js"),
+        import("./infra/exec.js"),
+        import("luxon"),
+      ]);
       const log = createLogger({
         level: globals.logLevel,
         format: globals.logFormat ?? (deps.stderr.isTTY ? "text" : "json"),
@@ -59,7 +67,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       const commandDeps: CommandDeps = {
         env: deps.env,
         cwd: deps.cwd,
-        now: clockFrom(deps.env),
+        now: clockFrom(deps.env, dt),
         stdout: deps.stdout,
         log,
         redactor,
@@ -219,13 +227,13 @@ function parseCount(v: string): number {
 }
 
 /** `SHIFTGRANT_NOW` pretends the current time is another (for simulations and tests). */
-function clockFrom(env: NodeJS.ProcessEnv): () => DateTime {
+function clockFrom(env: NodeJS.ProcessEnv, dt: typeof DateTime): () => DateTime {
   const fixed = env.SHIFTGRANT_NOW;
   if (fixed) {
-    const t = DateTime.fromISO(fixed, { setZone: true });
+    const t = dt.fromISO(fixed, { setZone: true });
     if (t.isValid) return () => t.toUTC();
   }
-  return () => DateTime.utc();
+  return () => dt.utc();
 }
 
 function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: SecretSet): ExitCode {

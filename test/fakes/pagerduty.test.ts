@@ -528,10 +528,20 @@ test("incidents: statuses/service filters, acknowledgers include, window", async
     assert.deepEqual(
       Object.fromEntries(
         Object.entries(fincs[1]?.acknowledgements[0]?.acknowledger ?? {}).filter(
-          ([k]) => k !== "self" && k !== "html_url" && k !== "description" && k !== "status",
+          ([k]) =>
+            k !== "self" &&
+            k !== "html_url" &&
+            k !== "description" &&
+            k !== "status" &&
+            k !== "escalation_policy",
         ),
       ),
       { id: "PSVC2", type: "service", name: "Storage", summary: "Storage" },
+    );
+    // the spec's Service schema requires escalation_policy on the full service
+    assert.equal(
+      (fincs[1]?.acknowledgements[0]?.acknowledger.escalation_policy as { type?: string } | undefined)?.type,
+      "escalation_policy_reference",
     );
     assert.equal(fincs[0]?.service.type, "service");
 

@@ -9,6 +9,7 @@
  * parameter the fake does not model, inconsistent fake state) is described in `unexpected`; tests should
  * assert that it is empty.
  */
+import { createHash } from "node:crypto";
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { DateTime, IANAZone } from "luxon";
@@ -23,6 +24,8 @@ export type FakeUser = {
   timeZone?: string;
   /** default "user" */
   role?: string;
+  /** `job_title` of the full user; omitted when unset (the spec declares a string, not nullable) */
+  jobTitle?: string;
 };
 export type FakeSchedule = {
   id: string;
@@ -57,11 +60,20 @@ export type FakeIncident = {
   createdAt?: string;
   /** default "high" */
   urgency?: "high" | "low";
+  /**
+   * `incident_key` (the de-duplication key). The spec declares a non-nullable string, so the fake never
+   * sends null: default, a 32-hex-digit key derived from the id.
+   */
+  incidentKey?: string;
 };
 /** optional names for escalation policies (default name: "Escalation Policy <id>") */
 export type FakeEscalationPolicy = { id: string; name: string };
-/** optional names for services (default name: "Service <id>") */
-export type FakeService = { id: string; name: string };
+/**
+ * optional names for services (default name: "Service <id>"). The full Service (include[]=services or
+ * include[]=acknowledgers) always carries `escalation_policy` (required by the spec's Service schema):
+ * `escalationPolicyId`, default "<id>_EP".
+ */
+export type FakeService = { id: string; name: string; escalationPolicyId?: string };
 
 export type Fault =
   | { kind: "status"; status: number; headers?: Record<string, string>; body?: string } // e.g. 429 with retry-after, 503
@@ -366,6 +378,8 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
     state.escalationPolicies.find((x) => x.id === id)?.name ?? `Escalation Policy ${id}`;
   const serviceName = (id: string): string =>
     state.services.find((x) => x.id === id)?.name ?? `Service ${id}`;
+  const serviceEpId = (id: string): string =>
+    state.services.find((x) => x.id === id)?.escalationPolicyId ?? `${id}_EP`;
 
   function userRef(u: FakeUser): Json {
     return {
@@ -391,10 +405,11 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
       time_zone: u.timeZone ?? accountTimeZone,
       color: "purple",
       avatar_url: `https://secure.gravatar.com/avatar/${u.id}.png?d=mm&r=PG`,
-      description: null,
+      description: null, // the user's bio: nullable in the spec (unlike schedule/service/EP descriptions)
       invitation_sent: false,
       created_via_sso: false,
-      job_title: null,
+      // the spec declares job_title as a (non-nullable) string: omitted when unset, never null
+      ...(u.jobTitle === undefined ? {} : { job_title: u.jobTitle }),
       role: u.role ?? "user",
       teams: [],
       contact_methods: [],
@@ -402,6 +417,8 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
       coordinated_incidents: [],
     };
   }
+  // Schedules, services and escalation policies have no `description` here: the spec declares a
+  // non-nullable string there, and the fake has none to give, so the field is omitted rather than null.
   function epRef(id: string): Json {
     return {
       id,
@@ -419,7 +436,6 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
       name: epName(id),
       self: self("escalation_policies", id),
       html_url: html("escalation_policies", id),
-      description: null,
       num_loops: 0,
       on_call_handoff_notifications: "if_has_services",
       escalation_rules: [],
@@ -442,7 +458,6 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
       html_url: html("schedules", s.id),
       name: s.name,
       time_zone: s.timeZone ?? accountTimeZone,
-      description: null,
       escalation_policies: s.escalationPolicyIds.map(epRef),
       users: scheduleUserIds(s.id).map((id) => userRef(findUser(id, `schedule ${s.id}`))),
       teams: [],
@@ -465,8 +480,8 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
       name: serviceName(id),
       self: self("services", id),
       html_url: html("service-directory", id),
-      description: null,
       status: "active",
+      escalation_policy: epRef(serviceEpId(id)),
     };
   }
 
@@ -777,9 +792,13 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
     return {
       incidents: rows.map((i) => {
         const acks = i.status === "acknowledged" ? i.acknowledgements : [];
+        // created_at is never null (a non-nullable date-time in the spec); without createdAt or an
+        // acknowledgement, the fake's "now" stands in.
         const created = i.createdAt ?? i.acknowledgements[0]?.at;
-        const createdAt =
-          created === undefined ? null : renderPdTime(toMs(created, `incident ${i.id}`), zone);
+        const createdAt = renderPdTime(
+          created === undefined ? ctx.nowMs : toMs(created, `incident ${i.id}`),
+          zone,
+        );
         return {
           id: i.id,
           type: "incident",
@@ -791,7 +810,7 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
           description: i.title,
           created_at: createdAt,
           status: i.status,
-          incident_key: null,
+          incident_key: i.incidentKey ?? createHash("md5").update(i.id).digest("hex"),
           urgency: i.urgency ?? "high",
           service: includes.has("services") ? fullService(i.serviceId) : serviceRef(i.serviceId),
           assignments: [],

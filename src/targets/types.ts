@@ -10,6 +10,8 @@ export type TargetCall = {
   end: DateTime;
   rule: string;
   reason: string;
+  /** For a revoke: the grants it ends, as they were issued (targets that address grants by key). */
+  grants?: { rule: string; resource: string; identity: string; start: DateTime; end: DateTime }[];
 };
 
 /** `output`: what the tool printed (first lines), for the logs and the audit. */
@@ -22,7 +24,11 @@ export type Target = {
   /** Continues a held grant up to `call.end` (from `call.start`, the held end). */
   extend(call: TargetCall): Promise<ActionResult>;
   revoke(call: TargetCall): Promise<ActionResult>;
+  /** For `validate --online`: proves the tool is there and answers, without granting anything. */
+  check(): Promise<CheckResult>;
 };
+
+export type CheckResult = { ok: true; detail: string } | { ok: false; detail: string };
 
 export type TargetDeps = {
   exec: Exec;
@@ -37,4 +43,25 @@ export function baseChildEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = { PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin" };
   if (env.HOME) out.HOME = env.HOME;
   return out;
+}
+
+/** Finds an executable the way the child's spawn will: a path as given, or the first match on PATH. */
+export async function findExecutable(file: string, env: NodeJS.ProcessEnv): Promise<string | null> {
+  const { access, constants } = await import("node:fs/promises");
+  const path = await import("node:path");
+  const candidates = file.includes("/")
+    ? [file]
+    : (env.PATH ?? "")
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, file));
+  for (const c of candidates) {
+    try {
+      await access(c, constants.X_OK);
+      return c;
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }

@@ -1,5 +1,12 @@
 import type { TargetConfig } from "../../config/load.js";
-import { baseChildEnv, type ActionResult, type Target, type TargetCall, type TargetDeps } from "../types.js";
+import {
+  baseChildEnv,
+  findExecutable,
+  type ActionResult,
+  type Target,
+  type TargetCall,
+  type TargetDeps,
+} from "../types.js";
 import { fillTemplate } from "../template.js";
 
 /**
@@ -30,5 +37,18 @@ export function createCommandTarget(
       revoke
         ? run(revoke, call)
         : Promise.resolve({ status: "failed", error: `target ${config.name} has no revoke command` }),
+    // The commands themselves are never run by a check (they would grant): they must only be there.
+    async check() {
+      const missing: string[] = [];
+      for (const argv of [config.grant, ...(revoke ? [revoke] : [])]) {
+        if (!(await findExecutable(argv[0] as string, env))) missing.push(argv[0] as string);
+      }
+      return missing.length === 0
+        ? {
+            ok: true,
+            detail: `${[config.grant[0], revoke?.[0]].filter(Boolean).join(" and ")} found and executable`,
+          }
+        : { ok: false, detail: `not found or not executable: ${missing.join(", ")}` };
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { TargetConfig } from "../../config/load.js";
-import { baseChildEnv, type Target, type TargetCall, type TargetDeps } from "../types.js";
+import { baseChildEnv, findExecutable, type Target, type TargetCall, type TargetDeps } from "../types.js";
 import { fillTemplate } from "../template.js";
 
 /** `sdm admin users grant-temporary --from START --until END RESOURCE IDENTITY` (SPEC section 5). */
@@ -43,5 +43,21 @@ export function createStrongdmTarget(
       status: "failed",
       error: "strongdm grants cannot be revoked by shiftgrant; they expire at their end",
     }),
+    async check() {
+      const found = await findExecutable(config.command, env);
+      if (!found)
+        return {
+          ok: false,
+          detail: `${config.command} is not found (set command: to its full path, or fix PATH)`,
+        };
+      if (!deps.token) return { ok: false, detail: "no admin token" };
+      const res = await deps.exec([config.command, "--version"], { env, timeoutMs: config.timeoutMs });
+      return res.ok
+        ? {
+            ok: true,
+            detail: `${found} runs (${res.stdout.split("\n")[0] || "no version printed"}); the admin token is set`,
+          }
+        : { ok: false, detail: `${found} --version failed: ${res.error}` };
+    },
   };
 }

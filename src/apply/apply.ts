@@ -33,6 +33,7 @@ export async function applyPlan(
             end: action.end,
             rule: action.rule,
             reason: action.reason,
+            ...(action.revokes ? { grants: action.revokes } : {}),
           };
           try {
             result =

@@ -13,6 +13,8 @@ export default tseslint.config(
         setTimeout: "readonly",
         clearTimeout: "readonly",
         URL: "readonly",
+        fetch: "readonly",
+        performance: "readonly",
       },
     },
     rules: {

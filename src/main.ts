@@ -120,6 +120,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
             state: o.state as string | undefined,
             output: o.output as "text" | "json",
             maxChanges: o.maxChanges as number | undefined,
+            metricsFile: o.metricsFile as string | undefined,
           },
           d,
         );
@@ -200,6 +201,11 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       }),
     );
 
+  if (argv.length === 0) {
+    // No command at all is a usage error (commander would print the help and call it success).
+    program.outputHelp({ error: true });
+    return 2;
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
@@ -213,10 +219,6 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       return 2;
     }
     return reportError(err, deps.stderr, new SecretSet());
-  }
-  if (argv.length === 0) {
-    program.outputHelp();
-    return 2;
   }
   return code;
 }

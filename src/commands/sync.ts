@@ -3,13 +3,14 @@ import { loadConfig, type Config, type RuleConfig } from "../config/load.js";
 import { resolveSecrets } from "../config/secrets.js";
 import { resolveWindow } from "../config/window.js";
 import { applyPlan } from "../apply/apply.js";
-import { combineExitCodes, UsageError, type ExitCode } from "../errors.js";
+import { combineExitCodes, ShiftgrantError, UsageError, type ExitCode } from "../errors.js";
 import { planGrants } from "../plan/plan.js";
 import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
 import type { Action, ActionStatus } from "../plan/types.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { createAuditLog } from "../state/audit.js";
-import { createLedgerWriter, loadLedger } from "../state/ledger.js";
+import { createLedgerWriter, loadLedger, type LedgerGrant } from "../state/ledger.js";
+import { writeMetrics } from "../state/metrics.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import type { ActionResult } from "../targets/types.js";
 import { buildSources, buildTargets, type CommandDeps } from "./context.js";
@@ -24,6 +25,7 @@ export type SyncOptions = {
   state?: string | undefined;
   output: "text" | "json";
   maxChanges?: number | undefined;
+  metricsFile?: string | undefined;
 };
 
 /**
@@ -32,6 +34,43 @@ export type SyncOptions = {
  * a real run would carry out.
  */
 export async function runSync(opts: SyncOptions, deps: CommandDeps): Promise<ExitCode> {
+  if (!opts.metricsFile || opts.dryRun) return (await sync(opts, deps)).code;
+  // Metrics are written for every real run, a failed one included: its exit code is the news.
+  const started = Date.now();
+  let outcome: SyncOutcome | null = null;
+  let code: ExitCode = 1;
+  try {
+    outcome = await sync(opts, deps);
+    code = outcome.code;
+    return code;
+  } catch (err) {
+    code = err instanceof ShiftgrantError ? err.exitCode : 1;
+    throw err;
+  } finally {
+    const now = deps.now().toUTC();
+    await writeMetrics(path.resolve(deps.cwd, opts.metricsFile), {
+      finishedAt: now,
+      durationMs: Date.now() - started,
+      exitCode: code,
+      actions: outcome?.actions ?? [],
+      requests: outcome?.requests ?? new Map(),
+      retries: outcome?.retries ?? 0,
+      sourceErrors: outcome?.sourceErrors ?? 0,
+      grantsActive: (outcome?.ledger ?? []).filter((g) => g.start <= now && g.end > now).length,
+    }).catch((err: unknown) => deps.log.error("could not write the metrics file", { error: String(err) }));
+  }
+}
+
+type SyncOutcome = {
+  code: ExitCode;
+  actions: ReportedAction[];
+  requests: ReadonlyMap<string, number>;
+  retries: number;
+  sourceErrors: number;
+  ledger: readonly LedgerGrant[];
+};
+
+async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> {
   const config = await loadConfig(opts.config);
   const now = deps.now().toUTC();
   const window = resolveWindow(opts, config.window, now);
@@ -54,7 +93,7 @@ export async function runSync(opts: SyncOptions, deps: CommandDeps): Promise<Exi
       dryRun: opts.dryRun,
     });
     const held = await loadLedger(stateFile);
-    const { sources } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
+    const { sources, http } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
     const targets = buildTargets(config, new Set(rules.map((r) => r.target)), secrets, deps);
     const fetched = await fetchRuleShifts(config, rules, sources, window, deps.log);
 
@@ -81,12 +120,14 @@ export async function runSync(opts: SyncOptions, deps: CommandDeps): Promise<Exi
     if (fetched.errors.length > 0) codes.push(3);
     if (actions.some((a) => a.badIdentity)) codes.push(4);
 
+    let ledger: readonly LedgerGrant[] = held;
     if (!opts.dryRun && maxChanges !== null && maxChanges !== undefined && changes > maxChanges) {
       report.stopped = `${changes} changes planned, more than --max-changes ${maxChanges}: nothing was applied`;
       deps.log.error("too many changes; nothing applied", { changes, maxChanges });
       codes.push(6);
     } else if (!opts.dryRun) {
-      const results = await applyAndRecord(actions, { config, stateFile, held, targets, deps });
+      const { results, grants } = await applyAndRecord(actions, { config, stateFile, held, targets, deps });
+      ledger = grants;
       report.actions.forEach((r, i) => {
         const res = results.get(actions[i] as Action);
         if (!res) return;
@@ -105,7 +146,14 @@ export async function runSync(opts: SyncOptions, deps: CommandDeps): Promise<Exi
       changes,
       errors: fetched.errors.length,
     });
-    return code;
+    return {
+      code,
+      actions: report.actions,
+      requests: http.stats.requests,
+      retries: http.stats.retries,
+      sourceErrors: fetched.errors.length,
+      ledger,
+    };
   } finally {
     await lock?.release();
   }
@@ -120,7 +168,7 @@ async function applyAndRecord(
     targets: ReturnType<typeof buildTargets>;
     deps: CommandDeps;
   },
-): Promise<Map<Action, ActionResult>> {
+): Promise<{ results: Map<Action, ActionResult>; grants: readonly LedgerGrant[] }> {
   const { deps } = ctx;
   const ledger = createLedgerWriter(ctx.stateFile, ctx.held, deps.now);
   const audit = createAuditLog(ctx.config.audit, deps.runId, deps.now);
@@ -135,7 +183,7 @@ async function applyAndRecord(
   });
   await ledger.flush();
   for (const [a, r] of results) results.set(a, deps.redactor.redactDeep(r));
-  return results;
+  return { results, grants: ledger.grants };
 }
 
 export function selectRules(config: Config, names: string[]): RuleConfig[] {

@@ -1,12 +1,23 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { parseDocument, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { DEFAULT_HTTP, type HttpSettings } from "../infra/http.js";
 import { isPlainEmail, normalizeEmail } from "../plan/identity.js";
-import { configSchema, SECRET_KEYS, type RawConfig, type RawRule } from "./schema.js";
+import {
+  configSchema,
+  ruleSchema,
+  SECRET_KEYS,
+  sourceSchema,
+  targetSchema,
+  type RawConfig,
+  type RawRule,
+  type RawSource,
+  type RawTarget,
+} from "./schema.js";
 import { parseDuration, type ParsedDuration } from "./time.js";
+import { MAX_WINDOW_MS } from "./window.js";
 
 export type SecretRef = { tokenEnv: string; tokenFile: string | null };
 
@@ -51,9 +62,13 @@ export const DEFAULT_TOKEN_ENV: Record<string, string> = {
   strongdm: "SDM_ADMIN_TOKEN",
 };
 
-/** Finds the config file: `-c`, then `$SHIFTGRANT_CONFIG`, then `./shiftgrant.yaml`. */
+/**
+ * Finds the config file: `-c`, then `$SHIFTGRANT_CONFIG`, then `./shiftgrant.yaml`. An empty value
+ * counts as unset (cron lines often export `SHIFTGRANT_CONFIG=` with nothing after it).
+ */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
-  return path.resolve(cwd, flag ?? env.SHIFTGRANT_CONFIG ?? "shiftgrant.yaml");
+  const chosen = [flag, env.SHIFTGRANT_CONFIG].find((v) => v !== undefined && v.trim() !== "");
+  return path.resolve(cwd, chosen ?? "shiftgrant.yaml");
 }
 
 /** Read → parse → validate (every problem at once) → normalize. Throws ConfigError. */
@@ -65,35 +80,149 @@ export async function loadConfig(file: string): Promise<Config> {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === "ENOENT"
-        ? "no such file (pass -c FILE or set SHIFTGRANT_CONFIG)"
-        : `cannot read it (${code ?? "error"})`;
+        ? "no such file; pass the config with -c FILE or set SHIFTGRANT_CONFIG (the default is ./shiftgrant.yaml)"
+        : code === "EISDIR"
+          ? "is a directory, not a config file; pass the file with -c FILE"
+          : code === "EACCES"
+            ? "permission denied; the user running shiftgrant cannot read it"
+            : `cannot read it (${code ?? String(err)})`;
     throw new ConfigError([`${file}: ${why}`]);
   }
   return parseConfig(text, file);
 }
 
+/**
+ * Parses and validates a config's text. Every problem is reported at once: the schema's, and those
+ * found by checking references and values on every part that is valid on its own, so that one typo
+ * does not hide the next.
+ */
 export function parseConfig(text: string, file: string): Config {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
-  } catch (err) {
-    const msg = err instanceof YAMLParseError ? err.message.split("\n")[0] : String(err);
-    throw new ConfigError([`not valid YAML or JSON: ${msg}`], file);
-  }
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
-    throw new ConfigError(["the config must be a mapping with version, sources, targets and rules"], file);
-  }
+  const doc = parseText(text, file);
   const parsed = configSchema.safeParse(doc);
-  if (!parsed.success) {
-    throw new ConfigError(dedupe(parsed.error.issues.map((i) => formatIssue(i, doc))), file);
-  }
-  const problems: string[] = [];
-  const config = normalize(parsed.data, file, problems);
-  if (problems.length > 0) throw new ConfigError(problems, file);
+  const problems = parsed.success
+    ? []
+    : inDocumentOrder(parsed.error.issues, doc).flatMap((i) => formatIssue(i, doc));
+  const raw: Salvaged = parsed.success ? parsed.data : salvage(doc);
+  const config = normalize(raw, doc, file, problems);
+  if (problems.length > 0) throw new ConfigError(dedupe(problems), file);
   return config;
 }
 
-function normalize(raw: RawConfig, file: string, problems: string[]): Config {
+function parseText(text: string, file: string): Record<string, unknown> {
+  const yaml = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (yaml.errors.length > 0)
+    throw new ConfigError(dedupe(yaml.errors.map((e) => yamlProblem(e, text))), file);
+  let doc: unknown;
+  try {
+    doc = yaml.toJS();
+  } catch (err) {
+    throw new ConfigError(
+      [`not valid YAML or JSON: ${err instanceof Error ? err.message : String(err)}`],
+      file,
+    );
+  }
+  if (doc === null || doc === undefined) {
+    throw new ConfigError(["the file is empty; a config needs version: 1, sources, targets and rules"], file);
+  }
+  if (!isMapping(doc)) {
+    throw new ConfigError(
+      [
+        `the config must be a mapping (key: value) with version, sources, targets and rules, not ${describe(doc)}`,
+      ],
+      file,
+    );
+  }
+  return doc;
+}
+
+function yamlProblem(err: YAMLError, text: string): string {
+  const pos = err.linePos?.[0];
+  const where = pos ? `line ${pos.line}, column ${pos.col}: ` : "";
+  if (err.code === "DUPLICATE_KEY") {
+    const key = keyAt(text, err.pos[0]);
+    return `${where}duplicate key${key ? ` ${key}` : ""}: a key may appear only once in a mapping`;
+  }
+  const msg = (err.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+  return `${where}not valid YAML or JSON: ${msg}`;
+}
+
+/** The key written at `offset` (a duplicate key's position), quoted, or null. */
+function keyAt(text: string, offset: number): string | null {
+  const m = /^("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s:,{}[\]"'][^:\n,{}[\]]*?)\s*:/.exec(text.slice(offset));
+  const key = m?.[1];
+  if (key === undefined) return null;
+  return JSON.stringify(/^["']/.test(key) ? key.slice(1, -1) : key);
+}
+
+/**
+ * A raw config in which only the valid parts are kept: a source or target whose required fields are
+ * valid (its invalid optional fields dropped), and of each rule the fields that are valid (rules keep
+ * their index: `undefined` for one that is not even a mapping).
+ */
+type Salvaged = Omit<RawConfig, "rules"> & { rules: (Partial<RawRule> | undefined)[] };
+
+function ok<T>(schema: z.ZodType<T>, v: unknown): T | undefined {
+  const r = schema.safeParse(v);
+  return r.success ? r.data : undefined;
+}
+
+/** The fields of a mapping that are valid on their own; unknown keys are left out. */
+function validFields(shape: Record<string, z.ZodType>, v: unknown): Record<string, unknown> | undefined {
+  if (!isMapping(v)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, schema] of Object.entries(shape)) {
+    if (!(k in v)) continue;
+    const r = schema.safeParse(v[k]);
+    if (r.success) out[k] = r.data;
+  }
+  return out;
+}
+
+/** A source or target, without its invalid optional fields; undefined if its type or a required field is bad. */
+function salvageMember<T>(
+  union: z.ZodType<T> & { options: readonly z.ZodObject[] },
+  v: unknown,
+): T | undefined {
+  const whole = ok(union, v);
+  if (whole !== undefined || !isMapping(v)) return whole;
+  const option = union.options.find((o) => (defOf(o.shape.type).values ?? []).includes(v.type));
+  return option ? ok(union, validFields(option.shape, v)) : undefined;
+}
+
+/** Keeps every part of a config that is valid on its own, so that it can be checked further. */
+function salvage(doc: Record<string, unknown>): Salvaged {
+  const shape = configSchema.shape;
+  const members = <T>(union: z.ZodType<T> & { options: readonly z.ZodObject[] }, v: unknown) => {
+    const out: Record<string, T> = {};
+    if (!isMapping(v)) return out;
+    for (const [k, x] of Object.entries(v)) {
+      const m = salvageMember(union, x);
+      if (m !== undefined) out[k] = m;
+    }
+    return out;
+  };
+  const identities: Record<string, string> = {};
+  if (isMapping(doc.identities)) {
+    for (const [k, v] of Object.entries(doc.identities)) if (typeof v === "string") identities[k] = v;
+  }
+  return {
+    version: 1,
+    window: ok(shape.window, doc.window),
+    state: ok(shape.state, doc.state),
+    audit: ok(shape.audit, doc.audit),
+    maxChanges: ok(shape.maxChanges, doc.maxChanges),
+    concurrency: ok(shape.concurrency, doc.concurrency),
+    http: ok(shape.http, doc.http),
+    identities,
+    sources: members<RawSource>(sourceSchema, doc.sources),
+    targets: members<RawTarget>(targetSchema, doc.targets),
+    rules: Array.isArray(doc.rules)
+      ? doc.rules.map((r) => validFields(ruleSchema.shape, r) as Partial<RawRule> | undefined)
+      : [],
+  };
+}
+
+function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, problems: string[]): Config {
   const dir = path.dirname(file);
   const ms = (v: string | undefined, fallback: number): number => {
     if (v === undefined) return fallback;
@@ -103,7 +232,7 @@ function normalize(raw: RawConfig, file: string, problems: string[]): Config {
 
   const sources = new Map<string, SourceConfig>();
   for (const [name, s] of Object.entries(raw.sources)) {
-    const at = `sources.${name}`;
+    const at = formatPath(["sources", name]);
     checkName(name, at, problems);
     if (s.type === "file") {
       sources.set(name, { name, type: "file", path: path.resolve(dir, s.path) });
@@ -121,49 +250,79 @@ function normalize(raw: RawConfig, file: string, problems: string[]): Config {
 
   const targets = new Map<string, TargetConfig>();
   for (const [name, t] of Object.entries(raw.targets)) {
-    const at = `targets.${name}`;
+    const at = formatPath(["targets", name]);
     checkName(name, at, problems);
     const common = { name, concurrency: t.concurrency ?? 4, timeoutMs: ms(t.timeout, 60_000) };
     if (t.type === "strongdm") {
       targets.set(name, {
         ...common,
         type: "strongdm",
-        command: t.command ?? "sdm",
+        command: resolveExecutable(t.command ?? "sdm", dir),
         secret: secretRef(t, "strongdm", at, dir, problems),
         grantArgs: t.grantArgs ?? null,
       });
+      if (t.grantArgs) checkTemplate(t.grantArgs, `${at}.grantArgs`, problems);
     } else {
       const hasSecret = t.tokenEnv !== undefined || t.tokenFile !== undefined;
       targets.set(name, {
         ...common,
         type: "command",
-        grant: resolveExecutable(t.grant, dir),
-        revoke: t.revoke ? resolveExecutable(t.revoke, dir) : null,
+        grant: resolveArgv(t.grant, dir),
+        revoke: t.revoke ? resolveArgv(t.revoke, dir) : null,
         secret: hasSecret ? secretRef(t, "command", at, dir, problems) : null,
         env: t.env ?? [],
       });
-      checkTemplate(t.grant, `${at}.grant`, problems);
-      if (t.revoke) checkTemplate(t.revoke, `${at}.revoke`, problems);
+      checkTemplate(t.grant, `${at}.grant`, problems, true);
+      if (t.revoke) checkTemplate(t.revoke, `${at}.revoke`, problems, true);
     }
-    if (t.type === "strongdm" && t.grantArgs) checkTemplate(t.grantArgs, `${at}.grantArgs`, problems);
   }
 
+  // References are checked against every name the config defines, even one whose definition has a
+  // problem of its own (that problem is already reported).
+  const defined = {
+    sources: isMapping(doc.sources) ? Object.keys(doc.sources) : null,
+    targets: isMapping(doc.targets) ? Object.keys(doc.targets) : null,
+  };
   const seen = new Set<string>();
-  const rules = raw.rules.map((r, i) =>
-    normalizeRule(r, `rules[${i}]`, { sources, targets, seen, problems, ms }),
-  );
+  const rules: RuleConfig[] = [];
+  raw.rules.forEach((r, i) => {
+    if (!r) return;
+    // A rule's schedules may be invalid (reported already) rather than missing.
+    const schedulesGiven = valueAt(doc, ["rules", i, "schedules"]) !== undefined;
+    rules.push(normalizeRule(r, `rules[${i}]`, { sources, defined, seen, problems, ms, schedulesGiven }));
+  });
+
+  const window = parseDuration(raw.window ?? "24h") as ParsedDuration;
+  if (window.ms > MAX_WINDOW_MS) {
+    problems.push(
+      `window: "${raw.window}" is longer than 90 days, the most PagerDuty renders; use 90d or less`,
+    );
+  }
 
   const identities = new Map<string, string>();
+  const firstSpelling = new Map<string, string>();
   for (const [from, to] of Object.entries(raw.identities ?? {})) {
+    const at = formatPath(["identities", from]);
     const key = normalizeEmail(from);
     const value = normalizeEmail(to);
-    if (!isPlainEmail(value)) problems.push(`identities."${from}": "${to}" is not a plain email address`);
+    if (!isPlainEmail(value)) {
+      problems.push(
+        `${at}: ${JSON.stringify(to)} is not a plain email address (letters, digits and . _ % + - ' before a single @, then a dotted domain); targets only accept plain emails`,
+      );
+    }
+    const earlier = firstSpelling.get(key);
+    if (earlier !== undefined && identities.get(key) !== value) {
+      problems.push(
+        `${at}: the same email as ${JSON.stringify(earlier)} (emails are compared trimmed and lower-cased), mapped to another identity; keep one`,
+      );
+    }
+    if (earlier === undefined) firstSpelling.set(key, from);
     identities.set(key, value);
   }
 
   return {
     file,
-    window: (raw.window ? parseDuration(raw.window) : parseDuration("24h")) as ParsedDuration,
+    window,
     state: path.resolve(dir, raw.state ?? "shiftgrant-state.json"),
     audit: raw.audit ? path.resolve(dir, raw.audit) : null,
     maxChanges: raw.maxChanges ?? null,
@@ -182,48 +341,65 @@ function normalize(raw: RawConfig, file: string, problems: string[]): Config {
 }
 
 function normalizeRule(
-  r: RawRule,
+  r: Partial<RawRule>,
   at: string,
   ctx: {
     sources: Map<string, SourceConfig>;
-    targets: Map<string, TargetConfig>;
+    defined: { sources: string[] | null; targets: string[] | null };
     seen: Set<string>;
     problems: string[];
     ms: (v: string | undefined, fallback: number) => number;
+    schedulesGiven: boolean;
   },
 ): RuleConfig {
-  const { problems } = ctx;
-  if (ctx.seen.has(r.name)) problems.push(`${at}.name: another rule is already named "${r.name}"`);
-  ctx.seen.add(r.name);
-  const source = ctx.sources.get(r.source);
-  if (!source)
-    problems.push(`${at}.source: unknown source "${r.source}"${suggest(r.source, [...ctx.sources.keys()])}`);
-  if (!ctx.targets.has(r.target)) {
-    problems.push(`${at}.target: unknown target "${r.target}"${suggest(r.target, [...ctx.targets.keys()])}`);
+  const { problems, defined } = ctx;
+  if (r.name !== undefined) {
+    if (ctx.seen.has(r.name)) {
+      problems.push(`${at}.name: another rule is already named "${r.name}"; rule names must be unique`);
+    }
+    ctx.seen.add(r.name);
   }
-  if (!r.schedules) problems.push(`${at}.schedules: list the schedules whose on-call people get access`);
+  if (r.source !== undefined && defined.sources && !defined.sources.includes(r.source)) {
+    problems.push(`${at}.source: unknown source "${r.source}"${known(r.source, defined.sources, "sources")}`);
+  }
+  if (r.target !== undefined && defined.targets && !defined.targets.includes(r.target)) {
+    problems.push(`${at}.target: unknown target "${r.target}"${known(r.target, defined.targets, "targets")}`);
+  }
+  if (!ctx.schedulesGiven) {
+    problems.push(`${at}.schedules: list the schedules whose on-call people get access`);
+  }
+  const source = r.source === undefined ? undefined : ctx.sources.get(r.source);
   if (r.escalationLevels && source && source.type !== "pagerduty") {
     problems.push(
-      `${at}.escalationLevels: only pagerduty sources have escalation levels (source "${r.source}" is ${source.type})`,
+      `${at}.escalationLevels: only pagerduty sources have escalation levels (source "${r.source}" is ${source.type}); remove it`,
     );
   }
-  r.resources.forEach((res, j) => {
+  (r.resources ?? []).forEach((res, j) => {
     if (res.startsWith("-") || /[\u0000-\u001f\u007f]/.test(res)) {
-      problems.push(`${at}.resources[${j}]: "${res}" must not start with "-" or contain control characters`);
+      problems.push(
+        `${at}.resources[${j}]: ${JSON.stringify(res)} must not start with "-" (a target's CLI would read it as a flag) or contain control characters`,
+      );
     }
   });
   return {
-    name: r.name,
-    source: r.source,
+    name: r.name ?? "",
+    source: r.source ?? "",
     schedules: r.schedules ?? [],
     escalationLevels: r.escalationLevels ?? null,
-    target: r.target,
-    resources: [...new Set(r.resources)],
+    target: r.target ?? "",
+    resources: [...new Set(r.resources ?? [])],
     leadMs: ctx.ms(r.lead, 0),
     graceMs: ctx.ms(r.grace, 0),
     maxDurationMs: r.maxDuration ? ctx.ms(r.maxDuration, 0) : null,
     revoke: r.revoke ?? false,
   };
+}
+
+/** ` (did you mean "x"?)` for a close match, else the names defined. */
+function known(word: string, names: string[], what: string): string {
+  const close = suggest(word, names);
+  if (close) return close;
+  return names.length > 0 ? ` (${what} defined: ${names.join(", ")})` : ` (no ${what} are defined)`;
 }
 
 function secretRef(
@@ -247,10 +423,16 @@ function checkBaseUrl(value: string, at: string, problems: string[]): void {
   try {
     url = new URL(value);
   } catch {
-    problems.push(`${at}: "${value}" is not a URL`);
+    problems.push(`${at}: "${value}" is not a URL (e.g. "https://api.pagerduty.com")`);
     return;
   }
   const local = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+  if (url.username || url.password) {
+    problems.push(
+      `${at}: must not contain a user name or password; the token comes from tokenEnv or tokenFile`,
+    );
+    return;
+  }
   if (url.protocol === "https:") return;
   if (url.protocol === "http:" && local) return;
   problems.push(
@@ -260,8 +442,12 @@ function checkBaseUrl(value: string, at: string, problems: string[]): void {
 
 const PLACEHOLDERS = new Set(["identity", "resource", "start", "end", "duration", "rule", "reason"]);
 
-function checkTemplate(argv: string[], at: string, problems: string[]): void {
+function checkTemplate(argv: string[], at: string, problems: string[], withExecutable = false): void {
   argv.forEach((arg, i) => {
+    if (withExecutable && i === 0 && /\{[^{}]*\}/.test(arg)) {
+      problems.push(`${at}[0]: the executable must be fixed, not a placeholder (${JSON.stringify(arg)})`);
+      return;
+    }
     for (const m of arg.matchAll(/\{([^{}]*)\}/g)) {
       if (!PLACEHOLDERS.has(m[1] as string)) {
         problems.push(
@@ -272,10 +458,17 @@ function checkTemplate(argv: string[], at: string, problems: string[]): void {
   });
 }
 
-/** `./grant.sh` in a config means the file beside the config, wherever cron starts from. */
-function resolveExecutable(argv: string[], dir: string): string[] {
+/**
+ * `./grant.sh` (or any relative path with a `/`) in a config means the file beside the config,
+ * wherever cron starts from. A bare name (`sdm`) is looked up on PATH.
+ */
+function resolveExecutable(exe: string, dir: string): string {
+  return exe.includes("/") && !path.isAbsolute(exe) ? path.resolve(dir, exe) : exe;
+}
+
+function resolveArgv(argv: string[], dir: string): string[] {
   const [exe, ...rest] = argv as [string, ...string[]];
-  return [exe.startsWith("./") || exe.startsWith("../") ? path.resolve(dir, exe) : exe, ...rest];
+  return [resolveExecutable(exe, dir), ...rest];
 }
 
 function checkName(name: string, at: string, problems: string[]): void {
@@ -286,44 +479,6 @@ function checkName(name: string, at: string, problems: string[]): void {
 
 // --- turning zod issues into messages that name the path and say what to do ---
 
-const KNOWN_KEYS = [
-  "$schema",
-  "version",
-  "window",
-  "state",
-  "audit",
-  "maxChanges",
-  "concurrency",
-  "http",
-  "identities",
-  "sources",
-  "targets",
-  "rules",
-  "type",
-  "tokenEnv",
-  "tokenFile",
-  "baseUrl",
-  "path",
-  "command",
-  "grantArgs",
-  "grant",
-  "revoke",
-  "env",
-  "timeout",
-  "retries",
-  "backoff",
-  "maxRetryWait",
-  "name",
-  "source",
-  "schedules",
-  "escalationLevels",
-  "target",
-  "resources",
-  "lead",
-  "grace",
-  "maxDuration",
-];
-
 export function formatPath(p: readonly PropertyKey[]): string {
   let out = "";
   for (const seg of p) {
@@ -331,10 +486,14 @@ export function formatPath(p: readonly PropertyKey[]): string {
     else {
       const s = String(seg);
       const plain = /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(s);
-      out += plain ? (out ? `.${s}` : s) : `${out ? "." : ""}"${s}"`;
+      out += plain ? (out ? `.${s}` : s) : `${out ? "." : ""}${JSON.stringify(s)}`;
     }
   }
   return out;
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 function valueAt(doc: unknown, p: readonly PropertyKey[]): unknown {
@@ -346,55 +505,200 @@ function valueAt(doc: unknown, p: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function formatIssue(issue: z.core.$ZodIssue, doc: unknown): string {
+/** A value as a message shows it. */
+function describe(v: unknown): string {
+  if (v === null) return "an empty value";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  if (typeof v === "string") return JSON.stringify(v);
+  return String(v);
+}
+
+/** Types named in the SPEC that this version does not implement yet. */
+const PLANNED_TYPES: Record<string, string[]> = {
+  sources: ["opsgenie", "incidentio"],
+  targets: ["teleport", "http"],
+};
+
+const TYPE_NOUNS: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  array: "a list",
+  object: "a mapping (key: value)",
+  record: "a mapping (key: value)",
+};
+
+/** One issue per unknown key, sorted by where each is in the file, so that problems read top to bottom. */
+function inDocumentOrder(issues: readonly z.core.$ZodIssue[], doc: unknown): z.core.$ZodIssue[] {
+  const split = issues.flatMap((i): z.core.$ZodIssue[] =>
+    i.code === "unrecognized_keys" ? i.keys.map((k) => ({ ...i, keys: [k] })) : [i],
+  );
+  const where = (i: z.core.$ZodIssue) =>
+    docOrder(doc, i.code === "unrecognized_keys" ? [...i.path, ...i.keys] : i.path);
+  return split
+    .map((issue) => ({ issue, at: where(issue) }))
+    .sort((a, b) => compareOrder(a.at, b.at))
+    .map((x) => x.issue);
+}
+
+/** The position of each step of a path: the key's index in its mapping, or the list index. */
+function docOrder(doc: unknown, p: readonly PropertyKey[]): number[] {
+  const out: number[] = [];
+  let v: unknown = doc;
+  for (const seg of p) {
+    if (Array.isArray(v)) {
+      out.push(Number(seg));
+      v = v[Number(seg)];
+    } else if (isMapping(v)) {
+      const i = Object.keys(v).indexOf(String(seg));
+      out.push(i < 0 ? Number.MAX_SAFE_INTEGER : i);
+      v = v[String(seg)];
+    } else break;
+  }
+  return out;
+}
+
+function compareOrder(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  }
+  return a.length - b.length;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, doc: unknown): string[] {
   const at = formatPath(issue.path);
   const prefix = at ? `${at}: ` : "";
+  const custom = !issue.message.startsWith("Invalid input") && !issue.message.startsWith("Too ");
   switch (issue.code) {
-    case "unrecognized_keys":
-      return issue.keys
-        .map((k) => {
-          const where = formatPath([...issue.path, k]);
-          if (SECRET_KEYS.has(k)) {
-            return `${where}: secrets are never written in the config; put the token in an environment variable and set tokenEnv: NAME, or in a file and set tokenFile: /path/to/file`;
-          }
-          return `${where}: unknown key${suggest(k, KNOWN_KEYS)}`;
-        })
-        .join("\n");
+    case "unrecognized_keys": {
+      const allowed = keysAt(issue.path, doc);
+      return issue.keys.map((k) => {
+        const where = formatPath([...issue.path, k]);
+        if (SECRET_KEYS.has(k)) {
+          return `${where}: secrets are never written in the config; put the token in an environment variable and set tokenEnv: NAME, or in a file and set tokenFile: /path/to/file`;
+        }
+        const hint =
+          suggest(k, allowed) || (allowed.length > 0 ? ` (expected one of: ${allowed.join(", ")})` : "");
+        return `${where}: unknown key${hint}`;
+      });
+    }
     case "invalid_union": {
       const disc = (issue as { discriminator?: string }).discriminator;
-      const options = (issue as { options?: unknown[] }).options;
+      const options = (issue as { options?: unknown[] }).options?.map(String);
       if (disc && options) {
         const got = valueAt(doc, issue.path);
-        const list = options.map(String).join(", ");
-        return got === undefined
-          ? `${prefix}missing; one of ${list}`
-          : `${prefix}unknown type ${JSON.stringify(got)}; one of ${list}`;
+        const section = String(issue.path[0]);
+        const kind = section === "sources" ? "source " : section === "targets" ? "target " : "";
+        const list = options.join(", ");
+        if (got === undefined) return [`${prefix}missing; set it to one of: ${list}`];
+        if (typeof got === "string" && (PLANNED_TYPES[section] ?? []).includes(got)) {
+          return [`${prefix}"${got}" is not implemented yet; the ${kind}types available are: ${list}`];
+        }
+        const close = typeof got === "string" ? suggest(got, options) : "";
+        return [`${prefix}unknown ${kind}type ${JSON.stringify(got)}${close}; use one of: ${list}`];
       }
-      return `${prefix}${issue.message}`;
+      return [`${prefix}${issue.message}`];
     }
     case "invalid_type": {
       const got = valueAt(doc, issue.path);
-      if (got === undefined) return `${prefix}missing (required)`;
-      return `${prefix}expected ${issue.expected === "int" ? "a whole number" : issue.expected}, got ${JSON.stringify(got)}`;
+      if (got === undefined) return [`${prefix}missing (required)`];
+      if (custom) return [`${prefix}${issue.message}`];
+      return [`${prefix}${typeProblem(issue.expected, got)}`];
     }
     case "too_small": {
       const min = (issue as { minimum?: number | bigint }).minimum;
-      if (issue.origin === "array")
-        return `${prefix}${issue.message.startsWith("Too small") ? "must not be empty" : issue.message}`;
-      if (issue.origin === "string") return `${prefix}must not be empty`;
-      return `${prefix}must be at least ${String(min)}${(issue as { inclusive?: boolean }).inclusive === false ? " (exclusive)" : ""}`;
+      if (custom) return [`${prefix}${issue.message}`];
+      if (issue.origin === "array") return [`${prefix}must not be empty`];
+      if (issue.origin === "string") return [`${prefix}must not be empty`];
+      const exclusive = (issue as { inclusive?: boolean }).inclusive === false;
+      return [`${prefix}must be ${exclusive ? "more than" : "at least"} ${String(min)}`];
     }
     case "too_big":
-      return `${prefix}must be at most ${String((issue as { maximum?: number | bigint }).maximum)}`;
+      return [`${prefix}must be at most ${String((issue as { maximum?: number | bigint }).maximum)}`];
     case "invalid_value":
-      return `${prefix}${issue.message.startsWith("Invalid input") ? `expected ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}` : issue.message}`;
+      return [
+        `${prefix}${custom ? issue.message : `expected ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`}`,
+      ];
     default:
-      return `${prefix}${issue.message}`;
+      return [`${prefix}${issue.message}`];
   }
 }
 
+/** `expected a list, got "prod-db" (write ["prod-db"] for a list of one)`, and the like. */
+function typeProblem(expected: string, got: unknown): string {
+  const noun = TYPE_NOUNS[expected] ?? expected;
+  let fix = "";
+  if (typeof got === "string") {
+    const t = got.trim();
+    if ((expected === "number" || expected === "int") && /^-?\d+(\.\d+)?$/.test(t)) {
+      fix = ` (write ${t} without quotes)`;
+    } else if (expected === "boolean" && /^(true|false)$/i.test(t)) {
+      fix = ` (write ${t.toLowerCase()} without quotes)`;
+    } else if (expected === "array") {
+      fix = ` (write [${JSON.stringify(got)}] for a list of one)`;
+    }
+  }
+  return `expected ${noun}, got ${describe(got)}${fix}`;
+}
+
+type Def = {
+  type: string;
+  shape?: Record<string, unknown>;
+  innerType?: unknown;
+  valueType?: unknown;
+  element?: unknown;
+  options?: unknown[];
+  values?: unknown[];
+};
+
+function defOf(schema: unknown): Def {
+  return (schema as { _zod: { def: Def } })._zod.def;
+}
+
+/** The object schemas a value may match: optional unwrapped, a `type` union narrowed by the value's type. */
+function objectDefs(d: Def, value: unknown): Def[] {
+  if (d.type === "optional" && d.innerType) return objectDefs(defOf(d.innerType), value);
+  if (d.type === "union" && d.options) {
+    const all = d.options.map(defOf);
+    const type = isMapping(value) ? value.type : undefined;
+    const match = all.filter((o) => {
+      const lit = o.shape?.type;
+      return lit !== undefined && (defOf(lit).values ?? []).includes(type);
+    });
+    return (match.length > 0 ? match : all).flatMap((o) => objectDefs(o, value));
+  }
+  return [d];
+}
+
+function childDef(d: Def, seg: PropertyKey): Def | undefined {
+  const child =
+    d.type === "object"
+      ? d.shape?.[String(seg)]
+      : d.type === "record"
+        ? d.valueType
+        : d.type === "array"
+          ? d.element
+          : undefined;
+  return child === undefined ? undefined : defOf(child);
+}
+
+/** The keys the schema allows in the mapping at `p` (for "unknown key" hints). */
+function keysAt(p: readonly PropertyKey[], doc: unknown): string[] {
+  let defs = objectDefs(defOf(configSchema), doc);
+  p.forEach((seg, i) => {
+    const value = valueAt(doc, p.slice(0, i + 1));
+    defs = defs.flatMap((d) => {
+      const child = childDef(d, seg);
+      return child ? objectDefs(child, value) : [];
+    });
+  });
+  return [...new Set(defs.flatMap((d) => (d.type === "object" ? Object.keys(d.shape ?? {}) : [])))];
+}
+
 function dedupe(lines: string[]): string[] {
-  return [...new Set(lines.flatMap((l) => l.split("\n")))];
+  return [...new Set(lines)];
 }
 
 /** ` (did you mean "x"?)` for a close match, else "". */

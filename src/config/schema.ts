@@ -9,7 +9,13 @@ import { parseDuration } from "./time.js";
  */
 
 const duration = z
-  .string({ error: 'expected a duration like "15m", "12h", "7d" or "PT12H"' })
+  .string({
+    // A number (`lead: 15`) gets the same advice as the string "15": say which unit.
+    error: (issue) => {
+      const why = parseDuration(issue.input);
+      return typeof why === "string" ? why : 'expected a duration like "15m", "12h", "7d" or "PT12H"';
+    },
+  })
   .superRefine((v, ctx) => {
     const d = parseDuration(v);
     if (typeof d === "string") ctx.addIssue({ code: "custom", message: d });
@@ -60,7 +66,11 @@ export const sourceSchema = z.discriminatedUnion("type", [pagerdutySourceSchema,
 
 const argvTemplate = z
   .array(z.string(), {
-    error: 'expected an argv list, e.g. ["/usr/local/bin/grant", "{identity}", "{resource}"]',
+    // A command line written as one string is the usual mistake: show it split into an argv.
+    error: (issue) =>
+      typeof issue.input === "string"
+        ? `expected an argv list, not one string: write ${JSON.stringify(issue.input.split(/\s+/).filter(Boolean))} (one item per argument; no shell runs it)`
+        : 'expected an argv list, e.g. ["/usr/local/bin/grant", "{identity}", "{resource}"]',
   })
   .min(1, "the argv list needs at least the executable");
 
@@ -79,12 +89,10 @@ export const strongdmTargetSchema = z.strictObject({
   type: z.literal("strongdm"),
   command: z.string().min(1).optional().meta({ description: 'The sdm executable (default "sdm").' }),
   ...secretRef,
-  grantArgs: argvTemplate
-    .optional()
-    .meta({
-      description:
-        "Arguments after the executable, to match another sdm version: {identity} {resource} {start} {end} {duration} {rule} {reason}.",
-    }),
+  grantArgs: argvTemplate.optional().meta({
+    description:
+      "Arguments after the executable, to match another sdm version: {identity} {resource} {start} {end} {duration} {rule} {reason}.",
+  }),
   ...targetCommon,
 });
 
@@ -145,7 +153,12 @@ export const httpSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
-  version: z.literal(1, { error: "version must be 1" }),
+  version: z.literal(1, {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'missing: add "version: 1" at the top of the file'
+        : `expected 1, got ${JSON.stringify(issue.input)}: this shiftgrant reads version 1 configs`,
+  }),
   window: duration.optional().meta({ description: "Default look-ahead for sync and oncall (default 24h)." }),
   state: z
     .string()

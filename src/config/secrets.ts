@@ -49,15 +49,26 @@ async function readSecret(
     try {
       text = await readFile(ref.tokenFile, "utf8");
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
       return {
-        problem: `cannot read tokenFile ${ref.tokenFile} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
+        problem: `cannot read tokenFile ${ref.tokenFile} (${READ_ERRORS[code ?? ""] ?? code ?? "error"})`,
       };
     }
     const value = text.trim();
     return value ? { value } : { problem: `tokenFile ${ref.tokenFile} is empty` };
   }
   const raw = env[ref.tokenEnv];
-  if (raw === undefined) return { problem: `environment variable ${ref.tokenEnv} is not set` };
+  if (raw === undefined) {
+    return {
+      problem: `environment variable ${ref.tokenEnv} is not set (set it where shiftgrant runs, e.g. in the crontab, or use tokenFile)`,
+    };
+  }
   const value = raw.trim();
   return value ? { value } : { problem: `environment variable ${ref.tokenEnv} is empty` };
 }
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a directory",
+};

@@ -23,6 +23,12 @@ const UNIT_MS: Record<string, number> = {
  * varies, which would make grants whose length nobody can predict.
  */
 export function parseDuration(input: unknown): ParsedDuration | string {
+  if (typeof input === "number" && Number.isFinite(input)) {
+    // `lead: 15` in YAML is a number: the same mistake as the string "15".
+    if (input < 0) return `duration must be positive, got ${input}`;
+    if (input === 0) return `duration must be greater than zero, got ${input}`;
+    return `${input} has no unit: write e.g. "${input}m" or "${input}h"`;
+  }
   if (typeof input !== "string")
     return `expected a duration like "15m", "12h", "7d" or "PT12H", got ${describe(input)}`;
   const text = input.trim();
@@ -32,6 +38,7 @@ export function parseDuration(input: unknown): ParsedDuration | string {
     const unit = short[2] as string;
     if (n === 0) return `duration must be greater than zero, got "${input}"`;
     const ms = n * (UNIT_MS[unit] as number);
+    if (!Number.isSafeInteger(ms)) return `duration "${input}" is too long`;
     const parts = unit === "d" || unit === "w" ? { days: ms / 86_400_000, ms: 0 } : { days: 0, ms };
     return { ms, parts, text };
   }
@@ -46,11 +53,27 @@ export function parseDuration(input: unknown): ParsedDuration | string {
         ((o.hours ?? 0) * 3600 + (o.minutes ?? 0) * 60 + (o.seconds ?? 0)) * 1000 + (o.milliseconds ?? 0);
       const ms = days * 86_400_000 + clockMs;
       if (!(ms > 0)) return `duration must be greater than zero, got "${input}"`;
+      if (!Number.isSafeInteger(Math.round(ms))) return `duration "${input}" is too long`;
       return { ms, parts: { days, ms: clockMs }, text };
     }
   }
   if (/^-/.test(text)) return `duration must be positive, got "${input}"`;
   if (/^\d+(\.\d+)?$/.test(text)) return `"${input}" has no unit: write e.g. "${text}m" or "${text}h"`;
+  const unit = /^(\d+)(\.\d+)?\s*([A-Za-z]+)$/.exec(text);
+  if (unit) {
+    const [, n, fraction, u] = unit as unknown as [string, string, string | undefined, string];
+    if (fraction) return `"${input}": use a whole number with a unit, e.g. "90m" rather than "1.5h"`;
+    if (Object.hasOwn(UNIT_MS, u)) return `"${input}": write the number and the unit together: "${n}${u}"`;
+    if (u === "M") return `"${input}" is ambiguous: write "${n}m" for minutes (months are not allowed)`;
+    if (/^(mo|mon|months?|y|yrs?|years?)$/i.test(u)) {
+      return `durations in months or years are not allowed ("${input}"): use days, e.g. "30d"`;
+    }
+    const lower = u.toLowerCase();
+    if (Object.hasOwn(UNIT_MS, lower)) {
+      return `unknown unit "${u}" in "${input}": units are lower-case, e.g. "${n}${lower}"`;
+    }
+    return `unknown unit "${u}" in "${input}": use ms, s, m, h, d or w (e.g. "15m", "12h", "7d")`;
+  }
   return `expected a duration like "15m", "12h", "7d" or "PT12H", got "${input}"`;
 }
 
@@ -73,14 +96,20 @@ export function formatUtc(t: DateTime): string {
   return t.toUTC().toFormat("yyyy-MM-dd'T'HH:mm:ss'Z'");
 }
 
-/** A short human form of a length of time: `45m`, `12h`, `1d 6h`. */
+/**
+ * A short form of a length of time, exact to the second (never rounded up: it fills `{duration}`,
+ * and a grant must not outlast its end): `45m`, `12h`, `1d 6h`, `29m 45s`.
+ */
 export function formatLength(ms: number): string {
-  const totalMin = Math.round(ms / 60_000);
-  const d = Math.floor(totalMin / 1440);
-  const h = Math.floor((totalMin % 1440) / 60);
-  const m = totalMin % 60;
-  const out = [d ? `${d}d` : "", h ? `${h}h` : "", m ? `${m}m` : ""].filter(Boolean).join(" ");
-  return out || `${Math.round(ms / 1000)}s`;
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(total / 86_400);
+  const h = Math.floor((total % 86_400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const out = [d ? `${d}d` : "", h ? `${h}h` : "", m ? `${m}m` : "", s ? `${s}s` : ""]
+    .filter(Boolean)
+    .join(" ");
+  return out || "0s";
 }
 
 function describe(v: unknown): string {

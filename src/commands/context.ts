@@ -51,6 +51,10 @@ export function buildTargets(
   names: Iterable<string>,
   secrets: Secrets,
   deps: CommandDeps,
+  http: HttpClient = createHttpClient(config.http, {
+    log: deps.log,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  }),
 ): Map<string, { target: Target; concurrency: number }> {
   const out = new Map<string, { target: Target; concurrency: number }>();
   for (const name of names) {
@@ -60,6 +64,7 @@ export function buildTargets(
       exec: deps.exec,
       env: deps.env,
       token: secrets.get(`targets.${name}`) ?? null,
+      http,
     });
     out.set(name, { target, concurrency: c.concurrency });
   }

@@ -174,6 +174,7 @@ rules:
         name: "dba-prod",
         source: "pd",
         schedules: ["PABC123", "DBA Primary"],
+        incidents: null,
         escalationLevels: [1],
         target: "sdm",
         resources: ["prod-postgres", "prod-mysql"],
@@ -186,6 +187,7 @@ rules:
         name: "rota-script",
         source: "rota",
         schedules: ["primary"],
+        incidents: null,
         escalationLevels: null,
         target: "script",
         resources: ["staging"],
@@ -336,13 +338,6 @@ describe("parseConfig: bad input, each with its exact message", () => {
       [`sources.pd.type: "opsgenie" is not implemented yet; the source types available are: pagerduty, file`],
     ],
     [
-      "a target type that is not implemented yet",
-      BASE.replace("type: strongdm", "type: teleport"),
-      [
-        `targets.sdm.type: "teleport" is not implemented yet; the target types available are: strongdm, command`,
-      ],
-    ],
-    [
       "an unknown source type, with a suggestion",
       BASE.replace("type: pagerduty", "type: pagerdutty"),
       [
@@ -372,7 +367,17 @@ describe("parseConfig: bad input, each with its exact message", () => {
     [
       "a rule without schedules",
       BASE.replace("    schedules: [PABC123]\n", ""),
-      ["rules[0].schedules: list the schedules whose on-call people get access"],
+      [
+        "rules[0].schedules: list the schedules whose on-call people get access (or incidents: { services: [...] })",
+      ],
+    ],
+    [
+      "a rule with both schedules and incidents",
+      BASE.replace(
+        "    schedules: [PABC123]\n",
+        "    schedules: [PABC123]\n    incidents: { services: [PSVC123] }\n",
+      ),
+      ["rules[0]: give schedules or incidents, not both (a rule follows a rota or incidents)"],
     ],
     [
       "a duration without a unit (lead: 15)",
@@ -705,7 +710,7 @@ rules:
         `rules[1].source: unknown source "pdd" (did you mean "pd"?)`,
         `rules[2].maxDuration: durations in months or years are not allowed ("P1M"): use days, e.g. "P30D"`,
         `rules[2].revoke: expected true or false, got "yes"`,
-        `rules[2].schedules: list the schedules whose on-call people get access`,
+        `rules[2].schedules: list the schedules whose on-call people get access (or incidents: { services: [...] })`,
         `sources.og.type: "opsgenie" is not implemented yet; the source types available are: pagerduty, file`,
         `sources.pd.baseUrl: "http://api.pagerduty.com" must use https:// (plain http is allowed only for 127.0.0.1 and localhost)`,
         `sources.pd.token: secrets are never written in the config; put the token in an environment variable and set tokenEnv: NAME, or in a file and set tokenFile: /path/to/file`,

@@ -28,12 +28,22 @@ export type SourceConfig =
 export type TargetConfig = { name: string; concurrency: number; timeoutMs: number } & (
   | { type: "strongdm"; command: string; secret: SecretRef; grantArgs: string[] | null }
   | { type: "command"; grant: string[]; revoke: string[] | null; secret: SecretRef | null; env: string[] }
+  | { type: "teleport"; command: string; args: string[]; env: string[] }
+  | {
+      type: "http";
+      url: string;
+      secret: SecretRef | null;
+      headersFromEnv: Record<string, string>;
+      revoke: boolean;
+    }
 );
 
 export type RuleConfig = {
   name: string;
   source: string;
   schedules: string[];
+  /** The incident mode: acknowledgers of open incidents on these services, instead of schedules. */
+  incidents?: { services: string[] } | null;
   escalationLevels: number[] | null;
   target: string;
   resources: string[];
@@ -262,6 +272,25 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
         grantArgs: t.grantArgs ?? null,
       });
       if (t.grantArgs) checkTemplate(t.grantArgs, `${at}.grantArgs`, problems);
+    } else if (t.type === "teleport") {
+      targets.set(name, {
+        ...common,
+        type: "teleport",
+        command: resolveExecutable(t.command ?? "tctl", dir),
+        args: t.args ?? [],
+        env: t.env ?? [],
+      });
+    } else if (t.type === "http") {
+      checkBaseUrl(t.url, `${at}.url`, problems);
+      const hasSecret = t.tokenEnv !== undefined || t.tokenFile !== undefined;
+      targets.set(name, {
+        ...common,
+        type: "http",
+        url: t.url,
+        secret: hasSecret ? secretRef(t, "http", at, dir, problems) : null,
+        headersFromEnv: t.headersFromEnv ?? {},
+        revoke: t.revoke ?? false,
+      });
     } else {
       const hasSecret = t.tokenEnv !== undefined || t.tokenFile !== undefined;
       targets.set(name, {
@@ -289,7 +318,18 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
     if (!r) return;
     // A rule's schedules may be invalid (reported already) rather than missing.
     const schedulesGiven = valueAt(doc, ["rules", i, "schedules"]) !== undefined;
-    rules.push(normalizeRule(r, `rules[${i}]`, { sources, defined, seen, problems, ms, schedulesGiven }));
+    const incidentsGiven = valueAt(doc, ["rules", i, "incidents"]) !== undefined;
+    rules.push(
+      normalizeRule(r, `rules[${i}]`, {
+        sources,
+        defined,
+        seen,
+        problems,
+        ms,
+        schedulesGiven,
+        incidentsGiven,
+      }),
+    );
   });
 
   const window = parseDuration(raw.window ?? "24h") as ParsedDuration;
@@ -350,6 +390,7 @@ function normalizeRule(
     problems: string[];
     ms: (v: string | undefined, fallback: number) => number;
     schedulesGiven: boolean;
+    incidentsGiven: boolean;
   },
 ): RuleConfig {
   const { problems, defined } = ctx;
@@ -365,10 +406,22 @@ function normalizeRule(
   if (r.target !== undefined && defined.targets && !defined.targets.includes(r.target)) {
     problems.push(`${at}.target: unknown target "${r.target}"${known(r.target, defined.targets, "targets")}`);
   }
-  if (!ctx.schedulesGiven) {
-    problems.push(`${at}.schedules: list the schedules whose on-call people get access`);
-  }
   const source = r.source === undefined ? undefined : ctx.sources.get(r.source);
+  if (ctx.schedulesGiven && r.incidents) {
+    problems.push(`${at}: give schedules or incidents, not both (a rule follows a rota or incidents)`);
+  } else if (!ctx.schedulesGiven && !ctx.incidentsGiven) {
+    problems.push(
+      `${at}.schedules: list the schedules whose on-call people get access (or incidents: { services: [...] })`,
+    );
+  }
+  if (r.incidents && source && source.type !== "pagerduty") {
+    problems.push(
+      `${at}.incidents: only pagerduty sources have incidents (source "${r.source}" is ${source.type})`,
+    );
+  }
+  if (r.incidents && r.escalationLevels) {
+    problems.push(`${at}.escalationLevels: applies to schedules, not incidents; remove it`);
+  }
   if (r.escalationLevels && source && source.type !== "pagerduty") {
     problems.push(
       `${at}.escalationLevels: only pagerduty sources have escalation levels (source "${r.source}" is ${source.type}); remove it`,
@@ -385,12 +438,15 @@ function normalizeRule(
     name: r.name ?? "",
     source: r.source ?? "",
     schedules: r.schedules ?? [],
+    incidents: r.incidents ? { services: [...new Set(r.incidents.services)] } : null,
     escalationLevels: r.escalationLevels ?? null,
     target: r.target ?? "",
     resources: [...new Set(r.resources ?? [])],
     leadMs: ctx.ms(r.lead, 0),
     graceMs: ctx.ms(r.grace, 0),
-    maxDurationMs: r.maxDuration ? ctx.ms(r.maxDuration, 0) : null,
+    // In the incident mode access lasts until maxDuration after now (4h unless said), extended by
+    // later runs while the incident stays open.
+    maxDurationMs: r.maxDuration ? ctx.ms(r.maxDuration, 0) : r.incidents ? 4 * 3_600_000 : null,
     revoke: r.revoke ?? false,
   };
 }
@@ -517,7 +573,7 @@ function describe(v: unknown): string {
 /** Types named in the SPEC that this version does not implement yet. */
 const PLANNED_TYPES: Record<string, string[]> = {
   sources: ["opsgenie", "incidentio"],
-  targets: ["teleport", "http"],
+  targets: [],
 };
 
 const TYPE_NOUNS: Record<string, string> = {

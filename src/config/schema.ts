@@ -110,7 +110,43 @@ export const commandTargetSchema = z.strictObject({
   ...targetCommon,
 });
 
-export const targetSchema = z.discriminatedUnion("type", [strongdmTargetSchema, commandTargetSchema]);
+export const teleportTargetSchema = z.strictObject({
+  type: z.literal("teleport"),
+  command: z.string().min(1).optional().meta({ description: 'The tctl executable (default "tctl").' }),
+  args: z.array(z.string()).optional().meta({
+    description:
+      'Arguments before the subcommand, e.g. ["--auth-server", "proxy.example.com:443", "-i", "/opt/machine-id/identity"].',
+  }),
+  env: z
+    .array(envName)
+    .optional()
+    .meta({ description: "Names of extra environment variables passed to tctl." }),
+  ...targetCommon,
+});
+
+export const httpTargetSchema = z.strictObject({
+  type: z.literal("http"),
+  url: z.string().meta({
+    description:
+      "POST here to grant; DELETE url/{key} to revoke. https (http only for 127.0.0.1 and localhost).",
+  }),
+  ...secretRef,
+  headersFromEnv: z.record(z.string(), envName).optional().meta({
+    description: "Extra request headers, each read from an environment variable: { X-Org-Id: ORG_ID }.",
+  }),
+  revoke: z
+    .boolean()
+    .optional()
+    .meta({ description: "The endpoint takes DELETE url/{key} to revoke (default false)." }),
+  ...targetCommon,
+});
+
+export const targetSchema = z.discriminatedUnion("type", [
+  strongdmTargetSchema,
+  commandTargetSchema,
+  teleportTargetSchema,
+  httpTargetSchema,
+]);
 
 export const ruleSchema = z.strictObject({
   name,
@@ -120,6 +156,15 @@ export const ruleSchema = z.strictObject({
     .min(1, "list at least one schedule id or name")
     .optional()
     .meta({ description: "Schedule ids, or exact names (case-insensitive)." }),
+  incidents: z
+    .strictObject({
+      services: z.array(z.string().min(1)).min(1, "list at least one service id"),
+    })
+    .optional()
+    .meta({
+      description:
+        "PagerDuty only, instead of schedules: whoever acknowledged an open incident on these services gets access.",
+    }),
   escalationLevels: z
     .array(z.number().int().min(1))
     .min(1)

@@ -24,7 +24,7 @@ export async function resolveSecrets(
   }
   for (const t of config.targets.values()) {
     if (only && !only.targets.has(t.name)) continue;
-    if (t.secret) wanted.push([`targets.${t.name}`, t.secret]);
+    if ("secret" in t && t.secret) wanted.push([`targets.${t.name}`, t.secret]);
   }
   const secrets: Secrets = new Map();
   const problems: string[] = [];

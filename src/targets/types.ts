@@ -36,6 +36,8 @@ export type TargetDeps = {
   env: NodeJS.ProcessEnv;
   /** The target's token, if it has one. */
   token: string | null;
+  /** For targets that speak HTTP: the same client (timeouts, retries) the sources use. */
+  http: import("../infra/http.js").HttpClient;
 };
 
 /** The minimum every child needs to start: a PATH to find its own helpers and a HOME. */

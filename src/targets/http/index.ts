@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+import { formatUtc } from "../../config/time.js";
+import type { TargetConfig } from "../../config/load.js";
+import { HttpError } from "../../infra/http.js";
+import type { ActionResult, Target, TargetCall, TargetDeps } from "../types.js";
+
+/**
+ * Any HTTP endpoint: `POST url` with the grant as JSON, `DELETE url/{key}` to revoke (when the
+ * target says `revoke: true`). `key` is a stable id of the grant (the same rule, resource, identity
+ * and interval give the same key), so the receiver can de-duplicate a retried POST. 408, 429 and 5xx
+ * are retried like the sources' requests; any other non-2xx fails the action.
+ */
+export function grantKey(call: Pick<TargetCall, "rule" | "resource" | "identity" | "start" | "end">): string {
+  const material = JSON.stringify([
+    call.rule,
+    call.resource,
+    call.identity,
+    formatUtc(call.start),
+    formatUtc(call.end),
+  ]);
+  return createHash("sha256").update(material).digest("hex").slice(0, 32);
+}
+
+export function createHttpTarget(config: Extract<TargetConfig, { type: "http" }>, deps: TargetDeps): Target {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (deps.token) headers.Authorization = `Bearer ${deps.token}`;
+  for (const [header, envName] of Object.entries(config.headersFromEnv)) {
+    const v = deps.env[envName];
+    if (v !== undefined) headers[header] = v;
+  }
+  const send = async (method: string, url: URL, body?: unknown): Promise<ActionResult> => {
+    try {
+      await deps.http.request(method, url, body === undefined ? { headers } : { headers, body });
+      return { status: "applied" };
+    } catch (err) {
+      return { status: "failed", error: err instanceof HttpError ? err.message : String(err) };
+    }
+  };
+  const post = (call: TargetCall) =>
+    send("POST", new URL(config.url), {
+      identity: call.identity,
+      resource: call.resource,
+      start: formatUtc(call.start),
+      end: formatUtc(call.end),
+      rule: call.rule,
+      reason: call.reason,
+      key: grantKey(call),
+    });
+  return {
+    capabilities: { futureStart: true, revoke: config.revoke, extendInPlace: false },
+    grant: post,
+    extend: post,
+    revoke: async (call) => {
+      if (!config.revoke) return { status: "failed", error: `target ${config.name} does not revoke` };
+      // One DELETE per grant the revoke ends: each was POSTed under its own key.
+      const keys = (call.grants ?? [call]).map(grantKey);
+      for (const key of keys) {
+        const res = await send(
+          "DELETE",
+          new URL(`${config.url.replace(/\/+$/, "")}/${encodeURIComponent(key)}`),
+        );
+        if (res.status === "failed") return res;
+      }
+      return { status: "applied" };
+    },
+    // Any HTTP answer but 401/403 shows the endpoint is there and takes the token.
+    async check() {
+      try {
+        await deps.http.request("HEAD", new URL(config.url), { headers });
+        return { ok: true, detail: `${config.url} answers` };
+      } catch (err) {
+        const status = err instanceof HttpError ? err.status : null;
+        if (status !== null && status !== 401 && status !== 403 && status < 500) {
+          return { ok: true, detail: `${config.url} answers (${status} to HEAD)` };
+        }
+        return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+      }
+    },
+  };
+}

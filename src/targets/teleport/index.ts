@@ -1,0 +1,64 @@
+import { formatUtc } from "../../config/time.js";
+import type { TargetConfig } from "../../config/load.js";
+import {
+  baseChildEnv,
+  findExecutable,
+  type ActionResult,
+  type Target,
+  type TargetCall,
+  type TargetDeps,
+} from "../types.js";
+
+/**
+ * Teleport: access-list membership with an expiry, through `tctl`. The access list (RESOURCE) grants
+ * its roles to members when they sign in. `acl users add` is an upsert, so an extension is the same
+ * call with a later expiry; `acl users rm` revokes. A membership cannot start in the future, so the
+ * plan waits (`wait`) until the shift begins.
+ *
+ *   tctl [args...] acl users add LIST IDENTITY END REASON
+ *   tctl [args...] acl users rm LIST IDENTITY
+ */
+export function createTeleportTarget(
+  config: Extract<TargetConfig, { type: "teleport" }>,
+  deps: TargetDeps,
+): Target {
+  const env = baseChildEnv(deps.env);
+  for (const name of config.env) {
+    const v = deps.env[name];
+    if (v !== undefined) env[name] = v;
+  }
+  const run = async (argv: string[]): Promise<ActionResult> => {
+    const res = await deps.exec([config.command, ...config.args, ...argv], {
+      env,
+      timeoutMs: config.timeoutMs,
+    });
+    return res.ok ? { status: "applied", output: res.stdout } : { status: "failed", error: res.error };
+  };
+  const add = (call: TargetCall) =>
+    run(["acl", "users", "add", call.resource, call.identity, formatUtc(call.end), call.reason]);
+  return {
+    capabilities: { futureStart: false, revoke: true, extendInPlace: true },
+    grant: add,
+    extend: add,
+    revoke: (call) => run(["acl", "users", "rm", call.resource, call.identity]),
+    // `tctl status` authenticates against the cluster and changes nothing.
+    async check() {
+      if (!(await findExecutable(config.command, env))) {
+        return {
+          ok: false,
+          detail: `${config.command} is not found (set command: to its full path, or fix PATH)`,
+        };
+      }
+      const res = await deps.exec([config.command, ...config.args, "status"], {
+        env,
+        timeoutMs: config.timeoutMs,
+      });
+      return res.ok
+        ? {
+            ok: true,
+            detail: `${config.command} status answers (${res.stdout.split("\n")[0] || "no output"})`,
+          }
+        : { ok: false, detail: res.error };
+    },
+  };
+}

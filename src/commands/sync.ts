@@ -100,6 +100,7 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
     const actions = planGrants({
       now,
       rules,
+      unplannedRules: config.rules.filter((r) => !rules.includes(r)),
       shifts: fetched.shifts,
       held,
       identities: config.identities,
@@ -112,7 +113,7 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
     const report: Report = {
       dryRun: opts.dryRun,
       window,
-      actions: actions.map((a) => ({ ...a, status: initialStatus(a.kind, opts.dryRun) })),
+      actions: actions.map((a) => ({ ...a, status: initialStatus(a.kind) })),
       errors: fetched.errors,
     };
 
@@ -122,7 +123,7 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
 
     let ledger: readonly LedgerGrant[] = held;
     if (!opts.dryRun && maxChanges !== null && maxChanges !== undefined && changes > maxChanges) {
-      report.stopped = `${changes} changes planned, more than --max-changes ${maxChanges}: nothing was applied`;
+      report.stopped = `${changes} change${changes === 1 ? "" : "s"} planned, more than --max-changes ${maxChanges}: nothing was applied`;
       deps.log.error("too many changes; nothing applied", { changes, maxChanges });
       codes.push(6);
     } else if (!opts.dryRun) {
@@ -197,8 +198,10 @@ export function selectRules(config: Config, names: string[]): RuleConfig[] {
   return config.rules.filter((r) => names.includes(r.name));
 }
 
-/** A call that a run makes is `planned` in a dry run, then `applied` or `failed`; the rest make no call. */
-function initialStatus(kind: ReportedAction["kind"], dryRun: boolean): ActionStatus {
-  if (kind === "grant" || kind === "extend" || kind === "revoke") return dryRun ? "planned" : "applied";
-  return "skipped";
+/**
+ * A call the run would make is `planned` until it is made (`applied` or `failed`); it stays `planned`
+ * in a dry run and when a guard stops the run. Actions that make no call are `skipped`.
+ */
+function initialStatus(kind: ReportedAction["kind"]): ActionStatus {
+  return kind === "grant" || kind === "extend" || kind === "revoke" ? "planned" : "skipped";
 }

@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import type { RuleConfig } from "../config/load.js";
+import { formatUtc } from "../config/time.js";
 import type { ScheduleRef, Shift } from "../sources/types.js";
 import { resolveIdentity } from "./identity.js";
 import { mergeIntervals, overlaps, subtractIntervals, type Interval } from "./intervals.js";
@@ -9,6 +10,11 @@ export type PlanInput = {
   now: DateTime;
   /** The rules to plan, in config order. */
   rules: readonly RuleConfig[];
+  /**
+   * The config's other rules, not planned in this run (`--rule`). What they want is unknown, as for a
+   * rule whose source failed, so no revoke takes away access they might still want.
+   */
+  unplannedRules?: readonly RuleConfig[];
   /** Shifts by rule name. A rule whose source failed is absent: it plans nothing, not even a revoke. */
   shifts: ReadonlyMap<string, readonly Shift[]>;
   /** What the ledger says is already granted. */
@@ -69,11 +75,26 @@ export function planGrants(input: PlanInput): Action[] {
       for (const identity of identities) {
         const key = grantKey(rule.target, resource, identity);
         const base = { rule: rule.name, target: rule.target, resource, identity };
+        // This identity's desired intervals are sorted and disjoint, so one sweep over the held
+        // grants (sorted by start) finds those near each: linear, however many shifts one person has.
+        // Grants planned below for this rule lie inside the interval they were planned for, so they
+        // never touch a later one; they are added to `held` for the rules after.
+        const candidates = [...(held.get(key) ?? [])].sort((a, b) => a.start - b.start);
+        let next = 0;
+        let near: Held[] = [];
+        const reported = new Set<Held>();
         for (const d of perIdentity.get(identity) ?? []) {
           const reason = d.reasons.join("; ");
-          const heldHere = held.get(key) ?? [];
+          while (next < candidates.length && (candidates[next] as Held).start <= d.end) {
+            near.push(candidates[next] as Held);
+            next++;
+          }
+          near = near.filter((h) => h.end >= d.start);
+          const heldHere = near;
           for (const h of heldHere) {
-            if (!h.planned && overlaps(h, d)) {
+            // A held grant that spans two desired intervals (a shift split in two) is reported once.
+            if (!h.planned && overlaps(h, d) && !reported.has(h)) {
+              reported.add(h);
               actions.push({
                 ...base,
                 kind: "unchanged",
@@ -103,7 +124,7 @@ export function planGrants(input: PlanInput): Action[] {
               shifts: d.shifts,
               ...(waits
                 ? {
-                    note: `${rule.target} cannot schedule a grant that starts later; a run after ${at(piece.start).toISO()} issues it`,
+                    note: `${rule.target} cannot schedule a grant that starts later; a run after ${formatUtc(at(piece.start))} issues it`,
                   }
                 : {}),
             });
@@ -113,6 +134,25 @@ export function planGrants(input: PlanInput): Action[] {
           }
         }
       }
+    }
+  }
+
+  // What a rule whose source failed wants is unknown, and so is what a rule left out of this run
+  // wants (`--rule`); and one held grant may cover several rules (a grant planned for one rule is
+  // coverage for the others). So no rule revokes access that such a rule could still want: the same
+  // target and resource. The revoke waits for a run that reads every rule sharing that access.
+  const unknownWants = new Map<string, string[]>();
+  const unread = [
+    ...input.rules.filter((r) => !input.shifts.has(r.name)).map((r) => ({ r, why: "its source failed" })),
+    ...(input.unplannedRules ?? []).map((r) => ({ r, why: "it was not selected (--rule)" })),
+  ];
+  for (const { r, why } of unread) {
+    for (const resource of r.resources) {
+      pushTo(
+        unknownWants,
+        accessKey(r.target, resource),
+        `rule ${r.name} also grants this access and ${why}`,
+      );
     }
   }
 
@@ -129,10 +169,14 @@ export function planGrants(input: PlanInput): Action[] {
     for (const [key, list] of mine) {
       const spans = mergeIntervals(
         list.map((h) => ({ start: h.start.toMillis(), end: h.end.toMillis(), grants: [h] })),
-        (a, b) => ({ ...a, grants: [...a.grants, ...b.grants] }),
+        (a, b) => ({ ...a, grants: a.grants.concat(b.grants) }),
       );
+      // Both sorted: one sweep finds whether anything still wants each span.
+      const want = mergeIntervals(wantedByKey.get(key) ?? []);
+      let w = 0;
       for (const span of spans) {
-        if ((wantedByKey.get(key) ?? []).some((d) => overlaps(d, span))) continue;
+        while (w < want.length && (want[w] as Interval).end <= span.start) w++;
+        if (w < want.length && overlaps(want[w] as Interval, span)) continue;
         const first = span.grants[0] as HeldGrant;
         const base = {
           rule: rule.name,
@@ -144,7 +188,10 @@ export function planGrants(input: PlanInput): Action[] {
           reason: "no longer on call",
           shifts: [],
         };
-        if (caps.revoke) actions.push({ ...base, kind: "revoke", revokes: span.grants });
+        const unknown = unknownWants.get(accessKey(first.target, first.resource));
+        if (unknown) {
+          actions.push({ ...base, kind: "skip", note: `not revoked in this run: ${unknown.join("; ")}` });
+        } else if (caps.revoke) actions.push({ ...base, kind: "revoke", revokes: span.grants });
         else
           actions.push({
             ...base,
@@ -228,8 +275,8 @@ function sortActions(actions: Action[], rules: readonly RuleConfig[]): Action[] 
     (a, b) =>
       (ruleIndex.get(a.rule) ?? 0) - (ruleIndex.get(b.rule) ?? 0) ||
       (resIndex.get(a.rule)?.get(a.resource) ?? 1e9) - (resIndex.get(b.rule)?.get(b.resource) ?? 1e9) ||
-      a.resource.localeCompare(b.resource) ||
-      a.identity.localeCompare(b.identity) ||
+      cmp(a.resource, b.resource) ||
+      cmp(a.identity, b.identity) ||
       a.start.toMillis() - b.start.toMillis() ||
       KIND_ORDER[a.kind] - KIND_ORDER[b.kind],
   );
@@ -237,6 +284,10 @@ function sortActions(actions: Action[], rules: readonly RuleConfig[]): Action[] 
 
 export function grantKey(target: string, resource: string, identity: string): string {
   return JSON.stringify([target, resource, identity]);
+}
+
+function accessKey(target: string, resource: string): string {
+  return JSON.stringify([target, resource]);
 }
 
 function at(ms: number): DateTime {
@@ -251,4 +302,9 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 function unique<T>(xs: T[]): T[] {
   return [...new Set(xs)];
+}
+
+/** Plain code-point order: the same on every machine, whatever its locale. */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

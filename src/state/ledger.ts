@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, unlink } from "node:fs/promises";
+import path from "node:path";
 import { DateTime } from "luxon";
 import { formatUtc } from "../config/time.js";
 import { StateError } from "../errors.js";
@@ -117,8 +118,13 @@ export function createLedgerWriter(file: string, initial: readonly LedgerGrant[]
   let grants = [...initial];
   let writing: Promise<void> | null = null;
   let dirty = false;
+  let cleaned = false;
 
   const flushLoop = async (): Promise<void> => {
+    if (!cleaned) {
+      cleaned = true;
+      await removeLeftoverTempFiles(file);
+    }
     while (dirty) {
       dirty = false;
       await writeFileAtomic(file, serializeLedger(grants, now()));
@@ -151,6 +157,29 @@ export function createLedgerWriter(file: string, initial: readonly LedgerGrant[]
       return grants;
     },
   };
+}
+
+/**
+ * A run killed while writing the ledger leaves its temp file beside it (the ledger itself is whole:
+ * the rename never happened). The writer holds the run lock, so no other run is writing: every temp
+ * file of the ledger that is not this process's is such a leftover.
+ */
+async function removeLeftoverTempFiles(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const pattern = /^(\d+)\.[0-9a-f]{8}\.tmp$/;
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = pattern.exec(name.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid) continue;
+    await unlink(path.join(dir, name)).catch(() => undefined);
+  }
 }
 
 function sameGrant(a: HeldGrant, b: HeldGrant): boolean {

@@ -11,6 +11,9 @@ type LockInfo = { pid: number; host: string; since: string; runId: string };
 
 export type Lock = { release(): Promise<void> };
 
+/** A takeover that crashed leaves its guard file; one this old is removed. */
+const TAKEOVER_GUARD_STALE_MS = 60_000;
+
 /**
  * Takes `<state>.lock` for the whole run: created with O_EXCL, so two runs can never both hold it.
  * A second run fails at once (exit 5) and says who holds it. A lock left by a dead process on this
@@ -20,24 +23,16 @@ export async function acquireLock(file: string, runId: string, log: Logger, now 
   await mkdir(path.dirname(file), { recursive: true });
   const me: LockInfo = { pid: process.pid, host: hostname(), since: new Date(now()).toISOString(), runId };
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(file, "wx", 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(me)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+    if (await createExclusive(file, `${JSON.stringify(me)}\n`)) {
       return {
         async release() {
           const cur = await readLock(file);
           if (cur.info?.runId === runId) await unlink(file).catch(() => undefined);
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     const held = await readLock(file);
+    if (held.raw === null) continue; // released in the meantime: try again
     const stale = staleReason(held, now());
     if (!stale) {
       const who = held.info
@@ -46,11 +41,60 @@ export async function acquireLock(file: string, runId: string, log: Logger, now 
       throw new LockedError(`another run holds the lock ${file}: ${who}; this run did nothing`);
     }
     log.warn("taking over a stale lock", { lock: file, reason: stale, holder: held.info ?? null });
-    // Remove it only if it is still the same stale lock (another run may have taken it over already).
-    const again = await readLock(file);
-    if (again.raw === held.raw) await unlink(file).catch(() => undefined);
+    await removeStaleLock(file, held.raw);
   }
   throw new LockedError(`could not take the lock ${file}: other runs kept taking it`);
+}
+
+/**
+ * Removes a stale lock so that this run can create its own. Several runs may find the same stale
+ * lock at once; comparing its content and then removing it is not atomic, so one of them could
+ * remove the fresh lock another has just created, and both would run. A guard file (O_EXCL) makes
+ * the compare-and-remove exclusive: under it, a lock whose content is still the stale one cannot
+ * be anyone's new lock. A run that finds the guard taken exits 5, as for a held lock.
+ */
+async function removeStaleLock(file: string, staleRaw: string): Promise<void> {
+  const guard = `${file}.takeover`;
+  if (!(await createExclusive(guard, `${process.pid}\n`))) {
+    const age = await ageMs(guard);
+    if (age !== null && age > TAKEOVER_GUARD_STALE_MS) {
+      await unlink(guard).catch(() => undefined);
+      return; // left by a takeover that crashed; the next attempt tries again
+    }
+    throw new LockedError(`another run is taking over the stale lock ${file}; this run did nothing`);
+  }
+  try {
+    const cur = await readLock(file);
+    if (cur.raw === staleRaw) await unlink(file).catch(() => undefined);
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
+}
+
+/** Creates `file` with `content` if it does not exist; false if it does. */
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, "wx", 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
+async function ageMs(file: string): Promise<number | null> {
+  try {
+    return Date.now() - (await stat(file)).mtimeMs;
+  } catch {
+    return null;
+  }
 }
 
 async function readLock(
@@ -75,7 +119,7 @@ function staleReason(
   held: { raw: string | null; info: LockInfo | null; ageMs: number | null },
   nowMs: number,
 ): string | null {
-  if (held.raw === null) return "the lock disappeared";
+  if (held.raw === null) return null;
   if (!held.info) {
     // A run writes its lock right after creating it; an unreadable one this old was left by a crash.
     return held.ageMs !== null && held.ageMs > 60_000

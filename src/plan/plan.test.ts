@@ -1,0 +1,538 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DateTime } from "luxon";
+import type { RuleConfig } from "../config/load.js";
+import { formatUtc } from "../config/time.js";
+import type { Shift } from "../sources/types.js";
+import { planGrants, renewBeforeMs } from "./plan.js";
+import type { Action, HeldGrant, TargetCapabilities } from "./types.js";
+
+const utc = (iso: string): DateTime => DateTime.fromISO(iso, { zone: "utc" });
+const NOW = utc("2026-11-22T10:00:00Z");
+const H = 3_600_000;
+const M = 60_000;
+
+const FULL: TargetCapabilities = { futureStart: true, revoke: true, extendInPlace: false };
+
+function rule(over: Partial<RuleConfig> = {}): RuleConfig {
+  return {
+    name: "r",
+    source: "rota",
+    schedules: ["primary"],
+    escalationLevels: null,
+    target: "cmd",
+    resources: ["db"],
+    leadMs: 0,
+    graceMs: 0,
+    maxDurationMs: null,
+    revoke: false,
+    ...over,
+  };
+}
+
+function shift(email: string, start: string, end: string, schedule = "primary"): Shift {
+  return {
+    schedule: { id: schedule, name: schedule },
+    level: null,
+    email,
+    start: utc(start),
+    end: utc(end),
+    reason: `on call: ${schedule} (rota)`,
+  };
+}
+
+function held(identity: string, start: string, end: string, over: Partial<HeldGrant> = {}): HeldGrant {
+  return { target: "cmd", resource: "db", identity, rule: "r", start: utc(start), end: utc(end), ...over };
+}
+
+type PlanArgs = {
+  rules?: RuleConfig[];
+  shifts?: Record<string, Shift[]>;
+  held?: HeldGrant[];
+  now?: DateTime;
+  caps?: TargetCapabilities;
+  identities?: Record<string, string>;
+};
+
+function plan(args: PlanArgs): Action[] {
+  const rules = args.rules ?? [rule()];
+  return planGrants({
+    now: args.now ?? NOW,
+    rules,
+    shifts: new Map(Object.entries(args.shifts ?? {})),
+    held: args.held ?? [],
+    identities: new Map(Object.entries(args.identities ?? {})),
+    capabilities: () => args.caps ?? FULL,
+  });
+}
+
+/** One action as a line: `kind rule resource identity start end`. Easy to read in a failed assertion. */
+function lines(actions: Action[]): string[] {
+  return actions.map(
+    (a) =>
+      `${a.kind} ${a.rule} ${a.resource} ${a.identity} ${formatUtc(a.start).slice(5, 16)} ${formatUtc(a.end).slice(5, 16)}`,
+  );
+}
+
+describe("planGrants: intervals", () => {
+  it("merges shifts that overlap or touch into one grant, and keeps a separate one apart", () => {
+    const actions = plan({
+      shifts: {
+        r: [
+          shift("alice@example.com", "2026-11-22T11:00:00Z", "2026-11-22T13:00:00Z"),
+          shift("alice@example.com", "2026-11-22T13:00:00Z", "2026-11-22T15:00:00Z", "secondary"),
+          shift("alice@example.com", "2026-11-22T14:00:00Z", "2026-11-22T18:00:00Z"),
+          shift("alice@example.com", "2026-11-22T20:00:00Z", "2026-11-22T22:00:00Z"),
+        ],
+      },
+    });
+    assert.deepEqual(lines(actions), [
+      "grant r db alice@example.com 11-22T11:00 11-22T18:00",
+      "grant r db alice@example.com 11-22T20:00 11-22T22:00",
+    ]);
+    // The merged grant names both schedules, for the target's reason and the audit log.
+    assert.equal(actions[0]?.reason, "on call: primary (rota); on call: secondary (rota)");
+    assert.deepEqual(
+      actions[0]?.shifts.map((s) => s.schedule.id),
+      ["primary", "secondary", "primary"],
+    );
+  });
+
+  it("widens each shift by lead and grace, and merges shifts that then touch", () => {
+    const actions = plan({
+      rules: [rule({ leadMs: 15 * M, graceMs: 15 * M })],
+      shifts: {
+        r: [
+          shift("alice@example.com", "2026-11-22T12:00:00Z", "2026-11-22T14:00:00Z"),
+          // 14:30 − 15m lead = 14:15 = 14:00 + 15m grace: they touch, so one grant.
+          shift("alice@example.com", "2026-11-22T14:30:00Z", "2026-11-22T16:00:00Z"),
+          shift("bob@example.com", "2026-11-22T17:00:00Z", "2026-11-22T18:00:00Z"),
+        ],
+      },
+    });
+    assert.deepEqual(lines(actions), [
+      "grant r db alice@example.com 11-22T11:45 11-22T16:15",
+      "grant r db bob@example.com 11-22T16:45 11-22T18:15",
+    ]);
+  });
+
+  it("clips the start to now; a shift that ended (grace included) is dropped", () => {
+    const actions = plan({
+      rules: [rule({ graceMs: 15 * M })],
+      shifts: {
+        r: [
+          shift("alice@example.com", "2026-11-22T08:00:00Z", "2026-11-22T12:00:00Z"),
+          shift("bob@example.com", "2026-11-22T06:00:00Z", "2026-11-22T09:45:00Z"), // ends 10:00 with grace
+          shift("carol@example.com", "2026-11-22T06:00:00Z", "2026-11-22T09:50:00Z"), // 10:05 with grace
+        ],
+      },
+    });
+    assert.deepEqual(lines(actions), [
+      "grant r db alice@example.com 11-22T10:00 11-22T12:15",
+      "grant r db carol@example.com 11-22T10:00 11-22T10:05",
+    ]);
+  });
+
+  it("cuts a grant at maxDuration from its start: a 48h shift with maxDuration 12h is granted for 12h", () => {
+    const actions = plan({
+      rules: [rule({ maxDurationMs: 12 * H })],
+      shifts: { r: [shift("alice@example.com", "2026-11-22T10:00:00Z", "2026-11-24T10:00:00Z")] },
+    });
+    assert.deepEqual(lines(actions), ["grant r db alice@example.com 11-22T10:00 11-22T22:00"]);
+  });
+
+  it("issues one action per resource of the rule", () => {
+    const actions = plan({
+      rules: [rule({ resources: ["db", "k8s"] })],
+      shifts: { r: [shift("alice@example.com", "2026-11-22T10:00:00Z", "2026-11-22T18:00:00Z")] },
+    });
+    assert.deepEqual(lines(actions), [
+      "grant r db alice@example.com 11-22T10:00 11-22T18:00",
+      "grant r k8s alice@example.com 11-22T10:00 11-22T18:00",
+    ]);
+  });
+});
+
+describe("planGrants: with the ledger", () => {
+  const shifts = { r: [shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z")] };
+
+  it("is unchanged when what is held covers what is wanted", () => {
+    const actions = plan({
+      shifts,
+      held: [held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z")],
+    });
+    assert.deepEqual(lines(actions), ["unchanged r db alice@example.com 11-22T09:00 11-22T18:00"]);
+  });
+
+  it("extends from the held end when the shift grew", () => {
+    const actions = plan({
+      shifts: { r: [shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T22:00:00Z")] },
+      held: [held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z")],
+    });
+    assert.deepEqual(lines(actions), [
+      "unchanged r db alice@example.com 11-22T09:00 11-22T18:00",
+      "extend r db alice@example.com 11-22T18:00 11-22T22:00",
+    ]);
+  });
+
+  it("grants (not extends) a piece that starts after a gap, and ignores held grants that ended", () => {
+    const actions = plan({
+      shifts: {
+        r: [
+          shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+          shift("alice@example.com", "2026-11-22T14:00:00Z", "2026-11-22T16:00:00Z"),
+        ],
+      },
+      held: [
+        held("alice@example.com", "2026-11-22T08:00:00Z", "2026-11-22T10:00:00Z"), // ends now
+        held("alice@example.com", "2026-11-22T10:00:00Z", "2026-11-22T11:00:00Z"),
+      ],
+    });
+    assert.deepEqual(lines(actions), [
+      "unchanged r db alice@example.com 11-22T10:00 11-22T11:00",
+      "extend r db alice@example.com 11-22T11:00 11-22T12:00",
+      "grant r db alice@example.com 11-22T14:00 11-22T16:00",
+    ]);
+  });
+
+  it(
+    "maxDuration renewal rule: a held grant is extended (by up to maxDuration from its end) once it has " +
+      "at most a quarter of maxDuration left; before that the run issues nothing",
+    () => {
+      const rules = [rule({ maxDurationMs: 12 * H })];
+      const long = { r: [shift("alice@example.com", "2026-11-22T10:00:00Z", "2026-11-24T10:00:00Z")] };
+      const h = [held("alice@example.com", "2026-11-22T10:00:00Z", "2026-11-22T22:00:00Z")];
+      assert.equal(renewBeforeMs(12 * H), 3 * H);
+      const at = (t: string) => lines(plan({ rules, shifts: long, held: h, now: utc(t) }));
+      for (const t of ["2026-11-22T10:00:00Z", "2026-11-22T16:00:00Z", "2026-11-22T18:59:59Z"]) {
+        assert.deepEqual(at(t), ["unchanged r db alice@example.com 11-22T10:00 11-22T22:00"], t);
+      }
+      for (const t of ["2026-11-22T19:00:00Z", "2026-11-22T21:30:00Z"]) {
+        assert.deepEqual(
+          at(t),
+          [
+            "unchanged r db alice@example.com 11-22T10:00 11-22T22:00",
+            "extend r db alice@example.com 11-22T22:00 11-23T10:00",
+          ],
+          t,
+        );
+      }
+      // The last piece is cut by the shift's end, not by maxDuration.
+      const last = plan({
+        rules,
+        shifts: { r: [shift("alice@example.com", "2026-11-22T10:00:00Z", "2026-11-24T04:00:00Z")] },
+        held: [
+          held("alice@example.com", "2026-11-22T10:00:00Z", "2026-11-22T22:00:00Z"),
+          held("alice@example.com", "2026-11-22T22:00:00Z", "2026-11-23T10:00:00Z"),
+          held("alice@example.com", "2026-11-23T10:00:00Z", "2026-11-23T22:00:00Z"),
+        ],
+        now: utc("2026-11-23T20:00:00Z"),
+      });
+      assert.deepEqual(lines(last), [
+        "unchanged r db alice@example.com 11-23T10:00 11-23T22:00",
+        "extend r db alice@example.com 11-23T22:00 11-24T04:00",
+      ]);
+    },
+  );
+
+  it("reports a held grant once when the shift under it was split in two", () => {
+    const actions = plan({
+      shifts: {
+        r: [
+          shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+          shift("alice@example.com", "2026-11-22T14:00:00Z", "2026-11-22T18:00:00Z"),
+        ],
+      },
+      held: [held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z")],
+    });
+    assert.deepEqual(lines(actions), ["unchanged r db alice@example.com 11-22T09:00 11-22T18:00"]);
+  });
+
+  it("counts a held grant of another rule as coverage", () => {
+    const actions = plan({
+      shifts,
+      held: [held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z", { rule: "other" })],
+    });
+    assert.deepEqual(lines(actions), ["unchanged r db alice@example.com 11-22T09:00 11-22T18:00"]);
+  });
+
+  it("does not count a held grant of another target or resource as coverage", () => {
+    const actions = plan({
+      shifts,
+      held: [
+        held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z", { target: "sdm" }),
+        held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z", { resource: "k8s" }),
+      ],
+    });
+    assert.deepEqual(lines(actions), ["grant r db alice@example.com 11-22T10:00 11-22T18:00"]);
+  });
+});
+
+describe("planGrants: targets that cannot schedule a future start", () => {
+  const caps: TargetCapabilities = { futureStart: false, revoke: true, extendInPlace: false };
+
+  it("waits for a grant that starts later, and grants one that starts now", () => {
+    const actions = plan({
+      caps,
+      shifts: {
+        r: [
+          shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+          shift("bob@example.com", "2026-11-22T14:00:00Z", "2026-11-22T18:00:00Z"),
+        ],
+      },
+    });
+    assert.deepEqual(lines(actions), [
+      "grant r db alice@example.com 11-22T10:00 11-22T12:00",
+      "wait r db bob@example.com 11-22T14:00 11-22T18:00",
+    ]);
+    assert.match(actions[1]?.note ?? "", /cannot schedule a grant that starts later/);
+  });
+
+  it("waits for a continuation unless the target extends in place", () => {
+    const args = {
+      shifts: { r: [shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z")] },
+      held: [held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T14:00:00Z")],
+    };
+    assert.deepEqual(lines(plan({ ...args, caps })), [
+      "unchanged r db alice@example.com 11-22T09:00 11-22T14:00",
+      "wait r db alice@example.com 11-22T14:00 11-22T18:00",
+    ]);
+    assert.deepEqual(lines(plan({ ...args, caps: { ...caps, extendInPlace: true } })), [
+      "unchanged r db alice@example.com 11-22T09:00 11-22T14:00",
+      "extend r db alice@example.com 11-22T14:00 11-22T18:00",
+    ]);
+  });
+});
+
+describe("planGrants: revoke", () => {
+  const swapped = { r: [shift("carol@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z")] };
+  const bobHeld = [held("bob@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z")];
+
+  it("revokes a held grant nobody wants any more, with revoke: true", () => {
+    const actions = plan({ rules: [rule({ revoke: true })], shifts: swapped, held: bobHeld });
+    assert.deepEqual(lines(actions), [
+      "revoke r db bob@example.com 11-22T09:00 11-22T18:00",
+      "grant r db carol@example.com 11-22T10:00 11-22T18:00",
+    ]);
+    assert.deepEqual(actions[0]?.revokes, bobHeld);
+    assert.equal(actions[0]?.reason, "no longer on call");
+  });
+
+  it("revokes nothing without revoke: true", () => {
+    const actions = plan({ rules: [rule()], shifts: swapped, held: bobHeld });
+    assert.deepEqual(lines(actions), ["grant r db carol@example.com 11-22T10:00 11-22T18:00"]);
+  });
+
+  it("says so (skip, with the reason) for a target that cannot revoke", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true })],
+      shifts: swapped,
+      held: bobHeld,
+      caps: { futureStart: true, revoke: false, extendInPlace: false },
+    });
+    assert.deepEqual(lines(actions), [
+      "skip r db bob@example.com 11-22T09:00 11-22T18:00",
+      "grant r db carol@example.com 11-22T10:00 11-22T18:00",
+    ]);
+    assert.equal(actions[0]?.note, "cmd cannot revoke; the grant expires at its end");
+    assert.equal(actions[0]?.badIdentity, undefined);
+  });
+
+  it("revokes a grant and its extensions (held grants that touch) with one call", () => {
+    const chain = [
+      held("bob@example.com", "2026-11-22T06:00:00Z", "2026-11-22T12:00:00Z"),
+      held("bob@example.com", "2026-11-22T12:00:00Z", "2026-11-22T18:00:00Z"),
+      held("bob@example.com", "2026-11-23T06:00:00Z", "2026-11-23T08:00:00Z"),
+    ];
+    const actions = plan({ rules: [rule({ revoke: true })], shifts: { r: [] }, held: chain });
+    assert.deepEqual(lines(actions), [
+      "revoke r db bob@example.com 11-22T06:00 11-22T18:00",
+      "revoke r db bob@example.com 11-23T06:00 11-23T08:00",
+    ]);
+    assert.deepEqual(actions[0]?.revokes, chain.slice(0, 2));
+  });
+
+  it("never revokes for a rule whose source failed (its shifts are absent), nor grants", () => {
+    const actions = plan({ rules: [rule({ revoke: true })], shifts: {}, held: bobHeld });
+    assert.deepEqual(lines(actions), []);
+  });
+
+  it("never revokes a grant that ended, nor another rule's grant", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true })],
+      shifts: { r: [] },
+      held: [
+        held("bob@example.com", "2026-11-22T04:00:00Z", "2026-11-22T10:00:00Z"),
+        held("dave@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z", { rule: "other" }),
+      ],
+    });
+    assert.deepEqual(lines(actions), []);
+  });
+
+  it("does not revoke what another rule still wants", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true }), rule({ name: "other", schedules: ["secondary"] })],
+      shifts: {
+        r: [],
+        other: [shift("bob@example.com", "2026-11-22T12:00:00Z", "2026-11-22T14:00:00Z", "secondary")],
+      },
+      held: bobHeld,
+    });
+    assert.deepEqual(lines(actions), ["unchanged other db bob@example.com 11-22T09:00 11-22T18:00"]);
+  });
+
+  it("defers a revoke of access that another rule, whose source failed, may still want", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true }), rule({ name: "other", source: "pd", schedules: ["secondary"] })],
+      shifts: { r: [] },
+      held: bobHeld,
+    });
+    assert.deepEqual(lines(actions), ["skip r db bob@example.com 11-22T09:00 11-22T18:00"]);
+    assert.equal(
+      actions[0]?.note,
+      "not revoked in this run: rule other also grants this access and its source failed",
+    );
+    assert.equal(actions[0]?.badIdentity, undefined);
+  });
+
+  it("defers a revoke of access that a rule left out of this run (--rule) may still want", () => {
+    const other = rule({ name: "other", schedules: ["secondary"] });
+    const actions = planGrants({
+      now: NOW,
+      rules: [rule({ revoke: true })],
+      unplannedRules: [other],
+      shifts: new Map([["r", []]]),
+      held: bobHeld,
+      identities: new Map(),
+      capabilities: () => FULL,
+    });
+    assert.deepEqual(lines(actions), ["skip r db bob@example.com 11-22T09:00 11-22T18:00"]);
+    assert.equal(
+      actions[0]?.note,
+      "not revoked in this run: rule other also grants this access and it was not selected (--rule)",
+    );
+    // A rule on other resources does not hold the revoke back.
+    const unrelated = planGrants({
+      now: NOW,
+      rules: [rule({ revoke: true })],
+      unplannedRules: [rule({ name: "other", resources: ["k8s"] })],
+      shifts: new Map([["r", []]]),
+      held: bobHeld,
+      identities: new Map(),
+      capabilities: () => FULL,
+    });
+    assert.deepEqual(lines(unrelated), ["revoke r db bob@example.com 11-22T09:00 11-22T18:00"]);
+  });
+});
+
+describe("planGrants: identities", () => {
+  it("skips an identity that is not a plain email (badIdentity), for each resource, and grants the rest", () => {
+    const actions = plan({
+      rules: [rule({ resources: ["db", "k8s"] })],
+      shifts: {
+        r: [
+          shift("--help@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+          shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+          shift("x@example.com;rm -rf /", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+        ],
+      },
+    });
+    assert.deepEqual(lines(actions), [
+      "skip r db --help@example.com 11-22T10:00 11-22T12:00",
+      "grant r db alice@example.com 11-22T10:00 11-22T12:00",
+      "skip r db x@example.com;rm -rf / 11-22T10:00 11-22T12:00",
+      "skip r k8s --help@example.com 11-22T10:00 11-22T12:00",
+      "grant r k8s alice@example.com 11-22T10:00 11-22T12:00",
+      "skip r k8s x@example.com;rm -rf / 11-22T10:00 11-22T12:00",
+    ]);
+    const skips = actions.filter((a) => a.kind === "skip");
+    assert.ok(skips.every((a) => a.badIdentity === true && /not a plain email/.test(a.note ?? "")));
+  });
+
+  it("trims, lower-cases and maps emails through identities before planning", () => {
+    const actions = plan({
+      identities: { "alice@example.com": "alice@ops.example" },
+      shifts: {
+        r: [
+          shift("  Alice@Example.COM ", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+          shift("alice@example.com", "2026-11-22T12:00:00Z", "2026-11-22T13:00:00Z"),
+        ],
+      },
+    });
+    assert.deepEqual(lines(actions), ["grant r db alice@ops.example 11-22T10:00 11-22T13:00"]);
+  });
+});
+
+describe("planGrants: several rules", () => {
+  it("issues one grant when two rules want the same access, and extends for the longer one", () => {
+    const actions = plan({
+      rules: [rule({ name: "a" }), rule({ name: "b", schedules: ["secondary"] })],
+      shifts: {
+        a: [shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z")],
+        b: [
+          shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T20:00:00Z", "secondary"),
+          shift("bob@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z", "secondary"),
+        ],
+      },
+    });
+    assert.deepEqual(lines(actions), [
+      "grant a db alice@example.com 11-22T10:00 11-22T18:00",
+      "extend b db alice@example.com 11-22T18:00 11-22T20:00",
+      "grant b db bob@example.com 11-22T10:00 11-22T12:00",
+    ]);
+  });
+
+  it("is deterministic: the same input in another order gives the same plan", () => {
+    const s = [
+      shift("bob@example.com", "2026-11-22T12:00:00Z", "2026-11-22T14:00:00Z"),
+      shift("alice@example.com", "2026-11-22T15:00:00Z", "2026-11-22T16:00:00Z"),
+      shift("alice@example.com", "2026-11-22T11:00:00Z", "2026-11-22T12:00:00Z"),
+    ];
+    const one = lines(plan({ shifts: { r: s } }));
+    const two = lines(plan({ shifts: { r: [...s].reverse() } }));
+    assert.deepEqual(one, two);
+  });
+});
+
+describe("planGrants: scale", () => {
+  it("plans 100,000 shifts", () => {
+    const people = 5_000;
+    const shifts: Shift[] = [];
+    const base = utc("2026-11-22T00:00:00Z").toMillis();
+    const times = new Map<number, DateTime>();
+    const time = (ms: number): DateTime => {
+      let t = times.get(ms);
+      if (!t) times.set(ms, (t = DateTime.fromMillis(ms, { zone: "utc" })));
+      return t;
+    };
+    for (let i = 0; i < 100_000; i++) {
+      const p = i % people;
+      // Each person: 20 shifts of 2h, 1h apart, across several schedules.
+      const k = Math.floor(i / people);
+      const start = base + k * 3 * H + (p % 7) * M;
+      shifts.push({
+        schedule: { id: `s${p % 50}`, name: `S${p % 50}` },
+        level: null,
+        email: `user${p}@example.com`,
+        start: time(start),
+        end: time(start + 2 * H),
+        reason: `on call: S${p % 50}`,
+      });
+    }
+    const heldNow: HeldGrant[] = [];
+    for (let p = 0; p < people; p += 2) {
+      heldNow.push(held(`user${p}@example.com`, "2026-11-22T09:00:00Z", "2026-11-22T11:00:00Z"));
+    }
+    const started = performance.now();
+    const actions = plan({
+      rules: [rule({ revoke: true, maxDurationMs: 24 * H })],
+      shifts: { r: shifts },
+      held: heldNow,
+    });
+    const ms = performance.now() - started;
+    console.log(
+      `planGrants: 100,000 shifts, ${heldNow.length} held → ${actions.length} actions in ${ms.toFixed(0)} ms`,
+    );
+    assert.ok(actions.length > 0);
+  });
+});

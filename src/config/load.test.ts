@@ -333,21 +333,16 @@ describe("parseConfig: bad input, each with its exact message", () => {
       ],
     ],
     [
-      "a source type that is not implemented yet",
-      BASE.replace("type: pagerduty", "type: opsgenie"),
-      [`sources.pd.type: "opsgenie" is not implemented yet; the source types available are: pagerduty, file`],
-    ],
-    [
       "an unknown source type, with a suggestion",
       BASE.replace("type: pagerduty", "type: pagerdutty"),
       [
-        `sources.pd.type: unknown source type "pagerdutty" (did you mean "pagerduty"?); use one of: pagerduty, file`,
+        `sources.pd.type: unknown source type "pagerdutty" (did you mean "pagerduty"?); use one of: pagerduty, opsgenie, incidentio, file`,
       ],
     ],
     [
       "a source without a type",
       BASE.replace("type: pagerduty", "tokenEnv: PD"),
-      ["sources.pd.type: missing; set it to one of: pagerduty, file"],
+      ["sources.pd.type: missing; set it to one of: pagerduty, opsgenie, incidentio, file"],
     ],
     [
       "a rule naming an unknown target, with a suggestion",
@@ -665,7 +660,7 @@ sources:
     token: abc
     baseUrl: http://api.pagerduty.com
   og:
-    type: opsgenie
+    type: opsgenei
 targets:
   sdm:
     type: strongdm
@@ -711,7 +706,7 @@ rules:
         `rules[2].maxDuration: durations in months or years are not allowed ("P1M"): use days, e.g. "P30D"`,
         `rules[2].revoke: expected true or false, got "yes"`,
         `rules[2].schedules: list the schedules whose on-call people get access (or incidents: { services: [...] })`,
-        `sources.og.type: "opsgenie" is not implemented yet; the source types available are: pagerduty, file`,
+        `sources.og.type: unknown source type "opsgenei" (did you mean "opsgenie"?); use one of: pagerduty, opsgenie, incidentio, file`,
         `sources.pd.baseUrl: "http://api.pagerduty.com" must use https:// (plain http is allowed only for 127.0.0.1 and localhost)`,
         `sources.pd.token: secrets are never written in the config; put the token in an environment variable and set tokenEnv: NAME, or in a file and set tokenFile: /path/to/file`,
         `targets.script.grant[1]: unknown placeholder {user} (use {identity} {resource} {start} {end} {duration} {rule} {reason})`,

@@ -22,8 +22,11 @@ import { MAX_WINDOW_MS } from "./window.js";
 export type SecretRef = { tokenEnv: string; tokenFile: string | null };
 
 export type SourceConfig =
-  | { name: string; type: "pagerduty"; secret: SecretRef; baseUrl: string }
+  | { name: string; type: "pagerduty" | "opsgenie" | "incidentio"; secret: SecretRef; baseUrl: string }
   | { name: string; type: "file"; path: string };
+
+/** A source read over HTTP with a token. */
+export type ApiSourceConfig = Extract<SourceConfig, { baseUrl: string }>;
 
 export type TargetConfig = { name: string; concurrency: number; timeoutMs: number } & (
   | { type: "strongdm"; command: string; secret: SecretRef; grantArgs: string[] | null }
@@ -67,8 +70,16 @@ export type Config = {
   rules: RuleConfig[];
 };
 
+const DEFAULT_BASE_URL = {
+  pagerduty: "https://api.pagerduty.com",
+  opsgenie: "https://api.opsgenie.com",
+  incidentio: "https://api.incident.io",
+};
+
 export const DEFAULT_TOKEN_ENV: Record<string, string> = {
   pagerduty: "PAGERDUTY_TOKEN",
+  opsgenie: "OPSGENIE_API_KEY",
+  incidentio: "INCIDENTIO_API_KEY",
   strongdm: "SDM_ADMIN_TOKEN",
 };
 
@@ -247,7 +258,7 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
     if (s.type === "file") {
       sources.set(name, { name, type: "file", path: path.resolve(dir, s.path) });
     } else {
-      const baseUrl = s.baseUrl ?? "https://api.pagerduty.com";
+      const baseUrl = s.baseUrl ?? DEFAULT_BASE_URL[s.type];
       checkBaseUrl(baseUrl, `${at}.baseUrl`, problems);
       sources.set(name, {
         name,
@@ -570,12 +581,6 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-/** Types named in the SPEC that this version does not implement yet. */
-const PLANNED_TYPES: Record<string, string[]> = {
-  sources: ["opsgenie", "incidentio"],
-  targets: [],
-};
-
 const TYPE_NOUNS: Record<string, string> = {
   string: "a string",
   number: "a number",
@@ -649,9 +654,6 @@ function formatIssue(issue: z.core.$ZodIssue, doc: unknown): string[] {
         const kind = section === "sources" ? "source " : section === "targets" ? "target " : "";
         const list = options.join(", ");
         if (got === undefined) return [`${prefix}missing; set it to one of: ${list}`];
-        if (typeof got === "string" && (PLANNED_TYPES[section] ?? []).includes(got)) {
-          return [`${prefix}"${got}" is not implemented yet; the ${kind}types available are: ${list}`];
-        }
         const close = typeof got === "string" ? suggest(got, options) : "";
         return [`${prefix}unknown ${kind}type ${JSON.stringify(got)}${close}; use one of: ${list}`];
       }

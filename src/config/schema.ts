@@ -62,7 +62,26 @@ export const fileSourceSchema = z.strictObject({
   path: z.string().min(1).meta({ description: "The rota file, relative to the config file." }),
 });
 
-export const sourceSchema = z.discriminatedUnion("type", [pagerdutySourceSchema, fileSourceSchema]);
+export const opsgenieSourceSchema = z.strictObject({
+  type: z.literal("opsgenie"),
+  ...secretRef,
+  baseUrl: baseUrl
+    .optional()
+    .meta({ description: "https://api.opsgenie.com (default) or https://api.eu.opsgenie.com" }),
+});
+
+export const incidentioSourceSchema = z.strictObject({
+  type: z.literal("incidentio"),
+  ...secretRef,
+  baseUrl: baseUrl.optional().meta({ description: "https://api.incident.io (default)" }),
+});
+
+export const sourceSchema = z.discriminatedUnion("type", [
+  pagerdutySourceSchema,
+  opsgenieSourceSchema,
+  incidentioSourceSchema,
+  fileSourceSchema,
+]);
 
 const argvTemplate = z
   .array(z.string(), {

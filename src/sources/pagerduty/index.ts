@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import type { SourceConfig } from "../../config/load.js";
+import type { ApiSourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../config/time.js";
 import { mapLimit } from "../../infra/pool.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
@@ -23,10 +23,7 @@ export function looksLikeScheduleId(ref: string): boolean {
   return /^[A-Z0-9]{6,}$/.test(ref) && /\d/.test(ref);
 }
 
-export function createPagerdutySource(
-  config: Extract<SourceConfig, { type: "pagerduty" }>,
-  deps: SourceDeps,
-): Source {
+export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps): Source {
   const headers = {
     Accept: "application/vnd.pagerduty+json;version=2",
     Authorization: `Token token=${deps.token}`,

@@ -35,7 +35,7 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
     targets: new Set(),
   });
   const { sources } = buildSources(config, sourceNames, secrets, deps);
-  const fetched = await fetchRuleShifts(config, rules, sources, window, deps.log);
+  const fetched = await fetchRuleShifts(config, rules, sources, window, deps.log, now);
 
   const rows = rules.flatMap((r) =>
     (fetched.shifts.get(r.name) ?? [])

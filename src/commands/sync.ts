@@ -95,7 +95,7 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
     const held = await loadLedger(stateFile);
     const { sources, http } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
     const targets = buildTargets(config, new Set(rules.map((r) => r.target)), secrets, deps);
-    const fetched = await fetchRuleShifts(config, rules, sources, window, deps.log);
+    const fetched = await fetchRuleShifts(config, rules, sources, window, deps.log, now);
 
     const actions = planGrants({
       now,

@@ -23,11 +23,29 @@ export async function fetchRuleShifts(
   sources: ReadonlyMap<string, Source>,
   window: { since: DateTime; until: DateTime },
   log: Logger,
+  now: DateTime = window.since,
 ): Promise<FetchResult> {
   const shifts = new Map<string, Shift[]>();
   const errors: SourceFailure[] = [];
   const bySource = new Map<string, RuleConfig[]>();
-  for (const r of rules) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
+  const incidentRules = new Map<string, RuleConfig[]>();
+  for (const r of rules) {
+    const group = r.incidents ? incidentRules : bySource;
+    group.set(r.source, [...(group.get(r.source) ?? []), r]);
+  }
+  await Promise.all(
+    [...incidentRules].map(([sourceName, sourceRules]) =>
+      fetchIncidentShifts(
+        sources.get(sourceName) as Source,
+        sourceName,
+        sourceRules,
+        now,
+        shifts,
+        errors,
+        log,
+      ),
+    ),
+  );
 
   await mapLimit([...bySource], bySource.size, async ([sourceName, sourceRules]) => {
     const source = sources.get(sourceName) as Source;
@@ -75,6 +93,53 @@ export async function fetchRuleShifts(
   });
   errors.sort((a, b) => ruleOrder(config, a.rule) - ruleOrder(config, b.rule));
   return { shifts, errors };
+}
+
+/**
+ * The incident mode: each user who acknowledged a still-open incident on a rule's services is on call
+ * from the acknowledgement until maxDuration after now; a later run, seeing the incident still open,
+ * extends it; once it is resolved nobody wants the grant any more (revoked with `revoke: true`).
+ */
+async function fetchIncidentShifts(
+  source: Source,
+  sourceName: string,
+  rules: RuleConfig[],
+  now: DateTime,
+  shifts: Map<string, Shift[]>,
+  errors: SourceFailure[],
+  log: Logger,
+): Promise<void> {
+  try {
+    if (!source.fetchAcknowledgements) throw new Error(`source ${sourceName} has no incidents`);
+    const services = [...new Set(rules.flatMap((r) => r.incidents?.services ?? []))];
+    const acks = await source.fetchAcknowledgements(services);
+    log.debug("fetched acknowledgements", {
+      source: sourceName,
+      services: services.length,
+      acknowledgements: acks.length,
+    });
+    for (const r of rules) {
+      const mine = new Set(r.incidents?.services ?? []);
+      const until = now.plus({ milliseconds: r.maxDurationMs ?? 4 * 3_600_000 });
+      shifts.set(
+        r.name,
+        acks
+          .filter((a) => mine.has(a.incident.serviceId) && a.at < until)
+          .map((a) => ({
+            schedule: { id: a.incident.id, name: `incident #${a.incident.number}` },
+            level: null,
+            email: a.email,
+            start: a.at,
+            end: until,
+            reason: `acknowledged incident #${a.incident.number}: ${a.incident.title}`,
+          })),
+      );
+    }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.error("source failed; its rules plan nothing", { source: sourceName, error: message });
+    for (const r of rules) errors.push({ rule: r.name, source: sourceName, message });
+  }
 }
 
 /**

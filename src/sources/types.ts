@@ -24,6 +24,15 @@ export type Source = {
   fetchShifts(schedules: ScheduleRef[], since: DateTime, until: DateTime): Promise<Shift[]>;
   /** Lists schedules, for `shiftgrant schedules`. */
   listSchedules(query?: string): Promise<ScheduleRef[]>;
+  /** The incident mode (pagerduty): who acknowledged a still-open incident on these services. */
+  fetchAcknowledgements?(services: string[]): Promise<Acknowledgement[]>;
+};
+
+/** One person's acknowledgement of an open incident. */
+export type Acknowledgement = {
+  incident: { id: string; number: number; title: string; serviceId: string };
+  email: string;
+  at: DateTime;
 };
 
 export type SourceDeps = {

@@ -5,6 +5,7 @@ import { mapLimit } from "../../infra/pool.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import {
   parseFinalSchedule,
+  parseIncidentsPage,
   parseOncallsPage,
   parseSchedulesPage,
   parseUser,
@@ -225,6 +226,32 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
         });
       }
       return shifts;
+    },
+
+    /**
+     * NOTE: `date_range=all`, since /incidents otherwise covers only the last month and a long
+     * incident would silently drop out. Only acknowledged incidents are open and acknowledged.
+     */
+    async fetchAcknowledgements(services) {
+      const query: [string, string][] = [
+        ["statuses[]", "acknowledged"],
+        ...services.map((id): [string, string] => ["service_ids[]", id]),
+        ["include[]", "acknowledgers"],
+        ["date_range", "all"],
+        ["time_zone", "UTC"],
+      ];
+      const got = await getAllPages("/incidents", query, parseIncidentsPage);
+      if (got === "too-many") throw new Error("GET /incidents: more than 10,000 acknowledged incidents");
+      const acks = got.flat();
+      const missing = [...new Set(acks.filter((a) => a.user.email === null).map((a) => a.user.id))];
+      await mapLimit(missing, deps.concurrency, lookupEmail);
+      return Promise.all(
+        acks.map(async (a) => ({
+          incident: a.incident,
+          email: a.user.email ?? (await lookupEmail(a.user.id)),
+          at: a.at,
+        })),
+      );
     },
 
     async listSchedules(query) {

@@ -131,3 +131,51 @@ export function parseUser(body: unknown, id: string): { email: string } {
   }
   return { email: u.email };
 }
+
+export type IncidentAck = {
+  incident: { id: string; number: number; title: string; serviceId: string };
+  user: { id: string; email: string | null };
+  at: DateTime;
+};
+
+/**
+ * `GET /incidents` with `include[]=acknowledgers`: the user acknowledgements of each incident. An
+ * acknowledger that is a service (an integration's auto-acknowledgement) is nobody to give access to.
+ */
+export function parseIncidentsPage(body: unknown, what: string): Page<IncidentAck[]> {
+  return page(body, `GET ${what}`, "incidents", (v, i) => {
+    const at = `incidents[${i}]`;
+    const inc = obj(v);
+    if (!inc || typeof inc.id !== "string") throw new MalformedResponse(`GET ${what}`, `${at} has no id`);
+    const service = obj(inc.service);
+    if (!service || typeof service.id !== "string")
+      throw new MalformedResponse(`GET ${what}`, `${at}.service has no id`);
+    if (!Array.isArray(inc.acknowledgements)) {
+      throw new MalformedResponse(`GET ${what}`, `${at}.acknowledgements is not a list`);
+    }
+    const incident = {
+      id: inc.id,
+      number: typeof inc.incident_number === "number" ? inc.incident_number : 0,
+      title:
+        typeof inc.title === "string" ? inc.title : typeof inc.summary === "string" ? inc.summary : inc.id,
+      serviceId: service.id,
+    };
+    const acks: IncidentAck[] = [];
+    inc.acknowledgements.forEach((a, j) => {
+      const ack = obj(a);
+      const who = obj(ack?.acknowledger);
+      if (!ack || !who || typeof who.id !== "string" || typeof who.type !== "string") {
+        throw new MalformedResponse(`GET ${what}`, `${at}.acknowledgements[${j}] has no acknowledger`);
+      }
+      if (who.type !== "user" && who.type !== "user_reference") return;
+      const t = time(ack.at, `GET ${what}`, `${at}.acknowledgements[${j}].at`);
+      if (!t) throw new MalformedResponse(`GET ${what}`, `${at}.acknowledgements[${j}] has no time`);
+      acks.push({
+        incident,
+        user: { id: who.id, email: typeof who.email === "string" && who.email ? who.email : null },
+        at: t,
+      });
+    });
+    return acks;
+  });
+}

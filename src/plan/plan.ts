@@ -1,4 +1,4 @@
-import { DateTime } from "luxon";
+import { DateTime, FixedOffsetZone } from "luxon";
 import type { RuleConfig } from "../config/load.js";
 import { formatUtc } from "../config/time.js";
 import type { ScheduleRef, Shift } from "../sources/types.js";
@@ -36,6 +36,15 @@ type Held = Interval & { rule: string; planned: boolean };
  * a quarter of maxDuration left (`renewBeforeMs`).
  */
 export function planGrants(input: PlanInput): Action[] {
+  instants = new Map();
+  try {
+    return plan(input);
+  } finally {
+    instants = new Map();
+  }
+}
+
+function plan(input: PlanInput): Action[] {
   const now = input.now.toMillis();
   const actions: Action[] = [];
   const held = new Map<string, Held[]>();
@@ -290,8 +299,19 @@ function accessKey(target: string, resource: string): string {
   return JSON.stringify([target, resource]);
 }
 
+/**
+ * Instants of a plan repeat (now, handoff times shared by many people), and a DateTime is immutable:
+ * one object per instant keeps a plan of 100,000 shifts small. The cache lives for one planGrants call.
+ */
+let instants = new Map<number, DateTime>();
+
 function at(ms: number): DateTime {
-  return DateTime.fromMillis(ms, { zone: "utc" });
+  let t = instants.get(ms);
+  if (!t) {
+    t = DateTime.fromMillis(ms, { zone: FixedOffsetZone.utcInstance });
+    instants.set(ms, t);
+  }
+  return t;
 }
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {

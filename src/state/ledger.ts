@@ -88,26 +88,39 @@ function parseGrant(g: unknown, at: string): LedgerGrant {
 }
 
 export function serializeLedger(grants: readonly LedgerGrant[], now: DateTime): string {
-  const keep = grants
-    .filter((g) => g.end.toMillis() > now.toMillis() - KEEP_AFTER_END_MS)
-    .map((g): LedgerFileGrant => ({
-      target: g.target,
-      resource: g.resource,
-      identity: g.identity,
-      rule: g.rule,
-      start: formatUtc(g.start),
-      end: formatUtc(g.end),
-      grantedAt: formatUtc(g.grantedAt),
-      runId: g.runId,
-    }))
-    .sort(
-      (a, b) =>
-        cmp(a.target, b.target) ||
-        cmp(a.resource, b.resource) ||
-        cmp(a.identity, b.identity) ||
-        cmp(a.start, b.start),
-    );
-  return `${JSON.stringify({ version: LEDGER_VERSION, updatedAt: formatUtc(now), grants: keep }, null, 2)}\n`;
+  return serializeEntries(grants.map(toEntry), now);
+}
+
+/** A grant as its line in the file, with the key that orders the file. */
+type Entry = { grant: LedgerGrant; key: string; line: string };
+
+function toEntry(g: LedgerGrant): Entry {
+  const file: LedgerFileGrant = {
+    target: g.target,
+    resource: g.resource,
+    identity: g.identity,
+    rule: g.rule,
+    start: formatUtc(g.start),
+    end: formatUtc(g.end),
+    grantedAt: formatUtc(g.grantedAt),
+    runId: g.runId,
+  };
+  return {
+    grant: g,
+    key: JSON.stringify([file.target, file.resource, file.identity, file.start]),
+    line: JSON.stringify(file),
+  };
+}
+
+/** One grant a line: readable, and cheap to write again and again (each line is made once). */
+function serializeEntries(entries: readonly Entry[], now: DateTime): string {
+  const oldest = now.toMillis() - KEEP_AFTER_END_MS;
+  const lines = entries
+    .filter((e) => e.grant.end.toMillis() > oldest)
+    .sort((a, b) => cmp(a.key, b.key))
+    .map((e) => `    ${e.line}`);
+  const grants = lines.length > 0 ? `[\n${lines.join(",\n")}\n  ]` : "[]";
+  return `{\n  "version": ${LEDGER_VERSION},\n  "updatedAt": "${formatUtc(now)}",\n  "grants": ${grants}\n}\n`;
 }
 
 /**
@@ -115,7 +128,7 @@ export function serializeLedger(grants: readonly LedgerGrant[], now: DateTime): 
  * one write is under way, later changes are gathered into the next one.
  */
 export function createLedgerWriter(file: string, initial: readonly LedgerGrant[], now: () => DateTime) {
-  let grants = [...initial];
+  let entries = initial.map(toEntry);
   let writing: Promise<void> | null = null;
   let dirty = false;
   let cleaned = false;
@@ -127,7 +140,7 @@ export function createLedgerWriter(file: string, initial: readonly LedgerGrant[]
     }
     while (dirty) {
       dirty = false;
-      await writeFileAtomic(file, serializeLedger(grants, now()));
+      await writeFileAtomic(file, serializeEntries(entries, now()));
     }
   };
   const schedule = (): Promise<void> => {
@@ -142,11 +155,11 @@ export function createLedgerWriter(file: string, initial: readonly LedgerGrant[]
 
   return {
     add(g: LedgerGrant): Promise<void> {
-      grants.push(g);
+      entries.push(toEntry(g));
       return schedule();
     },
     remove(matches: readonly HeldGrant[]): Promise<void> {
-      grants = grants.filter((g) => !matches.some((m) => sameGrant(g, m)));
+      entries = entries.filter((e) => !matches.some((m) => sameGrant(e.grant, m)));
       return schedule();
     },
     async flush(): Promise<void> {
@@ -154,7 +167,7 @@ export function createLedgerWriter(file: string, initial: readonly LedgerGrant[]
       while (writing) await writing;
     },
     get grants(): readonly LedgerGrant[] {
-      return grants;
+      return entries.map((e) => e.grant);
     },
   };
 }

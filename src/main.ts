@@ -13,7 +13,7 @@ import { VERSION } from "./version.js";
 export type MainDeps = {
   env: NodeJS.ProcessEnv;
   cwd: string;
-  stdout: NodeJS.WritableStream;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 };
 
@@ -73,6 +73,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         redactor,
         exec: runCommand,
         runId,
+        progress: progressLine(deps.stderr),
       };
       try {
         code = await fn(commandDeps, globals);
@@ -249,4 +250,22 @@ function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: Secr
     redactor.redact(`shiftgrant: internal error (a bug; please report it with this message):\n${detail}\n`),
   );
   return 1;
+}
+
+/**
+ * Progress on a terminal's stderr, rewritten in place (`null` clears it); nothing when stderr is a
+ * file or a pipe, where it would only clutter the logs.
+ */
+function progressLine(stderr: NodeJS.WritableStream & { isTTY?: boolean }): (note: string | null) => void {
+  if (!stderr.isTTY) return () => undefined;
+  let shown = false;
+  return (note) => {
+    if (note === null) {
+      if (shown) stderr.write("\r\u001b[K");
+      shown = false;
+      return;
+    }
+    stderr.write(`\r\u001b[K${note}`);
+    shown = true;
+  };
 }

@@ -14,11 +14,13 @@ export type CommandDeps = {
   env: NodeJS.ProcessEnv;
   cwd: string;
   now: () => DateTime;
-  stdout: NodeJS.WritableStream;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   log: Logger;
   redactor: SecretSet;
   exec: Exec;
   runId: string;
+  /** A one-line progress note for people watching a terminal; does nothing elsewhere. */
+  progress: (note: string | null) => void;
   sleep?: (ms: number) => Promise<void>;
 };
 
@@ -69,4 +71,16 @@ export function buildTargets(
     out.set(name, { target, concurrency: c.concurrency });
   }
   return out;
+}
+
+/** How text output looks where it goes: colour and width on a terminal, plain 100 columns elsewhere. */
+export function textOptions(deps: CommandDeps, now: DateTime) {
+  const tty = deps.stdout.isTTY === true;
+  const noColor = deps.env.NO_COLOR !== undefined && deps.env.NO_COLOR !== "";
+  return {
+    width: tty && deps.stdout.columns ? deps.stdout.columns : 100,
+    color: tty && !noColor && deps.env.TERM !== "dumb",
+    zone: now.setZone("local").zoneName ?? "UTC",
+    now,
+  };
 }

@@ -13,7 +13,7 @@ import { createLedgerWriter, loadLedger, type LedgerGrant } from "../state/ledge
 import { writeMetrics } from "../state/metrics.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import type { ActionResult } from "../targets/types.js";
-import { buildSources, buildTargets, type CommandDeps } from "./context.js";
+import { buildSources, buildTargets, textOptions, type CommandDeps } from "./context.js";
 
 export type SyncOptions = {
   config: string;
@@ -95,7 +95,12 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
     const held = await loadLedger(stateFile);
     const { sources, http } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
     const targets = buildTargets(config, new Set(rules.map((r) => r.target)), secrets, deps);
+    const scheduleCount = new Set(rules.flatMap((r) => r.schedules)).size;
+    deps.progress(
+      `fetching ${scheduleCount} schedule(s) from ${new Set(rules.map((r) => r.source)).size} source(s)…`,
+    );
     const fetched = await fetchRuleShifts(config, rules, sources, window, deps.log, now);
+    deps.progress(null);
 
     const actions = planGrants({
       now,
@@ -138,7 +143,7 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
       if (report.actions.some((a) => a.status === "failed")) codes.push(4);
     }
 
-    const out = opts.output === "json" ? renderJson(report) : renderText(report);
+    const out = opts.output === "json" ? renderJson(report) : renderText(report, textOptions(deps, now));
     deps.stdout.write(deps.redactor.redact(out));
     const code = combineExitCodes(codes);
     deps.log.info("sync finished", {
@@ -173,7 +178,12 @@ async function applyAndRecord(
   const { deps } = ctx;
   const ledger = createLedgerWriter(ctx.stateFile, ctx.held, deps.now);
   const audit = createAuditLog(ctx.config.audit, deps.runId, deps.now);
+  const total = actions.filter(
+    (a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke",
+  ).length;
+  let done = 0;
   const results = await applyPlan(actions, ctx.targets, deps.log, async ({ action, result }) => {
+    deps.progress(`applying ${++done}/${total}…`);
     const clean = deps.redactor.redactDeep(result);
     // Record each action as it completes, so that a run killed half-way loses nothing it did.
     if (clean.status === "applied") {
@@ -182,6 +192,7 @@ async function applyAndRecord(
     }
     await audit.record(action, clean);
   });
+  deps.progress(null);
   await ledger.flush();
   for (const [a, r] of results) results.set(a, deps.redactor.redactDeep(r));
   return { results, grants: ledger.grants };

@@ -19,8 +19,21 @@ export async function makeFakeTctl(binDir: string, lists: string[]) {
 const fs = require("node:fs");
 const argv = process.argv.slice(2);
 fs.appendFileSync(${JSON.stringify(callsFile)}, JSON.stringify({ argv, env: process.env }) + "\\n");
+// Calls may run side by side (the target's concurrency): a lock directory serializes them, as
+// the real Auth service serializes its writes, and the state file is replaced atomically.
+const lockDir = ${JSON.stringify(stateFile)} + ".lock";
+for (let i = 0; ; i++) {
+  try { fs.mkdirSync(lockDir); break; } catch (e) {
+    if (e.code !== "EEXIST" || i > 2000) throw e;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
+}
+process.on("exit", () => fs.rmdirSync(lockDir));
 const state = JSON.parse(fs.readFileSync(${JSON.stringify(stateFile)}, "utf8"));
-const save = () => fs.writeFileSync(${JSON.stringify(stateFile)}, JSON.stringify(state));
+const save = () => {
+  fs.writeFileSync(${JSON.stringify(stateFile)} + ".tmp", JSON.stringify(state));
+  fs.renameSync(${JSON.stringify(stateFile)} + ".tmp", ${JSON.stringify(stateFile)});
+};
 // Global flags come first: --auth-server X, -i FILE, and the like (each with a value).
 let i = 0;
 while (i < argv.length && argv[i].startsWith("-")) i += argv[i].includes("=") ? 1 : 2;

@@ -189,27 +189,31 @@ rotations:
     ]);
   });
 
-  it("does not walk from the first handoff (a 1-minute rotation from 2016 expands at once)", () => {
-    // Ten years of 1-minute handoffs are over five million: a loop from k=0 would take far longer.
-    const rota = rotaOf({
-      rotations: [
-        {
-          schedule: "s",
-          members: ["a@x", "b@x"],
-          start: "2016-01-01T00:00:00",
-          timezone: "Europe/Berlin",
-          length: "1m",
-        },
-      ],
-    });
-    const t0 = performance.now();
-    const shifts = expand(rota, ["s"], "2026-06-01T12:00:30Z", "2026-06-01T12:03:00Z");
-    assert.ok(performance.now() - t0 < 2000);
-    assert.deepEqual(
-      shifts.map((s) => formatUtc(s.start)),
-      ["2026-06-01T12:00:00Z", "2026-06-01T12:01:00Z", "2026-06-01T12:02:00Z"],
-    );
-  });
+  // Fifty-six years of 1-minute handoffs are some 29 million: a loop from k=0 would run for minutes
+  // and hit the timeout; computing the first handoff of the window directly takes milliseconds.
+  // (No time is asserted: a loaded machine must not fail a correct implementation.)
+  it(
+    "does not walk from the first handoff (a 1-minute rotation from 1970 expands at once)",
+    { timeout: 20_000 },
+    () => {
+      const rota = rotaOf({
+        rotations: [
+          {
+            schedule: "s",
+            members: ["a@x", "b@x"],
+            start: "1970-01-01T00:00:00",
+            timezone: "Europe/Berlin",
+            length: "1m",
+          },
+        ],
+      });
+      const shifts = expand(rota, ["s"], "2026-06-01T12:00:30Z", "2026-06-01T12:03:00Z");
+      assert.deepEqual(
+        shifts.map((s) => formatUtc(s.start)),
+        ["2026-06-01T12:00:00Z", "2026-06-01T12:01:00Z", "2026-06-01T12:02:00Z"],
+      );
+    },
+  );
 
   it("hands over to the members in order and wraps around", () => {
     const rota = rotaOf({

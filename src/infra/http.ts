@@ -184,7 +184,8 @@ class NotJson {
 
 /**
  * How long the server asks us to wait: `Retry-After` (seconds or an HTTP date), then PagerDuty's
- * `ratelimit-reset` (seconds until the window resets). Null when neither is there (a bare 429).
+ * `ratelimit-reset` (seconds until the window resets), then Opsgenie's throttle period. Null when
+ * there is none of them (a bare 429).
  */
 export function retryHintMs(headers: Map<string, string>, now = Date.now()): number | null {
   const ra = headers.get("retry-after");
@@ -195,6 +196,15 @@ export function retryHintMs(headers: Map<string, string>, now = Date.now()): num
   }
   const reset = headers.get("ratelimit-reset");
   if (reset !== undefined && /^\d+(\.\d+)?$/.test(reset.trim())) return Math.round(Number(reset) * 1000);
+  // Opsgenie's throttle says how long it lasts instead of when to retry.
+  const period = headers.get("x-ratelimit-period-in-sec");
+  if (
+    headers.get("x-ratelimit-state")?.toUpperCase() === "THROTTLED" &&
+    period &&
+    /^\d+(\.\d+)?$/.test(period.trim())
+  ) {
+    return Math.round(Number(period) * 1000);
+  }
   return null;
 }
 

@@ -17,6 +17,9 @@ import {
 } from "./fakes/incidentio.js";
 import { assertNoSecret, makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
 
+/** A shift's instant as luxon's ISO form in UTC (what the assertions below were written against). */
+const iso = (ms: number) => DateTime.fromMillis(ms, { zone: "utc" }).toISO();
+
 // End to end: the built CLI against a fake incident.io on 127.0.0.1 and a fake grant command first
 // on PATH. Build first: npx tsc -p tsconfig.build.json
 
@@ -579,7 +582,7 @@ describe("the incident.io source, called directly", () => {
         DateTime.fromISO("2026-11-23T10:00:00Z", { zone: "utc" }),
       );
       assert.deepEqual(
-        shifts.map((s) => [s.email, s.start.toISO(), s.end.toISO()]),
+        shifts.map((s) => [s.email, iso(s.start), iso(s.end)]),
         [
           ["carol@example.com", "2026-11-22T08:00:00.000Z", "2026-11-22T14:00:00.000Z"],
           ["Alice@Example.com", "2026-11-22T14:00:00.000Z", "2026-11-22T20:00:00.000Z"],
@@ -623,7 +626,7 @@ describe("the incident.io source, called directly", () => {
       const until = DateTime.fromISO("2026-07-20T00:00:00Z", { zone: "utc" });
       const shifts = await source.fetchShifts([{ id: DBA, name: "DBA Primary" }], since, until);
       assert.deepEqual(
-        shifts.map((s) => [s.email, s.start.toISO(), s.end.toISO(), s.level, s.reason]),
+        shifts.map((s) => [s.email, iso(s.start), iso(s.end), s.level, s.reason]),
         [
           [
             "Alice@Example.com",

@@ -43,7 +43,7 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
         const id = resolveIdentity(s.email, config.identities);
         return { rule: r.name, source: r.source, identity: id.identity, valid: id.ok, shift: s };
       })
-      .sort((a, b) => a.shift.start.toMillis() - b.shift.start.toMillis() || cmp(a.identity, b.identity)),
+      .sort((a, b) => a.shift.start - b.shift.start || cmp(a.identity, b.identity)),
   );
 
   let out: string;
@@ -67,7 +67,8 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
     out = `${JSON.stringify(doc, null, 2)}\n`;
   } else {
     const zone = DateTime.local().zoneName ?? "UTC";
-    const local = (t: DateTime) => t.setZone(zone).toFormat("ccc yyyy-MM-dd HH:mm");
+    const local = (t: DateTime | number) =>
+      (typeof t === "number" ? DateTime.fromMillis(t) : t).setZone(zone).toFormat("ccc yyyy-MM-dd HH:mm");
     const lines = [`on call ${local(window.since)} → ${local(window.until)} (${zone})`, ""];
     if (rows.length === 0) lines.push("No one is on call in this window.");
     else {

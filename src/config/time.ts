@@ -92,10 +92,10 @@ export function parseInstant(input: unknown, now: DateTime): DateTime | string {
 }
 
 /** UTC RFC 3339 with seconds, as every target and the JSON output expect: `2026-11-22T09:00:00Z`. */
-export function formatUtc(t: DateTime): string {
+export function formatUtc(t: DateTime | number): string {
   // Date's ISO form is the same text as luxon's toFormat here, and many times faster: this runs for
   // every grant in every ledger write and every line of output.
-  const iso = new Date(t.toMillis()).toISOString();
+  const iso = new Date(typeof t === "number" ? t : t.toMillis()).toISOString();
   return `${iso.slice(0, 19)}Z`;
 }
 

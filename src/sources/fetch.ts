@@ -129,8 +129,8 @@ async function fetchIncidentShifts(
             schedule: { id: a.incident.id, name: `incident #${a.incident.number}` },
             level: null,
             email: a.email,
-            start: a.at,
-            end: until,
+            start: a.at.toMillis(),
+            end: until.toMillis(),
             reason: `acknowledged incident #${a.incident.number}: ${a.incident.title}`,
           })),
       );
@@ -156,12 +156,7 @@ export function selectShifts(
   for (const s of all) {
     if (!scheduleIds.has(s.schedule.id)) continue;
     if (levels && (s.level === null || !levels.includes(s.level))) continue;
-    const key = JSON.stringify([
-      s.email.trim().toLowerCase(),
-      s.schedule.id,
-      s.start.toMillis(),
-      s.end.toMillis(),
-    ]);
+    const key = JSON.stringify([s.email.trim().toLowerCase(), s.schedule.id, s.start, s.end]);
     const cur = best.get(key);
     if (!cur || (s.level ?? Infinity) < (cur.level ?? Infinity)) best.set(key, s);
   }

@@ -8,8 +8,12 @@ export type Shift = {
   level: number | null;
   /** The email exactly as the source gave it: not yet trimmed, lower-cased or mapped. */
   email: string;
-  start: DateTime;
-  end: DateTime;
+  /**
+   * Milliseconds since the epoch (UTC). Not luxon DateTimes: a DateTime takes some 675 bytes, and a
+   * large org's shifts number in the hundred thousands; sources parse with luxon and hand over numbers.
+   */
+  start: number;
+  end: number;
   /** Why this person gets access, for the plan, the target and the audit log. */
   reason: string;
 };

@@ -63,7 +63,7 @@ describe("rotations", () => {
       "alice@example.com 2026-03-30T07:00:00Z 2026-04-06T07:00:00Z",
     ]);
     const first = shifts[0] as Shift;
-    assert.equal(first.end.diff(first.start, "hours").hours, 167);
+    assert.equal((first.end - first.start) / 3_600_000, 167);
   });
 
   it("keeps a weekly Berlin handoff at 09:00 local across the October change", () => {
@@ -236,8 +236,8 @@ rotations:
       schedule: { id: "s", name: "s" },
       level: null,
       email: "m1@x",
-      start: utc("2026-01-01T00:00:00Z"),
-      end: utc("2026-01-02T00:00:00Z"),
+      start: utc("2026-01-01T00:00:00Z").toMillis(),
+      end: utc("2026-01-02T00:00:00Z").toMillis(),
       reason: "on call: s (rota)",
     });
   });

@@ -96,8 +96,9 @@ export function expandRota(rota: Rota, schedules: string[], since: DateTime, unt
   if (!(from < to)) return [];
   const wanted = new Set(schedules.map(key));
   const isWanted = (item: { schedule: string }): boolean => wanted.has(key(item.schedule));
-  const overlapsWindow = (s: { start: DateTime; end: DateTime }): boolean =>
-    s.start.toMillis() < to && s.end.toMillis() > from;
+  const ms = (t: DateTime | number) => (typeof t === "number" ? t : t.toMillis());
+  const overlapsWindow = (s: { start: DateTime | number; end: DateTime | number }): boolean =>
+    ms(s.start) < to && ms(s.end) > from;
 
   const base: Shift[] = [];
   for (const r of rota.rotations.filter(isWanted)) base.push(...expandRotation(r, since, until));
@@ -148,8 +149,8 @@ function expandRotation(r: RotaRotation, since: DateTime, until: DateTime): Shif
         schedule: { id: r.schedule, name: r.schedule },
         level: null,
         email: r.members[k % r.members.length] as string,
-        start: DateTime.fromMillis(start, { zone: "utc" }),
-        end: DateTime.fromMillis(end, { zone: "utc" }),
+        start,
+        end,
         reason: `on call: ${r.schedule} (rota)`,
       });
     }
@@ -160,9 +161,9 @@ function expandRotation(r: RotaRotation, since: DateTime, until: DateTime): Shif
 
 /** The parts of `shift` not covered by `overrides` (sorted by start, not overlapping each other). */
 function cutOut(shift: Shift, overrides: RotaInterval[]): Shift[] {
-  const end = shift.end.toMillis();
+  const end = shift.end;
   const pieces: Shift[] = [];
-  let cursor = shift.start.toMillis();
+  let cursor = shift.start;
   for (const o of overrides) {
     const oStart = o.start.toMillis();
     const oEnd = o.end.toMillis();
@@ -175,12 +176,8 @@ function cutOut(shift: Shift, overrides: RotaInterval[]): Shift[] {
 }
 
 function piece(shift: Shift, start: number, end: number): Shift {
-  if (start === shift.start.toMillis() && end === shift.end.toMillis()) return shift;
-  return {
-    ...shift,
-    start: DateTime.fromMillis(start, { zone: "utc" }),
-    end: DateTime.fromMillis(end, { zone: "utc" }),
-  };
+  if (start === shift.start && end === shift.end) return shift;
+  return { ...shift, start, end };
 }
 
 function toShift(s: RotaInterval, kind: "rota" | "rota override"): Shift {
@@ -188,8 +185,8 @@ function toShift(s: RotaInterval, kind: "rota" | "rota override"): Shift {
     schedule: { id: s.schedule, name: s.schedule },
     level: null,
     email: s.email,
-    start: s.start,
-    end: s.end,
+    start: s.start.toMillis(),
+    end: s.end.toMillis(),
     reason: `on call: ${s.schedule} (${kind})`,
   };
 }
@@ -493,10 +490,10 @@ function compareStrings(a: string, b: string): number {
 
 function compareShifts(a: Shift, b: Shift): number {
   return (
-    a.start.toMillis() - b.start.toMillis() ||
+    a.start - b.start ||
     compareStrings(a.schedule.name, b.schedule.name) ||
     compareStrings(a.email, b.email) ||
-    a.end.toMillis() - b.end.toMillis()
+    a.end - b.end
   );
 }
 

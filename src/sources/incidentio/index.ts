@@ -194,8 +194,8 @@ export function createIncidentioSource(config: ApiSourceConfig, deps: SourceDeps
           schedule: { id: schedule.id, name: schedule.name },
           level: null,
           email,
-          start: entry.start,
-          end: entry.end,
+          start: entry.start.toMillis(),
+          end: entry.end.toMillis(),
           reason: `on call: ${schedule.name} (incident.io)`,
         });
       }

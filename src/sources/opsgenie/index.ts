@@ -196,8 +196,8 @@ export function createOpsgenieSource(config: ApiSourceConfig, deps: SourceDeps):
               schedule: { id: schedule.id, name },
               level: null,
               email,
-              start: p.start,
-              end: p.end,
+              start: p.start.toMillis(),
+              end: p.end.toMillis(),
               reason: `on call: ${name} (opsgenie)`,
             });
           }

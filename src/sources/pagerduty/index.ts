@@ -217,8 +217,8 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
           level: e.level,
           email: e.user.email ?? (await lookupEmail(e.user.id)),
           // NOTE: a null start or end means "permanent"; the window bounds what we can know.
-          start: e.start ?? since,
-          end: e.end ?? until,
+          start: (e.start ?? since).toMillis(),
+          end: (e.end ?? until).toMillis(),
           reason:
             e.level === null
               ? `on call: ${display} (${schedule.id}), in no escalation policy`

@@ -17,7 +17,9 @@ export type MainDeps = {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 };
 
-type GlobalOpts = { logLevel: LogLevel; logFormat?: LogFormat; config?: string };
+type GlobalOpts = { logLevel: LogLevel; logFormat?: LogFormat };
+/** A command's parsed options, as commander gives them. */
+type Opts = Record<string, unknown>;
 
 /**
  * Parses argv, runs one command, returns its exit code. Only this function turns errors into exit
@@ -46,10 +48,10 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     })
     .showHelpAfterError("(run with --help for usage)");
 
+  /** Wraps a command: its options (with the global ones), a logger, the clock; errors to exit codes. */
   const run =
-    (fn: (deps: CommandDeps, globals: GlobalOpts) => Promise<ExitCode>) =>
-    async (_: unknown, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOpts;
+    (fn: (deps: CommandDeps, opts: Opts) => Promise<ExitCode>) => async (_: unknown, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOpts & Opts;
       const runId = randomUUID().slice(0, 8);
       const redactor = new SecretSet();
       const [{ createLogger }, { runCommand }, { DateTime: dt }] = await Promise.all([
@@ -84,40 +86,48 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
 
   const configOption = () =>
     new Option("-c, --config <file>", "config file (default: $SHIFTGRANT_CONFIG, then ./shiftgrant.yaml)");
-  const configFile = (flag: string | undefined) => {
-    return import("./config/load.js").then((m) => m.configPath(flag, deps.env, deps.cwd));
-  };
+  const outputOption = () =>
+    new Option("--output <format>", "output format").choices(["text", "json"]).default("text");
+  /** The window and rule selection that sync and oncall share. */
+  const windowOptions = (cmd: Command) =>
+    cmd
+      .option("--since <time>", "start of the window: ISO 8601 with offset, or now (default now)")
+      .option("--until <time>", "end of the window (default: since + window)")
+      .option("--window <duration>", "length of the window, e.g. 24h, 7d (default: the config's window)")
+      .option(
+        "--rule <name>",
+        "only this rule (repeatable)",
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
+      );
+  const configFile = (flag: unknown) =>
+    import("./config/load.js").then((m) => m.configPath(flag as string | undefined, deps.env, deps.cwd));
+  const windowOf = (o: Opts) => ({
+    since: o.since as string | undefined,
+    until: o.until as string | undefined,
+    window: o.window as string | undefined,
+    rules: (o.rule as string[] | undefined) ?? [],
+  });
 
-  program
-    .command("sync")
-    .description("fetch who is on call, plan the grants, issue them")
-    .addOption(configOption())
-    .option("--dry-run", "print the plan; make no call, write nothing", false)
-    .option("--since <time>", "start of the window: ISO 8601 with offset, or now (default now)")
-    .option("--until <time>", "end of the window (default: since + window)")
-    .option("--window <duration>", "length of the window, e.g. 24h, 7d (default: the config's window)")
-    .option(
-      "--rule <name>",
-      "only this rule (repeatable)",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
-    )
+  windowOptions(
+    program
+      .command("sync")
+      .description("fetch who is on call, plan the grants, issue them")
+      .addOption(configOption())
+      .option("--dry-run", "print the plan; make no call, write nothing", false),
+  )
     .option("--state <file>", "ledger file (default: the config's state)")
-    .addOption(new Option("--output <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(outputOption())
     .option("--max-changes <n>", "apply nothing if grants + extends + revokes exceed n", parseCount)
     .option("--metrics-file <file>", "write Prometheus metrics to this file")
     .action(
-      run(async (d, g) => {
-        const o = program.commands.find((c) => c.name() === "sync")?.opts() ?? {};
+      run(async (d, o) => {
         const { runSync } = await import("./commands/sync.js");
         return runSync(
           {
-            config: await configFile((o.config as string | undefined) ?? g.config),
+            config: await configFile(o.config),
             dryRun: Boolean(o.dryRun),
-            since: o.since as string | undefined,
-            until: o.until as string | undefined,
-            window: o.window as string | undefined,
-            rules: (o.rule as string[]) ?? [],
+            ...windowOf(o),
             state: o.state as string | undefined,
             output: o.output as "text" | "json",
             maxChanges: o.maxChanges as number | undefined,
@@ -134,12 +144,11 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     .addOption(configOption())
     .option("--online", "also check each source's credentials and each target's CLI", false)
     .action(
-      run(async (d, g) => {
-        const o = program.commands.find((c) => c.name() === "validate")?.opts() ?? {};
+      run(async (d, o) => {
         const { runValidate } = await import("./commands/validate.js");
         return runValidate(
           {
-            config: await configFile((o.config as string | undefined) ?? g.config),
+            config: await configFile(o.config),
             online: Boolean(o.online),
           },
           d,
@@ -153,14 +162,13 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     .addOption(configOption())
     .option("--source <name>", "only this source")
     .option("--query <text>", "only schedules whose name contains this")
-    .addOption(new Option("--output <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(outputOption())
     .action(
-      run(async (d, g) => {
-        const o = program.commands.find((c) => c.name() === "schedules")?.opts() ?? {};
+      run(async (d, o) => {
         const { runSchedules } = await import("./commands/schedules.js");
         return runSchedules(
           {
-            config: await configFile((o.config as string | undefined) ?? g.config),
+            config: await configFile(o.config),
             source: o.source as string | undefined,
             query: o.query as string | undefined,
             output: o.output as "text" | "json",
@@ -170,33 +178,18 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       }),
     );
 
-  program
-    .command("oncall")
-    .description("print who is on call in the window (who, schedule, level, start, end); no plan")
-    .addOption(configOption())
-    .option("--since <time>", "start of the window: ISO 8601 with offset, or now (default now)")
-    .option("--until <time>", "end of the window (default: since + window)")
-    .option("--window <duration>", "length of the window, e.g. 24h, 7d (default: the config's window)")
-    .option(
-      "--rule <name>",
-      "only this rule (repeatable)",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
-    )
-    .addOption(new Option("--output <format>", "output format").choices(["text", "json"]).default("text"))
+  windowOptions(
+    program
+      .command("oncall")
+      .description("print who is on call in the window (who, schedule, level, start, end); no plan")
+      .addOption(configOption()),
+  )
+    .addOption(outputOption())
     .action(
-      run(async (d, g) => {
-        const o = program.commands.find((c) => c.name() === "oncall")?.opts() ?? {};
+      run(async (d, o) => {
         const { runOncall } = await import("./commands/oncall.js");
         return runOncall(
-          {
-            config: await configFile((o.config as string | undefined) ?? g.config),
-            since: o.since as string | undefined,
-            until: o.until as string | undefined,
-            window: o.window as string | undefined,
-            rules: (o.rule as string[]) ?? [],
-            output: o.output as "text" | "json",
-          },
+          { config: await configFile(o.config), ...windowOf(o), output: o.output as "text" | "json" },
           d,
         );
       }),

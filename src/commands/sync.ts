@@ -3,7 +3,7 @@ import { loadConfig, type Config, type RuleConfig } from "../config/load.js";
 import { resolveSecrets } from "../config/secrets.js";
 import { resolveWindow } from "../config/window.js";
 import { applyPlan } from "../apply/apply.js";
-import { combineExitCodes, ShiftgrantError, UsageError, type ExitCode } from "../errors.js";
+import { combineExitCodes, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
 import { planGrants } from "../plan/plan.js";
 import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
 import type { Action, ActionStatus } from "../plan/types.js";
@@ -182,18 +182,36 @@ async function applyAndRecord(
     (a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke",
   ).length;
   let done = 0;
-  const results = await applyPlan(actions, ctx.targets, deps.log, async ({ action, result }) => {
+  // Each action is recorded as it completes, so that a run killed half-way loses (almost) nothing it
+  // did. The calls do not wait for the disk: ledger writes are coalesced and run beside them, so the
+  // file lags by at most the write under way. A write that fails stops the run below.
+  let writeError: unknown = null;
+  const recorded: Promise<void>[] = [];
+  const keep = (p: Promise<void>) =>
+    recorded.push(
+      p.catch((err: unknown) => {
+        writeError ??= err;
+      }),
+    );
+  const results = await applyPlan(actions, ctx.targets, deps.log, ({ action, result }) => {
     deps.progress(`applying ${++done}/${total}…`);
     const clean = deps.redactor.redactDeep(result);
-    // Record each action as it completes, so that a run killed half-way loses nothing it did.
     if (clean.status === "applied") {
-      if (action.kind === "revoke") await ledger.remove(action.revokes ?? []);
-      else await ledger.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId });
+      if (action.kind === "revoke") keep(ledger.remove(action.revokes ?? []));
+      else keep(ledger.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId }));
     }
-    await audit.record(action, clean);
+    keep(audit.record(action, clean));
   });
   deps.progress(null);
-  await ledger.flush();
+  await Promise.all(recorded);
+  await ledger.flush().catch((err: unknown) => {
+    writeError ??= err;
+  });
+  if (writeError) {
+    throw new StateError(
+      `could not write the ledger ${ctx.stateFile} or the audit log: ${writeError instanceof Error ? writeError.message : String(writeError)}; the grants applied in this run are listed in the logs`,
+    );
+  }
   for (const [a, r] of results) results.set(a, deps.redactor.redactDeep(r));
   return { results, grants: ledger.grants };
 }

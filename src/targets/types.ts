@@ -1,5 +1,5 @@
 import type { DateTime } from "luxon";
-import type { Exec } from "../infra/exec.js";
+import type { Exec, ExecResult } from "../infra/exec.js";
 import type { TargetCapabilities } from "../plan/types.js";
 
 /** What a target is asked to do: one identity, one resource, one interval. */
@@ -40,11 +40,23 @@ export type TargetDeps = {
   http: import("../infra/http.js").HttpClient;
 };
 
-/** The minimum every child needs to start: a PATH to find its own helpers and a HOME. */
-export function baseChildEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+/**
+ * A child's whole environment: PATH to find its own helpers, HOME, and the variables its target
+ * lists (`env`) when they are set. Nothing else of shiftgrant's environment reaches it.
+ */
+export function childEnv(env: NodeJS.ProcessEnv, names: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = { PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin" };
   if (env.HOME) out.HOME = env.HOME;
+  for (const name of names) {
+    const v = env[name];
+    if (v !== undefined) out[name] = v;
+  }
   return out;
+}
+
+/** A CLI call's outcome as an action result. */
+export function toResult(res: ExecResult): ActionResult {
+  return res.ok ? { status: "applied", output: res.stdout } : { status: "failed", error: res.error };
 }
 
 /** Finds an executable the way the child's spawn will: a path as given, or the first match on PATH. */

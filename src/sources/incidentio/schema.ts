@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { MalformedResponse, obj, time } from "../parse.js";
 import type { ScheduleRef } from "../types.js";
 
 /**
@@ -7,17 +8,6 @@ import type { ScheduleRef } from "../types.js";
  * Everything else is ignored: incident.io adds fields and enum values without notice, and clients
  * must tolerate them.
  */
-
-class MalformedResponse extends Error {
-  constructor(what: string, problem: string) {
-    super(`${what}: malformed response: ${problem}`);
-    this.name = "MalformedResponse";
-  }
-}
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
 
 function body(v: unknown, what: string): Record<string, unknown> {
   const b = obj(v);
@@ -37,13 +27,6 @@ function cursor(b: Record<string, unknown>, what: string): string | null {
   if (typeof meta.after !== "string" || meta.after === "")
     throw new MalformedResponse(what, "pagination_meta.after is not a non-empty string");
   return meta.after;
-}
-
-function time(v: unknown, what: string, field: string): DateTime {
-  if (typeof v !== "string") throw new MalformedResponse(what, `${field} is not a time`);
-  const t = DateTime.fromISO(v, { setZone: true });
-  if (!t.isValid) throw new MalformedResponse(what, `${field} "${v}" is not an ISO 8601 time`);
-  return t.toUTC();
 }
 
 /** `GET /v2/schedules`: one page of schedules and the cursor of the next page, if any. */

@@ -4,8 +4,8 @@ import { formatUtc } from "../../config/time.js";
 import { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
+import { MalformedResponse } from "../parse.js";
 import {
-  MalformedResponse,
   parseScheduleList,
   parseTimeline,
   type ListedSchedule,

@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { MalformedResponse, obj, time } from "../parse.js";
 import type { ScheduleRef } from "../types.js";
 
 /**
@@ -8,24 +9,6 @@ import type { ScheduleRef } from "../types.js";
  * Shapes: opsgenie/opsgenie-oas `definitions/schedule.yaml` (ListSchedulesResponse,
  * GetScheduleTimelineResponse) and `definitions/common.yaml` (BaseResponse: `requestId`, `took`).
  */
-
-export class MalformedResponse extends Error {
-  constructor(what: string, problem: string) {
-    super(`${what}: malformed response: ${problem}`);
-    this.name = "MalformedResponse";
-  }
-}
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
-
-function time(v: unknown, what: string, field: string): DateTime {
-  if (typeof v !== "string") throw new MalformedResponse(what, `${field} is not a time`);
-  const t = DateTime.fromISO(v, { setZone: true });
-  if (!t.isValid) throw new MalformedResponse(what, `${field} "${v}" is not an ISO 8601 time`);
-  return t.toUTC();
-}
 
 /** A schedule as `GET /v2/schedules` lists it. */
 export type ListedSchedule = ScheduleRef & { enabled: boolean };

@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { MalformedResponse, obj, optionalTime as time } from "../parse.js";
 import type { ScheduleRef } from "../types.js";
 
 /**
@@ -17,17 +18,6 @@ export type OncallEntry = {
 
 type Page<T> = { items: T[]; more: boolean; total: number | null };
 
-class MalformedResponse extends Error {
-  constructor(what: string, problem: string) {
-    super(`${what}: malformed response: ${problem}`);
-    this.name = "MalformedResponse";
-  }
-}
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
-
 function page<T>(body: unknown, what: string, key: string, item: (v: unknown, i: number) => T): Page<T> {
   const b = obj(body);
   if (!b) throw new MalformedResponse(what, "the body is not a JSON object");
@@ -36,14 +26,6 @@ function page<T>(body: unknown, what: string, key: string, item: (v: unknown, i:
   if (typeof b.more !== "boolean") throw new MalformedResponse(what, `"more" is not true or false`);
   const total = typeof b.total === "number" ? b.total : null;
   return { items: list.map(item), more: b.more, total };
-}
-
-function time(v: unknown, what: string, field: string): DateTime | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v !== "string") throw new MalformedResponse(what, `${field} is not a time`);
-  const t = DateTime.fromISO(v, { setZone: true });
-  if (!t.isValid) throw new MalformedResponse(what, `${field} "${v}" is not an ISO 8601 time`);
-  return t.toUTC();
 }
 
 export function parseOncallsPage(body: unknown, what: string): Page<OncallEntry> {

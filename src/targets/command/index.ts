@@ -1,7 +1,8 @@
 import type { TargetConfig } from "../../config/load.js";
 import {
-  baseChildEnv,
+  childEnv,
   findExecutable,
+  toResult,
   type ActionResult,
   type Target,
   type TargetCall,
@@ -18,15 +19,10 @@ export function createCommandTarget(
   config: Extract<TargetConfig, { type: "command" }>,
   deps: TargetDeps,
 ): Target {
-  const env = baseChildEnv(deps.env);
-  for (const name of config.env) {
-    const v = deps.env[name];
-    if (v !== undefined) env[name] = v;
-  }
+  const env = childEnv(deps.env, config.env);
   if (config.secret && deps.token) env[config.secret.tokenEnv || "SHIFTGRANT_TOKEN"] = deps.token;
   const run = async (argv: readonly string[], call: TargetCall): Promise<ActionResult> => {
-    const res = await deps.exec(fillTemplate(argv, call), { env, timeoutMs: config.timeoutMs });
-    return res.ok ? { status: "applied", output: res.stdout } : { status: "failed", error: res.error };
+    return toResult(await deps.exec(fillTemplate(argv, call), { env, timeoutMs: config.timeoutMs }));
   };
   const revoke = config.revoke;
   return {

@@ -1,5 +1,12 @@
 import type { TargetConfig } from "../../config/load.js";
-import { baseChildEnv, findExecutable, type Target, type TargetCall, type TargetDeps } from "../types.js";
+import {
+  childEnv,
+  toResult,
+  findExecutable,
+  type Target,
+  type TargetCall,
+  type TargetDeps,
+} from "../types.js";
 import { fillTemplate } from "../template.js";
 
 /** `sdm admin users grant-temporary --from START --until END RESOURCE IDENTITY` (SPEC section 5). */
@@ -25,16 +32,11 @@ export function createStrongdmTarget(
   deps: TargetDeps,
 ): Target {
   const args = config.grantArgs ?? DEFAULT_GRANT_ARGS;
-  const env = { ...baseChildEnv(deps.env), ...(deps.token ? { SDM_ADMIN_TOKEN: deps.token } : {}) };
-  const grant = async (call: TargetCall) => {
-    const res = await deps.exec([config.command, ...fillTemplate(args, call)], {
-      env,
-      timeoutMs: config.timeoutMs,
-    });
-    return res.ok
-      ? ({ status: "applied", output: res.stdout } as const)
-      : ({ status: "failed", error: res.error } as const);
-  };
+  const env = { ...childEnv(deps.env), ...(deps.token ? { SDM_ADMIN_TOKEN: deps.token } : {}) };
+  const grant = async (call: TargetCall) =>
+    toResult(
+      await deps.exec([config.command, ...fillTemplate(args, call)], { env, timeoutMs: config.timeoutMs }),
+    );
   return {
     capabilities: { futureStart: true, revoke: false, extendInPlace: false },
     grant,

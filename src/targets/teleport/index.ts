@@ -1,8 +1,9 @@
 import { formatUtc } from "../../config/time.js";
 import type { TargetConfig } from "../../config/load.js";
 import {
-  baseChildEnv,
+  childEnv,
   findExecutable,
+  toResult,
   type ActionResult,
   type Target,
   type TargetCall,
@@ -22,18 +23,11 @@ export function createTeleportTarget(
   config: Extract<TargetConfig, { type: "teleport" }>,
   deps: TargetDeps,
 ): Target {
-  const env = baseChildEnv(deps.env);
-  for (const name of config.env) {
-    const v = deps.env[name];
-    if (v !== undefined) env[name] = v;
-  }
-  const run = async (argv: string[]): Promise<ActionResult> => {
-    const res = await deps.exec([config.command, ...config.args, ...argv], {
-      env,
-      timeoutMs: config.timeoutMs,
-    });
-    return res.ok ? { status: "applied", output: res.stdout } : { status: "failed", error: res.error };
-  };
+  const env = childEnv(deps.env, config.env);
+  const run = async (argv: string[]): Promise<ActionResult> =>
+    toResult(
+      await deps.exec([config.command, ...config.args, ...argv], { env, timeoutMs: config.timeoutMs }),
+    );
   const add = (call: TargetCall) =>
     run(["acl", "users", "add", call.resource, call.identity, formatUtc(call.end), call.reason]);
   return {

@@ -1,0 +1,34 @@
+import { DateTime } from "luxon";
+
+/**
+ * What every source's response parsing shares. Only the fields a source reads are checked, each
+ * where it is read: a malformed answer fails the source (nothing is planned from it) with a message
+ * that names the request and the field.
+ */
+export class MalformedResponse extends Error {
+  constructor(what: string, problem: string) {
+    super(`${what}: malformed response: ${problem}`);
+    this.name = "MalformedResponse";
+  }
+}
+
+/** The value as a JSON object, or null for anything else (arrays included). */
+export function obj(v: unknown): Record<string, unknown> | null {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+/** An ISO 8601 time with an offset, as a UTC DateTime; null or absent gives null. */
+export function optionalTime(v: unknown, what: string, field: string): DateTime | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== "string") throw new MalformedResponse(what, `${field} is not a time`);
+  const t = DateTime.fromISO(v, { setZone: true });
+  if (!t.isValid) throw new MalformedResponse(what, `${field} "${v}" is not an ISO 8601 time`);
+  return t.toUTC();
+}
+
+/** A time that must be there. */
+export function time(v: unknown, what: string, field: string): DateTime {
+  const t = optionalTime(v, what, field);
+  if (!t) throw new MalformedResponse(what, `${field} is not a time`);
+  return t;
+}

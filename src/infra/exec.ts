@@ -39,8 +39,10 @@ export const runCommand: Exec = async (argv, opts) => {
   if (!res.failed) return { ok: true, stdout, stderr };
   let error: string;
   const code = (res as { code?: string }).code;
-  if (res.timedOut) error = `${file} did not finish within ${Math.round(opts.timeoutMs / 1000)}s`;
-  else if (code === "ENOENT") error = `${file}: command not found (is it installed and on PATH?)`;
+  if (res.timedOut) {
+    const limit = opts.timeoutMs < 1000 ? `${opts.timeoutMs}ms` : `${Math.round(opts.timeoutMs / 1000)}s`;
+    error = `${file} did not finish within ${limit} (stopped)`;
+  } else if (code === "ENOENT") error = `${file}: command not found (is it installed and on PATH?)`;
   else if (code === "EACCES") error = `${file}: permission denied (is it executable?)`;
   else if (res.exitCode !== undefined) error = `${file} exited with code ${res.exitCode}`;
   else if (res.signal) error = `${file} was killed by ${res.signal}`;

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { it } from "node:test";
+import { makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+
+// Exec hygiene through the command target: argv only, a timeout per call, output kept short in the
+// logs, and a child environment limited to PATH, HOME, the token variable and the listed variables.
+async function setup(target: string) {
+  const { dir, cleanup } = await makeTempDir();
+  const binDir = path.join(dir, "bin");
+  await mkdir(binDir);
+  await writeFile(
+    path.join(dir, "rota.yaml"),
+    "shifts:\n  - { schedule: primary, email: alice@example.com, start: 2026-11-22T08:00:00Z, end: 2026-11-22T20:00:00Z }\n",
+  );
+  const config = await writeYaml(
+    path.join(dir, "shiftgrant.yaml"),
+    `
+version: 1
+state: state.json
+sources: { rota: { type: file, path: rota.yaml } }
+targets:
+${target}
+rules:
+  - { name: r, source: rota, schedules: [primary], target: t, resources: [db] }
+`,
+  );
+  const run = (env: Record<string, string> = {}) =>
+    runCli(["sync", "-c", config, "--output", "json", "--log-format", "json"], {
+      binDir,
+      cwd: dir,
+      env: { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z", ...env },
+    });
+  return { dir, binDir, run, cleanup };
+}
+
+it("a call that outlives its timeout is stopped and fails the action (exit 4); the run goes on", async () => {
+  const env = await setup(`  t: { type: command, grant: [slow-grant, "{identity}"], timeout: 300ms }`);
+  try {
+    await makeFakeCli(env.binDir, "slow-grant", { delayMs: 5_000 });
+    const started = Date.now();
+    const res = await env.run();
+    assert.equal(res.code, 4, res.stderr);
+    assert.ok(Date.now() - started < 4_500, "the slow call was not stopped");
+    assert.equal(
+      parseJsonOutput(res.stdout).actions[0]?.error,
+      "slow-grant did not finish within 300ms (stopped)",
+    );
+  } finally {
+    await env.cleanup();
+  }
+});
+
+it("the child sees only PATH, HOME, its token variable and the variables its target lists", async () => {
+  const env = await setup(
+    `  t: { type: command, grant: [grant-cmd, "{identity}", "--reason={reason}"], tokenEnv: ACCESS_TOKEN, env: [HTTPS_PROXY] }`,
+  );
+  try {
+    const cli = await makeFakeCli(env.binDir, "grant-cmd");
+    const res = await env.run({
+      ACCESS_TOKEN: "tok-123456",
+      HTTPS_PROXY: "http://proxy:3128",
+      UNRELATED_SECRET: "nope-9876",
+    });
+    assert.equal(res.code, 0, res.stderr);
+    const [call] = await cli.calls();
+    assert.deepEqual(call?.argv, ["alice@example.com", "--reason=on call: primary (rota)"]);
+    assert.deepEqual(Object.keys(call?.env ?? {}).sort(), ["ACCESS_TOKEN", "HOME", "HTTPS_PROXY", "PATH"]);
+    assert.equal(call?.env.ACCESS_TOKEN, "tok-123456");
+    assert.ok(!res.stdout.includes("tok-123456") && !res.stderr.includes("tok-123456"));
+  } finally {
+    await env.cleanup();
+  }
+});
+
+it("a tool's long output is cut in the logs", async () => {
+  const env = await setup(`  t: { type: command, grant: [chatty-grant, "{identity}"] }`);
+  try {
+    await makeFakeCli(env.binDir, "chatty-grant", { stdout: "x".repeat(10_000) });
+    const res = await env.run({});
+    assert.equal(res.code, 0, res.stderr);
+    const applied = res.stderr
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { message: string; output?: string })
+      .find((l) => l.message === "action applied");
+    assert.equal(applied?.output, `${"x".repeat(2_000)}… (8000 more bytes)`);
+  } finally {
+    await env.cleanup();
+  }
+});

@@ -198,8 +198,9 @@ const EXPECTED_ARGV = [
   ["alice@example.com", "prod-db", "2026-11-22T10:00:00Z", "2026-11-22T12:15:00Z", DBA_REASON],
   ["carol@example.com", "prod-db", "2026-11-22T12:00:00Z", "2026-11-22T18:15:00Z", DBA_REASON],
   ["alice@example.com", "prod-db", "2026-11-22T18:00:00Z", "2026-11-23T08:15:00Z", DBA_REASON],
-  // Cut at the timeline's end (two Berlin days from the window's start); later runs extend it.
-  ["bob@example.com", "prod-db", "2026-11-23T08:00:00Z", "2026-11-23T23:15:00Z", DBA_REASON],
+  // Cut at the timeline's end (three Berlin days from the read's start: the window widened by the
+  // rules' grace and lead takes interval=3); later runs extend it.
+  ["bob@example.com", "prod-db", "2026-11-23T08:00:00Z", "2026-11-24T23:15:00Z", DBA_REASON],
   ["dave@example.com", "prod-k8s", "2026-11-22T10:00:00Z", "2026-11-22T14:00:00Z", PLATFORM_REASON],
   ["alice@example.com", "prod-k8s", "2026-11-22T13:45:00Z", "2026-11-23T02:00:00Z", PLATFORM_REASON],
 ];
@@ -255,7 +256,7 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
             "prod-db",
             "bob@example.com",
             "2026-11-23T08:00:00Z",
-            "2026-11-23T23:15:00Z",
+            "2026-11-24T23:15:00Z",
             DBA_REASON,
             "applied",
           ],
@@ -321,9 +322,10 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
       const tl = env.og.requests.find((r) => r.path.endsWith("/timeline"));
       assert.deepEqual(Object.fromEntries(tl?.query ?? []), {
         identifierType: "id",
-        interval: "2",
+        // The window read is [now - grace, now + 24h + lead]: a grant in its grace period still counts.
+        interval: "3",
         intervalUnit: "days",
-        date: NOW,
+        date: "2026-11-22T09:45:00Z",
       });
     });
 
@@ -411,7 +413,7 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
             dba,
             null,
             "2026-11-23T08:00:00Z",
-            "2026-11-23T23:00:00Z",
+            "2026-11-24T23:00:00Z",
           ],
           [
             "platform",
@@ -455,7 +457,8 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
         assert.deepEqual(
           tl.map((r) => [r.query.get("date"), r.query.get("interval")]),
           [
-            [NOW, "8"],
+            // The read starts `grace` (15m) before the window, and reaches `lead` past its end.
+            ["2026-11-22T09:45:00Z", "9"],
             // Berlin days: the first answer ran 2026-11-21T23:00Z + 3 days
             ["2026-11-24T23:00:00Z", "6"],
             ["2026-11-27T23:00:00Z", "3"],

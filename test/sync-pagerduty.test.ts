@@ -86,8 +86,10 @@ describe("sync: PagerDuty to strongDM", () => {
     assert.equal(oncalls.query.get("time_zone"), "UTC");
     assert.deepEqual(oncalls.query.getAll("include[]"), ["users"]);
     assert.equal(oncalls.query.get("limit"), "100");
-    assert.equal(oncalls.query.get("since"), "2026-11-22T10:00:00Z");
-    assert.equal(oncalls.query.get("until"), "2026-11-23T10:00:00Z");
+    // The window widened by the rules' grace (15m, before) and lead (15m, after): a shift that ended
+    // within its grace period still wants access, and one starting within its lead already does.
+    assert.equal(oncalls.query.get("since"), "2026-11-22T09:45:00Z");
+    assert.equal(oncalls.query.get("until"), "2026-11-23T10:15:00Z");
     assert.equal(oncalls.headers.authorization, `Token token=${PD_TOKEN}`);
     assert.equal(oncalls.headers.accept, "application/vnd.pagerduty+json;version=2");
   });

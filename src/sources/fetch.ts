@@ -1,5 +1,6 @@
 import type { DateTime } from "luxon";
 import type { Config, RuleConfig } from "../config/load.js";
+import { MAX_WINDOW_MS } from "../config/window.js";
 import type { Logger } from "../infra/log.js";
 import { mapLimit } from "../infra/pool.js";
 import type { ScheduleRef, Shift, Source } from "./types.js";
@@ -71,7 +72,8 @@ export async function fetchRuleShifts(
       for (const list of ruleSchedules.values()) for (const s of list) all.set(s.id, s);
       if (all.size === 0) return;
       const started = Date.now();
-      const fetched = await source.fetchShifts([...all.values()], window.since, window.until);
+      const reach = fetchWindow(window, sourceRules);
+      const fetched = await source.fetchShifts([...all.values()], reach.since, reach.until);
       log.debug("fetched shifts", {
         source: sourceName,
         schedules: all.size,
@@ -93,6 +95,24 @@ export async function fetchRuleShifts(
   });
   errors.sort((a, b) => ruleOrder(config, a.rule) - ruleOrder(config, b.rule));
   return { shifts, errors };
+}
+
+/**
+ * What to read for a window: a shift that ended up to `grace` before it still wants access (its
+ * grant runs until end + grace), and one that starts up to `lead` after it wants access inside it.
+ * Reading only [since, until] would revoke a grant in its grace period and start one late. The
+ * read stays within 90 days (what PagerDuty renders): the lead side gives way first.
+ */
+export function fetchWindow(
+  window: { since: DateTime; until: DateTime },
+  rules: readonly RuleConfig[],
+): { since: DateTime; until: DateTime } {
+  const grace = Math.max(0, ...rules.map((r) => r.graceMs));
+  const lead = Math.max(0, ...rules.map((r) => r.leadMs));
+  const since = window.since.minus({ milliseconds: grace });
+  const until = window.until.plus({ milliseconds: lead });
+  const cap = since.plus({ milliseconds: MAX_WINDOW_MS });
+  return { since, until: until > cap ? cap : until };
 }
 
 /**

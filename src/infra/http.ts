@@ -55,11 +55,33 @@ export type RequestOptions = {
 export type HttpClient = {
   /** Sends a request; resolves with the parsed JSON body of a 2xx answer, throws HttpError otherwise. */
   request(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse>;
-  /** Requests made, by "METHOD /path" (the first path segment that is not an id), and retries. */
-  stats: { requests: Map<string, number>; retries: number };
+  /** Requests made, by "METHOD /path" (ids folded), retries, and waits to spread a low rate limit. */
+  stats: { requests: Map<string, number>; retries: number; throttled: number };
 };
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+/** Below this many requests left in the rate-limit window, requests are paced. */
+const LOW_WATER = 10;
+
+/**
+ * The rate-limit budget a response announces: PagerDuty's `ratelimit-remaining` with
+ * `ratelimit-reset` (seconds until the reset), or `x-ratelimit-remaining` with `x-ratelimit-reset`
+ * (incident.io and others: a Unix time in seconds, or seconds until). Null when not announced.
+ */
+export function rateBudget(
+  headers: Map<string, string>,
+  now: number,
+): { remaining: number; resetAt: number } | null {
+  const remaining = headers.get("ratelimit-remaining") ?? headers.get("x-ratelimit-remaining");
+  const reset = headers.get("ratelimit-reset") ?? headers.get("x-ratelimit-reset");
+  if (remaining === undefined || reset === undefined) return null;
+  const r = Number(remaining.split(",")[0]);
+  const t = Number(reset.split(",")[0]);
+  if (!Number.isFinite(r) || !Number.isFinite(t) || r < 0 || t < 0) return null;
+  // A reset larger than a day's seconds is a Unix time, else a count of seconds from now.
+  const resetAt = t > 86_400 ? t * 1000 : now + t * 1000;
+  return { remaining: r, resetAt };
+}
 
 export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpClient {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -73,7 +95,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
     https: withConnectTimeout(new https.Agent({ keepAlive: true }), connectMs, "secureConnect"),
   };
   const maxRetryTimeMs = settings.maxRetryTimeMs ?? DEFAULT_HTTP.maxRetryTimeMs ?? 120_000;
-  const stats = { requests: new Map<string, number>(), retries: 0 };
+  const stats = { requests: new Map<string, number>(), retries: 0, throttled: 0 };
 
   async function attempt(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse> {
     const controller = new AbortController();
@@ -108,16 +130,46 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
     }
   }
 
+  /**
+   * What the server says is left of its rate limit, per host. When little is left, requests are
+   * spread over the time until the reset instead of spending the rest at once and meeting 429s.
+   */
+  const budgets = new Map<string, { remaining: number; resetAt: number }>();
+  const noteBudget = (host: string, headers: Map<string, string>) => {
+    const b = rateBudget(headers, Date.now());
+    if (b) budgets.set(host, b);
+  };
+  const pace = async (host: string) => {
+    const b = budgets.get(host);
+    if (!b || b.remaining > LOW_WATER) return;
+    const left = b.resetAt - Date.now();
+    if (left <= 0) {
+      budgets.delete(host);
+      return;
+    }
+    const wait = Math.min(settings.maxRetryWaitMs, Math.ceil(left / Math.max(1, b.remaining)));
+    b.remaining = Math.max(0, b.remaining - 1);
+    stats.throttled++;
+    deps.log.debug("rate limit nearly spent, pacing requests", {
+      host,
+      remaining: b.remaining,
+      waitMs: wait,
+    });
+    await sleep(wait);
+  };
+
   async function request(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse> {
     const what = `${method} ${url.pathname}`;
     const key = `${method} ${statPath(url.pathname)}`;
     const started = Date.now();
     for (let tries = 1; ; tries++) {
+      await pace(url.host);
       stats.requests.set(key, (stats.requests.get(key) ?? 0) + 1);
       let res: HttpResponse | null = null;
       let failure: string;
       try {
         res = await attempt(method, url, opts);
+        noteBudget(url.host, res.headers);
         if (res.status >= 200 && res.status < 300) {
           if (res.body instanceof NotJson) {
             throw new HttpError(

@@ -417,3 +417,70 @@ describe("sync: a PagerDuty schedule in no escalation policy", () => {
     }
   });
 });
+
+describe("sync: a PagerDuty schedule given by id that /oncalls leaves empty", () => {
+  it("is read once from the schedule itself: in no escalation policy, its final schedule counts; in one, nobody is on call", async () => {
+    const env = await setup({
+      schedules: [
+        ...structuredClone(SCHEDULES),
+        { id: "PSCHED3", name: "Shadow", escalationPolicyIds: [] },
+        { id: "PSCHED4", name: "Quiet", escalationPolicyIds: ["PEP0009"] },
+      ],
+      finalEntries: [
+        {
+          scheduleId: "PSCHED3",
+          userId: "PUSER02",
+          start: "2026-11-22T08:00:00Z",
+          end: "2026-11-22T16:00:00Z",
+        },
+      ],
+    });
+    try {
+      const { readFile, writeFile } = await import("node:fs/promises");
+      const cfg = await readFile(env.config, "utf8");
+      await writeFile(
+        env.config,
+        cfg
+          .replace("schedules: [PSCHED2]", "schedules: [PSCHED2, PSCHED3, PSCHED4]")
+          .replace("    escalationLevels: [1]\n", ""),
+      );
+      const res = await env.run(["--output", "json", "--rule", "platform", "--dry-run"]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(
+        parseJsonOutput(res.stdout).actions.map((a) => [a.identity, a.start, a.end, a.reason]),
+        [
+          [
+            "bob@example.com",
+            "2026-11-22T10:00:00Z",
+            "2026-11-22T16:00:00Z",
+            "on call: Shadow (PSCHED3), in no escalation policy",
+          ],
+          [
+            "bob@example.com",
+            "2026-11-22T19:45:00Z",
+            "2026-11-23T04:00:00Z",
+            "on call: Platform (PSCHED2) level 2",
+          ],
+          [
+            "carol@example.com",
+            "2026-11-22T11:45:00Z",
+            "2026-11-22T20:00:00Z",
+            "on call: Platform (PSCHED2) level 1",
+          ],
+        ],
+      );
+      // One /oncalls for the three ids; PSCHED3 and PSCHED4 came back empty and were read once each
+      // (a final schedule names users without their email: bob is looked up, as carol always is).
+      assert.deepEqual(env.pd.countByPath(), {
+        "/oncalls": 1,
+        "/schedules/PSCHED3": 1,
+        "/schedules/PSCHED4": 1,
+        "/users/PUSER02": 1,
+        "/users/PUSER03": 1,
+      });
+      assert.deepEqual(env.pd.unexpected, []);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});

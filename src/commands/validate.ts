@@ -47,7 +47,7 @@ async function checkOnline(config: Config, secrets: Secrets, deps: CommandDeps):
       // Resolving every schedule the rules name is an authenticated read of each of them.
       const resolved = await (
         sources.get(name) as NonNullable<ReturnType<typeof sources.get>>
-      ).resolveSchedules(refs);
+      ).resolveSchedules(refs, { verify: true });
       const bad = refs.flatMap((r) => {
         const got = resolved.get(r);
         return !got ? [`"${r}" not resolved`] : "error" in got ? [got.error] : [];

@@ -22,8 +22,14 @@ export type ScheduleRef = { id: string; name: string };
 
 /** What every source can do. Sources return data; they never plan, log the world or exit. */
 export type Source = {
-  /** Resolves the schedules a config names (ids or exact names) to ids. Unresolvable names are errors. */
-  resolveSchedules(refs: string[]): Promise<Map<string, ScheduleRef | { error: string }>>;
+  /**
+   * Resolves the schedules a config names (ids or exact names) to ids. Unresolvable names are
+   * errors. With `verify`, ids are checked to exist too, where that costs a request (`validate --online`).
+   */
+  resolveSchedules(
+    refs: string[],
+    opts?: { verify?: boolean },
+  ): Promise<Map<string, ScheduleRef | { error: string }>>;
   /** All shifts of these schedules overlapping [since, until], whole (a shift may start before since). */
   fetchShifts(schedules: ScheduleRef[], since: DateTime, until: DateTime): Promise<Shift[]>;
   /** Lists schedules, for `shiftgrant schedules`. */

@@ -1,6 +1,7 @@
 import { DateTime } from "luxon";
 import type { ApiSourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../config/time.js";
+import { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import {
@@ -112,21 +113,28 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
    * NOTE: a schedule in no escalation policy never appears in /oncalls; its final schedule (overrides
    * applied) is read instead. `overflow=true` returns entries whole rather than cut at the window.
    */
-  async function fetchFinalSchedule(id: string, since: DateTime, until: DateTime): Promise<OncallEntry[]> {
+  async function fetchFinalSchedule(
+    id: string,
+    since: DateTime,
+    until: DateTime,
+  ): Promise<{ inEscalationPolicy: boolean; entries: OncallEntry[] }> {
     const body = await get(`/schedules/${encodeURIComponent(id)}`, [
       ["since", formatUtc(since)],
       ["until", formatUtc(until)],
       ["time_zone", "UTC"],
       ["overflow", "true"],
     ]);
-    const { name, entries } = parseFinalSchedule(body, id);
-    return entries.map((e) => ({
-      user: { id: e.userId, email: null },
-      schedule: { id, name },
-      level: null,
-      start: e.start,
-      end: e.end,
-    }));
+    const { name, inEscalationPolicy, entries } = parseFinalSchedule(body, id);
+    return {
+      inEscalationPolicy,
+      entries: entries.map((e) => ({
+        user: { id: e.userId, email: null },
+        schedule: { id, name },
+        level: null,
+        start: e.start,
+        end: e.end,
+      })),
+    };
   }
 
   const emails = new Map<string, Promise<string>>();
@@ -141,24 +149,31 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
 
   return {
     /**
-     * One listing of the account's schedules (pages of 100) resolves every id and name at once, and
-     * says which schedules are in no escalation policy: /oncalls never shows those, so their shifts
-     * are read from the schedule itself. NOTE: shift-based (v3) schedules are not in this listing;
-     * an id that is not found is still queried through /oncalls, which covers both kinds.
+     * Ids (upper-case letters and digits) are taken as they are; each name is looked up with
+     * `GET /schedules?query=NAME` and must match exactly one schedule (case-insensitive), which also
+     * says whether it is in an escalation policy. With `verify`, ids are read too (`validate
+     * --online`: they must exist).
      */
-    async resolveSchedules(refs) {
+    async resolveSchedules(refs, opts) {
       const out = new Map<string, ScheduleRef | { error: string }>();
-      const got = await getAllPages("/schedules", [], parseSchedulesPage);
-      if (got === "too-many") throw new Error("GET /schedules: more than 10,000 schedules");
-      const byId = new Map(got.map((s) => [s.id, s]));
-      for (const ref of refs) {
-        const listed = byId.get(ref);
-        if (listed) {
-          noEscalationPolicy.set(listed.id, !listed.inEscalationPolicy);
-          out.set(ref, { id: listed.id, name: listed.name });
-          continue;
+      await mapLimit(refs, deps.concurrency, async (ref) => {
+        if (looksLikeScheduleId(ref)) {
+          if (!opts?.verify) return void out.set(ref, { id: ref, name: ref });
+          try {
+            const s = parseFinalSchedule(await get(`/schedules/${encodeURIComponent(ref)}`, []), ref);
+            noEscalationPolicy.set(ref, !s.inEscalationPolicy);
+            return void out.set(ref, { id: ref, name: s.name });
+          } catch (err) {
+            if (err instanceof HttpError && err.status === 404) {
+              return void out.set(ref, { error: `no PagerDuty schedule has the id ${ref}` });
+            }
+            throw err;
+          }
         }
-        const exact = got.filter((s) => s.name.toLowerCase() === ref.toLowerCase());
+        const got = await getAllPages("/schedules", [["query", ref]], parseSchedulesPage);
+        const exact = (got === "too-many" ? [] : got).filter(
+          (s) => s.name.toLowerCase() === ref.toLowerCase(),
+        );
         if (exact.length === 1) {
           const s = exact[0] as ListedSchedule;
           noEscalationPolicy.set(s.id, !s.inEscalationPolicy);
@@ -167,12 +182,10 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
           out.set(ref, {
             error: `${exact.length} PagerDuty schedules are named "${ref}" (${exact.map((s) => s.id).join(", ")}): use the id`,
           });
-        } else if (looksLikeScheduleId(ref)) {
-          out.set(ref, { id: ref, name: ref });
         } else {
           out.set(ref, { error: `no PagerDuty schedule is named "${ref}"` });
         }
-      }
+      });
       return out;
     },
 
@@ -184,9 +197,23 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
       for (let i = 0; i < ids.length; i += IDS_PER_QUERY) chunks.push(ids.slice(i, i + IDS_PER_QUERY));
       const [fromOncalls, fromSchedules] = await Promise.all([
         mapLimit(chunks, deps.concurrency, (chunk) => fetchOncalls(chunk, since, until)),
-        mapLimit(outside, deps.concurrency, (id) => fetchFinalSchedule(id, since, until)),
+        mapLimit(
+          outside,
+          deps.concurrency,
+          async (id) => (await fetchFinalSchedule(id, since, until)).entries,
+        ),
       ]);
       const entries = [...fromOncalls.flat(), ...fromSchedules.flat()];
+      // NOTE: /oncalls never lists a schedule that is in no escalation policy. A schedule given by
+      // id that came back empty is read once more, from the schedule itself: its escalation_policies
+      // decide (not the empty answer), and the same answer carries its final schedule.
+      const seenIds = new Set(entries.flatMap((e) => (e.schedule ? [e.schedule.id] : [])));
+      const unknown = ids.filter((id) => !seenIds.has(id) && !noEscalationPolicy.has(id));
+      const checked = await mapLimit(unknown, deps.concurrency, (id) => fetchFinalSchedule(id, since, until));
+      for (const [i, c] of checked.entries()) {
+        noEscalationPolicy.set(unknown[i] as string, !c.inEscalationPolicy);
+        if (!c.inEscalationPolicy) entries.push(...c.entries);
+      }
 
       // One entry per (user, schedule, level, start, end): the same shift comes back once per
       // escalation policy that references the schedule.

@@ -85,10 +85,16 @@ export function parseSchedulesPage(body: unknown, what: string): Page<ListedSche
 export type FinalEntry = { userId: string; start: DateTime; end: DateTime };
 
 /** `GET /schedules/{id}`: the final schedule's rendered entries (who is on call, overrides applied). */
-export function parseFinalSchedule(body: unknown, id: string): { name: string; entries: FinalEntry[] } {
+export function parseFinalSchedule(
+  body: unknown,
+  id: string,
+): { name: string; inEscalationPolicy: boolean; entries: FinalEntry[] } {
   const what = `GET /schedules/${id}`;
   const s = obj(obj(body)?.schedule);
   if (!s) throw new MalformedResponse(what, "no schedule object");
+  if (!Array.isArray(s.escalation_policies)) {
+    throw new MalformedResponse(what, "escalation_policies is not a list");
+  }
   const list = obj(s.final_schedule)?.rendered_schedule_entries;
   if (!Array.isArray(list))
     throw new MalformedResponse(what, "no final_schedule.rendered_schedule_entries list");
@@ -103,7 +109,11 @@ export function parseFinalSchedule(body: unknown, id: string): { name: string; e
     if (start > end) throw new MalformedResponse(what, `${at} starts (${e.start}) after it ends (${e.end})`);
     return { userId: user.id, start, end };
   });
-  return { name: typeof s.name === "string" ? s.name : id, entries };
+  return {
+    name: typeof s.name === "string" ? s.name : id,
+    inEscalationPolicy: s.escalation_policies.length > 0,
+    entries,
+  };
 }
 
 export function parseUser(body: unknown, id: string): { email: string } {

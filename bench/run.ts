@@ -219,7 +219,7 @@ async function main() {
       `shiftgrant: exit ${sgRun.code}, PagerDuty requests ${sgRequests} ${JSON.stringify(sgCounts)}, sdm calls ${sgSdm}, wall ${fmt(sgRun.wallMs)} ms, peak RSS ${fmt(sgRun.peakRssMb, 1)} MB`,
     );
     line(
-      `  floor: ${pages} /oncalls pages (+ ${Math.ceil(org.schedules.length / 100)} /schedules pages of name lookups); wall floor ${floorMs} ms (ceil(${pages}/${CONCURRENCY}) x ${LATENCY_MS} ms + ceil(${sgGrants}/${TARGET_CONCURRENCY}) x ${SDM_MS} ms)`,
+      `  floor: ${pages} /oncalls pages (the rules name schedules by id: no name lookups); wall floor ${floorMs} ms (ceil(${pages}/${CONCURRENCY}) x ${LATENCY_MS} ms + ceil(${sgGrants}/${TARGET_CONCURRENCY}) x ${SDM_MS} ms)`,
     );
     line(
       `  requests / floor: ${fmt(sgRequests / pages, 2)}; wall / floor: ${fmt(sgRun.wallMs / floorMs, 2)}; 429s received: ${sg429}`,

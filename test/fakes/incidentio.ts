@@ -19,9 +19,9 @@
  * different end, inconsistent fake state) is described in `unexpected`; tests should assert it is [].
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { DateTime } from "luxon";
+import { createFakeShell, type RecordedRequest, type Reply } from "./shell.js";
 
 export type FakeIncUser = {
   id: string;
@@ -63,13 +63,7 @@ export type FakeIncSchedule = {
   final?: FakeIncEntry[];
 };
 
-export type RecordedRequest = {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: Record<string, string | string[] | undefined>;
-  at: number;
-};
+export type { RecordedRequest };
 
 export type Fault =
   | { kind: "status"; status: number; headers?: Record<string, string>; body?: string } // e.g. 503, or a 429 built by rateLimited()
@@ -127,7 +121,6 @@ const CURSOR_PREFIX = "cur1_";
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 type Json = Record<string, unknown>;
-type Reply = { status: number; headers: Record<string, string>; body: string };
 type Ctx = { path: string; query: URLSearchParams; nowMs: number; line: string };
 
 /** incident.io's error envelope (INC-desc). */
@@ -253,12 +246,9 @@ export async function startFakeIncidentio(opts: FakeIncidentioOptions): Promise<
   const clock = opts.now ?? Date.now;
   const pageSize = opts.pageSize ?? 50;
   const maxWindowMs = (opts.maxWindowDays ?? 91) * DAY_MS;
-  const faultQueue: { match: string | RegExp; fault: Fault }[] = [];
+  const shell = createFakeShell<Fault>({ latencyMs: opts.latencyMs });
   const hits: number[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
   let base = "";
-  let closed = false;
 
   const state: FakeIncidentioState = {
     schedules: structuredClone(opts.schedules ?? []),
@@ -658,41 +648,10 @@ export async function startFakeIncidentio(opts: FakeIncidentioOptions): Promise<
     }
   }
 
-  function takeFault(path: string): Fault | undefined {
-    const i = faultQueue.findIndex((f) =>
-      typeof f.match === "string" ? f.match === path : f.match.test(path),
-    );
-    if (i < 0) return undefined;
-    return faultQueue.splice(i, 1)[0]?.fault;
-  }
-
-  function later(fn: () => void): void {
-    const ms = opts.latencyMs ?? 0;
-    if (ms <= 0) return fn();
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  }
-
-  function send(res: ServerResponse, reply: Reply): void {
-    const body = Buffer.from(reply.body, "utf8");
-    res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) });
-    res.end(body);
-  }
+  const { takeFault, later, send } = shell;
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    req.resume();
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const rec: RecordedRequest = {
-      method: req.method ?? "",
-      path: url.pathname,
-      query: url.searchParams,
-      headers: { ...req.headers },
-      at: Date.now(),
-    };
-    fake.requests.push(rec);
+    const rec = shell.record(req);
     const fault = takeFault(rec.path);
     if (fault === undefined) return later(() => send(res, handle(rec)));
     switch (fault.kind) {
@@ -733,48 +692,23 @@ export async function startFakeIncidentio(opts: FakeIncidentioOptions): Promise<
     }
   }
 
-  const server = createServer(onRequest);
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
   const fake: FakeIncidentio = {
     url: "",
-    requests: [],
-    unexpected: [],
+    requests: shell.requests,
+    unexpected: shell.unexpected,
     state,
-    fault(path, ...faults) {
-      for (const f of faults) faultQueue.push({ match: path, fault: f });
-    },
+    fault: shell.fault,
     countByPath(grouped = false) {
+      if (!grouped) return shell.countByPath();
       const out: Record<string, number> = {};
-      for (const r of fake.requests) {
-        const key = grouped ? r.path.replace(/^\/v2\/(users|schedules)\/[^/]+$/, "/v2/$1/{id}") : r.path;
+      for (const r of shell.requests) {
+        const key = r.path.replace(/^\/v2\/(users|schedules)\/[^/]+$/, "/v2/$1/{id}");
         out[key] = (out[key] ?? 0) + 1;
       }
       return out;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
+    close: shell.close,
   };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  fake.url = base;
+  fake.url = base = await shell.listen(onRequest);
   return fake;
 }

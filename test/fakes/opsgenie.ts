@@ -12,9 +12,9 @@
  * should assert that it is empty.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { DateTime, IANAZone } from "luxon";
+import { createFakeShell, type RecordedRequest, type Reply } from "./shell.js";
 
 export type FakeOgUser = {
   id: string;
@@ -75,13 +75,7 @@ export type Fault =
   /** 200 with a body the test writes (e.g. a timeline with no finalTimeline) */
   | { kind: "body"; body: unknown };
 
-export type RecordedRequest = {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: Record<string, string | string[] | undefined>;
-  at: number;
-};
+export type { RecordedRequest };
 
 export type FakeOpsgenieOptions = {
   /** the only accepted key: the header must be exactly `GenieKey <key>` */
@@ -127,7 +121,6 @@ export type FakeOpsgenie = {
 };
 
 type Json = Record<string, unknown>;
-type Reply = { status: number; headers: Record<string, string>; body: string };
 type Ctx = { method: string; path: string; query: URLSearchParams; nowMs: number; line: string };
 
 /** An API error: answered with the Opsgenie error envelope; `note` is also recorded in `unexpected`. */
@@ -164,11 +157,8 @@ function renderTime(ms: number): string {
 
 export async function startFakeOpsgenie(opts: FakeOpsgenieOptions): Promise<FakeOpsgenie> {
   const clock = opts.now ?? Date.now;
-  const faultQueue: { match: string | RegExp; fault: Fault }[] = [];
+  const shell = createFakeShell<Fault>({ latencyMs: opts.latencyMs });
   const hits: number[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  let closed = false;
 
   const state: FakeOpsgenieState = {
     schedules: [...(opts.schedules ?? [])],
@@ -507,41 +497,10 @@ export async function startFakeOpsgenie(opts: FakeOpsgenieOptions): Promise<Fake
     }
   }
 
-  function takeFault(path: string): Fault | undefined {
-    const i = faultQueue.findIndex((f) =>
-      typeof f.match === "string" ? f.match === path : f.match.test(path),
-    );
-    if (i < 0) return undefined;
-    return faultQueue.splice(i, 1)[0]?.fault;
-  }
-
-  function later(fn: () => void): void {
-    const ms = opts.latencyMs ?? 0;
-    if (ms <= 0) return fn();
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  }
-
-  function send(res: ServerResponse, reply: Reply): void {
-    const body = Buffer.from(reply.body, "utf8");
-    res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) });
-    res.end(body);
-  }
+  const { takeFault, later, send } = shell;
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    req.resume();
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const rec: RecordedRequest = {
-      method: req.method ?? "",
-      path: url.pathname,
-      query: url.searchParams,
-      headers: { ...req.headers },
-      at: Date.now(),
-    };
-    fake.requests.push(rec);
+    const rec = shell.record(req);
     const fault = takeFault(rec.path);
     if (fault === undefined) return later(() => send(res, handle(rec)));
     switch (fault.kind) {
@@ -586,44 +545,15 @@ export async function startFakeOpsgenie(opts: FakeOpsgenieOptions): Promise<Fake
     }
   }
 
-  const server = createServer(onRequest);
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
   const fake: FakeOpsgenie = {
     url: "",
-    requests: [],
-    unexpected: [],
+    requests: shell.requests,
+    unexpected: shell.unexpected,
     state,
-    fault(path, ...faults) {
-      for (const f of faults) faultQueue.push({ match: path, fault: f });
-    },
-    countByPath() {
-      const out: Record<string, number> = {};
-      for (const r of fake.requests) out[r.path] = (out[r.path] ?? 0) + 1;
-      return out;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
+    fault: shell.fault,
+    countByPath: shell.countByPath,
+    close: shell.close,
   };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.url = await shell.listen(onRequest);
   return fake;
 }

@@ -10,9 +10,9 @@
  * assert that it is empty.
  */
 import { createHash } from "node:crypto";
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { DateTime, IANAZone } from "luxon";
+import { createFakeShell, type RecordedRequest, type Reply } from "./shell.js";
 
 export type FakeUser = {
   id: string;
@@ -84,13 +84,7 @@ export type Fault =
   | { kind: "non-json" } // 200 with text/html body
   | { kind: "lie-more" }; // 200 {"oncalls":[],"more":true,...} (a page that lies about more)
 
-export type RecordedRequest = {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: Record<string, string | string[] | undefined>;
-  at: number;
-};
+export type { RecordedRequest };
 
 export type FakePagerDutyOptions = {
   /** the only accepted key: header must be exactly `Token token=<token>` */
@@ -166,7 +160,6 @@ const UTC_ZONE_NAMES = new Set([
   "etc/zulu",
 ]);
 
-type Reply = { status: number; headers: Record<string, string>; body: string };
 type Json = Record<string, unknown>;
 type Ctx = {
   method: string;
@@ -251,12 +244,9 @@ function isValidZone(zone: string): boolean {
 export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<FakePagerDuty> {
   const accountTimeZone = opts.accountTimeZone ?? "America/New_York";
   const clock = opts.now ?? Date.now;
-  const faultQueue: { match: string | RegExp; fault: Fault }[] = [];
+  const shell = createFakeShell<Fault>({ latencyMs: opts.latencyMs });
   const hits: number[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
   let base = "";
-  let closed = false;
 
   const state: FakePagerDutyState = {
     users: [...(opts.users ?? [])],
@@ -922,41 +912,10 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
     }
   }
 
-  function takeFault(path: string): Fault | undefined {
-    const i = faultQueue.findIndex((f) =>
-      typeof f.match === "string" ? f.match === path : f.match.test(path),
-    );
-    if (i < 0) return undefined;
-    return faultQueue.splice(i, 1)[0]?.fault;
-  }
-
-  function later(fn: () => void): void {
-    const ms = opts.latencyMs ?? 0;
-    if (ms <= 0) return fn();
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  }
-
-  function send(res: ServerResponse, reply: Reply): void {
-    const body = Buffer.from(reply.body, "utf8");
-    res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) });
-    res.end(body);
-  }
+  const { takeFault, later, send } = shell;
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    req.resume(); // the fake reads no bodies
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const rec: RecordedRequest = {
-      method: req.method ?? "",
-      path: url.pathname,
-      query: url.searchParams,
-      headers: { ...req.headers },
-      at: Date.now(),
-    };
-    fake.requests.push(rec);
+    const rec = shell.record(req);
     const fault = takeFault(rec.path);
     if (fault === undefined) return later(() => send(res, handle(rec)));
     switch (fault.kind) {
@@ -1021,46 +980,16 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
     }
   }
 
-  const server = createServer(onRequest);
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
   const fake: FakePagerDuty = {
     url: "",
-    requests: [],
-    unexpected: [],
+    requests: shell.requests,
+    unexpected: shell.unexpected,
     state,
-    fault(path, ...faults) {
-      for (const f of faults) faultQueue.push({ match: path, fault: f });
-    },
-    countByPath() {
-      const out: Record<string, number> = {};
-      for (const r of fake.requests) out[r.path] = (out[r.path] ?? 0) + 1;
-      return out;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
+    fault: shell.fault,
+    countByPath: shell.countByPath,
+    close: shell.close,
   };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  fake.url = base;
+  fake.url = base = await shell.listen(onRequest);
   return fake;
 }
 

@@ -4,7 +4,7 @@ import { formatUtc } from "../config/time.js";
 import type { ScheduleRef, Shift } from "../sources/types.js";
 import { resolveIdentity } from "./identity.js";
 import { mergeIntervals, overlaps, subtractIntervals, type Interval } from "./intervals.js";
-import type { Action, HeldGrant, TargetCapabilities } from "./types.js";
+import type { Action, ActionKind, HeldGrant, TargetCapabilities } from "./types.js";
 
 export type PlanInput = {
   now: DateTime;
@@ -92,7 +92,25 @@ function plan(input: PlanInput): Action[] {
     for (const resource of rule.resources) {
       for (const identity of identities) {
         const key = grantKey(rule.target, resource, identity);
-        const base = { rule: rule.name, target: rule.target, resource, identity };
+        // Actions are built with a literal per kind, not by spreading a shared base: V8 builds spread
+        // objects on a slow path, which made most of a large plan's time and memory.
+        const make = (
+          kind: ActionKind,
+          start: number,
+          end: number,
+          reason: string,
+          shifts: Action["shifts"],
+        ): Action => ({
+          kind,
+          rule: rule.name,
+          target: rule.target,
+          resource,
+          identity,
+          start: at(start),
+          end: at(end),
+          reason,
+          shifts,
+        });
         // This identity's desired intervals are sorted and disjoint, so one sweep over the held
         // grants (sorted by start) finds those near each: linear, however many shifts one person has.
         // Grants planned below for this rule lie inside the interval they were planned for, so they
@@ -113,14 +131,7 @@ function plan(input: PlanInput): Action[] {
             // A held grant that spans two desired intervals (a shift split in two) is reported once.
             if (!h.planned && overlaps(h, d) && !reported.has(h)) {
               reported.add(h);
-              actions.push({
-                ...base,
-                kind: "unchanged",
-                start: at(h.start),
-                end: at(h.end),
-                reason,
-                shifts: d.shifts,
-              });
+              actions.push(make("unchanged", h.start, h.end, reason, d.shifts));
             }
           }
           for (const piece of subtractIntervals(d, heldHere)) {
@@ -133,19 +144,11 @@ function plan(input: PlanInput): Action[] {
             }
             const kind = continues ? "extend" : "grant";
             const waits = piece.start > now && !caps.futureStart && !(continues && caps.extendInPlace);
-            actions.push({
-              ...base,
-              kind: waits ? "wait" : kind,
-              start: at(piece.start),
-              end: at(end),
-              reason,
-              shifts: d.shifts,
-              ...(waits
-                ? {
-                    note: `${rule.target} cannot schedule a grant that starts later; a run after ${formatUtc(at(piece.start))} issues it`,
-                  }
-                : {}),
-            });
+            const action = make(waits ? "wait" : kind, piece.start, end, reason, d.shifts);
+            if (waits) {
+              action.note = `${rule.target} cannot schedule a grant that starts later; a run after ${formatUtc(piece.start)} issues it`;
+            }
+            actions.push(action);
             if (!waits) pushTo(held, key, { start: piece.start, end, rule: rule.name, planned: true });
             // Only the first segment of a piece is issued now; the rest continues it in later runs.
             if (end < piece.end) break;

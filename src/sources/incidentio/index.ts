@@ -1,8 +1,8 @@
 import { DateTime } from "luxon";
 import type { ApiSourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../config/time.js";
-import { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
+import { apiGet, keySource } from "../api.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import { parseScheduleEntriesPage, parseSchedulesPage, parseUser, type FinalEntry } from "./schema.js";
 
@@ -19,28 +19,22 @@ const MAX_PAGES = 1_000;
 
 export function createIncidentioSource(config: ApiSourceConfig, deps: SourceDeps): Source {
   const headers = { Accept: "application/json", Authorization: `Bearer ${deps.token}` };
-  const keyFrom = config.secret.tokenFile
-    ? `the file ${config.secret.tokenFile}`
-    : `$${config.secret.tokenEnv}`;
-  const get = async (path: string, query: [string, string][]): Promise<unknown> => {
-    const url = new URL(config.baseUrl + path);
-    for (const [k, v] of query) url.searchParams.append(k, v);
-    try {
-      return (await deps.http.request("GET", url, { headers })).body;
-    } catch (err) {
-      // Say what to do about a key that does not work, not only what the server said.
-      if (err instanceof HttpError && err.status === 401)
-        throw new Error(`${err.message}: incident.io did not accept the API key in ${keyFrom}`, {
-          cause: err,
-        });
-      if (err instanceof HttpError && err.status === 403)
-        throw new Error(
-          `${err.message}: the API key in ${keyFrom} may not read this; give it a role that can view schedules and users`,
-          { cause: err },
-        );
-      throw err;
+  const keyFrom = keySource(config);
+  // Say what to do about a key that does not work, not only what the server said.
+  const get = apiGet(config, deps, headers, (err) => {
+    if (err.status === 401) {
+      return new Error(`${err.message}: incident.io did not accept the API key in ${keyFrom}`, {
+        cause: err,
+      });
     }
-  };
+    if (err.status === 403) {
+      return new Error(
+        `${err.message}: the API key in ${keyFrom} may not read this; give it a role that can view schedules and users`,
+        { cause: err },
+      );
+    }
+    return null;
+  });
 
   /** Every schedule of the account, read once per run (names and ids both resolve from it). */
   let listing: Promise<ScheduleRef[]> | null = null;

@@ -3,6 +3,7 @@ import type { ApiSourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../config/time.js";
 import { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
+import { apiGet, keySource } from "../api.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import { MalformedResponse } from "../parse.js";
 import {
@@ -30,23 +31,11 @@ const MAX_TIMELINE_REQUESTS = 100;
  */
 export function createOpsgenieSource(config: ApiSourceConfig, deps: SourceDeps): Source {
   const headers = { Authorization: `GenieKey ${deps.token ?? ""}` };
-  const keyFrom = config.secret.tokenFile
-    ? `the file ${config.secret.tokenFile}`
-    : `$${config.secret.tokenEnv}`;
-
-  const get = async (path: string, query: [string, string][]): Promise<unknown> => {
-    const url = new URL(config.baseUrl + path);
-    for (const [k, v] of query) url.searchParams.append(k, v);
-    try {
-      return (await deps.http.request("GET", url, { headers })).body;
-    } catch (err) {
-      throw explain(err);
-    }
-  };
+  const keyFrom = keySource(config);
+  const get = apiGet(config, deps, headers, explain);
 
   /** 401 and 403 say what to do about the key; everything else keeps the client's message. */
-  function explain(err: unknown): unknown {
-    if (!(err instanceof HttpError)) return err;
+  function explain(err: HttpError): Error | null {
     if (err.status === 401) {
       return new Error(
         `${err.message} (Opsgenie refused the API key from ${keyFrom}: use the key of an API integration ` +
@@ -60,7 +49,7 @@ export function createOpsgenieSource(config: ApiSourceConfig, deps: SourceDeps):
           `global API integration with Read access)`,
       );
     }
-    return err;
+    return null;
   }
 
   // One listing per run serves every name lookup (Opsgenie's list has no paging parameters).

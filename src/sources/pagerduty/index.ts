@@ -3,6 +3,7 @@ import type { ApiSourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../config/time.js";
 import { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
+import { apiGet } from "../api.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import {
   parseFinalSchedule,
@@ -30,11 +31,7 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
     Accept: "application/vnd.pagerduty+json;version=2",
     Authorization: `Token token=${deps.token}`,
   };
-  const get = async (path: string, query: [string, string][]): Promise<unknown> => {
-    const url = new URL(config.baseUrl + path);
-    for (const [k, v] of query) url.searchParams.append(k, v);
-    return (await deps.http.request("GET", url, { headers })).body;
-  };
+  const get = apiGet(config, deps, headers);
 
   /** Classic offset paging: the first page asks for the total, the rest are fetched concurrently. */
   async function getAllPages<T>(

@@ -4,7 +4,7 @@ import { resolveSecrets } from "../config/secrets.js";
 import { formatUtc } from "../config/time.js";
 import { resolveWindow } from "../config/window.js";
 import type { ExitCode } from "../errors.js";
-import { sanitizeForTerminal } from "../infra/log.js";
+import { sanitizeForTerminal } from "../infra/redact.js";
 import { resolveIdentity } from "../plan/identity.js";
 import { table } from "../plan/render.js";
 import { fetchRuleShifts } from "../sources/fetch.js";

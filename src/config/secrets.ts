@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "../errors.js";
-import type { SecretSet } from "../infra/log.js";
+import type { SecretSet } from "../infra/redact.js";
 import type { Config, SecretRef } from "./load.js";
 
 /** Secret values by owner: "sources.pd", "targets.sdm". They live in memory only. */

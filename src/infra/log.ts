@@ -1,8 +1,6 @@
 import winston from "winston";
 import { sanitizeForTerminal, type SecretSet } from "./redact.js";
 
-export { sanitizeForTerminal, SecretSet } from "./redact.js";
-
 export type Logger = winston.Logger;
 export type LogFormat = "text" | "json";
 export type LogLevel = "error" | "warn" | "info" | "debug";

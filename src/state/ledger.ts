@@ -87,10 +87,6 @@ function parseGrant(g: unknown, at: string): LedgerGrant {
   };
 }
 
-export function serializeLedger(grants: readonly LedgerGrant[], now: DateTime): string {
-  return serializeEntries(grants.map(toEntry), now);
-}
-
 /** A grant as its line in the file, with the key that orders the file. */
 type Entry = { grant: LedgerGrant; key: string; line: string };
 

@@ -203,6 +203,8 @@ async function main() {
         PAGERDUTY_TOKEN: TOKEN,
         SDM_ADMIN_TOKEN: "bench-sdm",
         SHIFTGRANT_NOW: SINCE,
+        // The ledger is a throwaway one in a temp dir.
+        SHIFTGRANT_TEST_ALLOW_FAKE_NOW: "1",
       },
     );
     const sgCounts = pd1.countByPath();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DateTime } from "luxon";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError, ShiftgrantError, type ExitCode } from "./errors.js";
+import { ConfigError, ShiftgrantError, UsageError, type ExitCode } from "./errors.js";
 import type { CommandDeps } from "./commands/context.js";
 import type { LogFormat, LogLevel } from "./infra/log.js";
 import { SecretSet } from "./infra/redact.js";
@@ -54,10 +54,11 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       const globals = cmd.optsWithGlobals() as GlobalOpts & Opts;
       const runId = randomUUID().slice(0, 8);
       const redactor = new SecretSet();
-      const [{ createLogger }, { runCommand }, { DateTime: dt }] = await Promise.all([
+      const [{ createLogger }, { runCommand }, { DateTime: dt }, { parseInstant }] = await Promise.all([
         import("./infra/log.js"),
         import("./infra/exec.js"),
         import("luxon"),
+        import("./config/time.js"),
       ]);
       const log = createLogger({
         level: globals.logLevel,
@@ -66,18 +67,18 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         runId,
         stream: deps.stderr,
       });
-      const commandDeps: CommandDeps = {
-        env: deps.env,
-        cwd: deps.cwd,
-        now: clockFrom(deps.env, dt),
-        stdout: deps.stdout,
-        log,
-        redactor,
-        exec: runCommand,
-        runId,
-        progress: progressLine(deps.stderr),
-      };
       try {
+        const commandDeps: CommandDeps = {
+          env: deps.env,
+          cwd: deps.cwd,
+          now: clockFrom(deps.env, dt, parseInstant),
+          stdout: deps.stdout,
+          log,
+          redactor,
+          exec: runCommand,
+          runId,
+          progress: progressLine(deps.stderr),
+        };
         code = await fn(commandDeps, globals);
       } catch (err) {
         code = reportError(err, deps.stderr, redactor);
@@ -122,6 +123,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     .option("--metrics-file <file>", "write Prometheus metrics to this file")
     .action(
       run(async (d, o) => {
+        refuseFakeClock(d.env, Boolean(o.dryRun));
         const { runSync } = await import("./commands/sync.js");
         return runSync(
           {
@@ -222,14 +224,38 @@ function parseCount(v: string): number {
   return Number(v);
 }
 
-/** `SHIFTGRANT_NOW` pretends the current time is another (for simulations and tests). */
-function clockFrom(env: NodeJS.ProcessEnv, dt: typeof DateTime): () => DateTime {
-  const fixed = env.SHIFTGRANT_NOW;
-  if (fixed) {
-    const t = dt.fromISO(fixed, { setZone: true });
-    if (t.isValid) return () => t.toUTC();
+/**
+ * `SHIFTGRANT_NOW` pretends the current time is another, for dry runs, simulations and tests. An
+ * empty value counts as unset; any other value must be a time with an offset, or the run stops:
+ * silently running at the real time instead would not be what was asked.
+ */
+function clockFrom(
+  env: NodeJS.ProcessEnv,
+  dt: typeof DateTime,
+  parseInstant: (input: string, now: DateTime) => DateTime | string,
+): () => DateTime {
+  const fixed = env.SHIFTGRANT_NOW?.trim();
+  if (!fixed) return () => dt.utc();
+  const t = /^\d/.test(fixed) ? parseInstant(fixed, dt.utc()) : `"${fixed}" is not a time`;
+  if (typeof t === "string") {
+    throw new UsageError(
+      `SHIFTGRANT_NOW: ${t}; it must be an ISO 8601 time with an offset, like "2026-11-22T09:00:00Z", or unset`,
+    );
   }
-  return () => dt.utc();
+  return () => t;
+}
+
+/**
+ * A real sync at a fake time would prune the ledger and issue grants for the wrong moment, and the
+ * next real run would then grant again. So a fake clock is for dry runs, unless the test-only switch
+ * says the ledger is a throwaway one.
+ */
+function refuseFakeClock(env: NodeJS.ProcessEnv, dryRun: boolean): void {
+  if (dryRun || !env.SHIFTGRANT_NOW?.trim()) return;
+  if (env.SHIFTGRANT_TEST_ALLOW_FAKE_NOW === "1") return;
+  throw new UsageError(
+    `SHIFTGRANT_NOW is set (${env.SHIFTGRANT_NOW.trim()}): it fakes the clock for simulations, and sync accepts it only with --dry-run; a real run at a fake time would damage the ledger. Unset SHIFTGRANT_NOW, or add --dry-run`,
+  );
 }
 
 function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: SecretSet): ExitCode {

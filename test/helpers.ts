@@ -16,7 +16,9 @@ export type CliResult = {
 
 /**
  * Runs the built CLI as a child process, as cron would: no stdin, no terminal. `binDir` (fake CLIs)
- * goes first on PATH. The environment is only what the test passes plus PATH and HOME.
+ * goes first on PATH. The environment is only what the test passes plus PATH, HOME and
+ * SHIFTGRANT_TEST_ALLOW_FAKE_NOW=1: every ledger here is a throwaway one, so a real sync may run at
+ * the time SHIFTGRANT_NOW fakes (pass it as "" to see the refusal that protects real ledgers).
  */
 export function runCli(
   args: string[],
@@ -32,6 +34,7 @@ export function runCli(
     const env: Record<string, string> = {
       PATH: [opts.binDir, process.env.PATH].filter(Boolean).join(path.delimiter),
       HOME: process.env.HOME ?? "/root",
+      SHIFTGRANT_TEST_ALLOW_FAKE_NOW: "1",
       ...opts.env,
     };
     const child = spawn(process.execPath, [CLI, ...args], {

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { loadConfig, type Config, type RuleConfig } from "../config/load.js";
+import { checkPermissions } from "../config/permissions.js";
 import { resolveSecrets } from "../config/secrets.js";
 import { resolveWindow } from "../config/window.js";
 import { applyPlan } from "../apply/apply.js";
@@ -72,6 +73,8 @@ type SyncOutcome = {
 
 async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> {
   const config = await loadConfig(opts.config);
+  for (const w of await checkPermissions(config))
+    deps.log.warn("a file that decides access is open to other users", w);
   const now = deps.now().toUTC();
   const window = resolveWindow(opts, config.window, now);
   const rules = selectRules(config, opts.rules);

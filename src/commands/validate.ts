@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from "../config/load.js";
+import { checkPermissions, describePermissionWarning } from "../config/permissions.js";
 import { resolveSecrets, type Secrets } from "../config/secrets.js";
 import type { ExitCode } from "../errors.js";
 import { sanitizeForTerminal } from "../infra/redact.js";
@@ -21,6 +22,7 @@ export async function runValidate(opts: ValidateOptions, deps: CommandDeps): Pro
     `  ${config.targets.size} target(s): ${[...config.targets.values()].map((t) => `${t.name} (${t.type})`).join(", ")}`,
     `  ${config.rules.length} rule(s): ${config.rules.map((r) => r.name).join(", ")}`,
     `  every secret it names is set`,
+    ...(await checkPermissions(config)).map((w) => `warning: ${describePermissionWarning(w)}`),
   ];
   let code: ExitCode = 0;
   if (opts.online) {

@@ -437,6 +437,29 @@ describe("the run lock", { concurrency: true }, () => {
     }
   });
 
+  it("without an injected timer, the heartbeat beats on its own", async () => {
+    const { dir, cleanup } = await makeTempDir("shiftgrant-lock-");
+    try {
+      const file = path.join(dir, "state.json.lock");
+      let t = Date.parse("2026-11-22T10:00:00Z");
+      const lock = await acquireLock(file, "run-a", createSilentLogger(), { now: () => t, heartbeatMs: 10 });
+      try {
+        t += 60_000;
+        // Waits for a beat, however slow the machine: no fixed sleep.
+        const deadline = Date.now() + 20_000;
+        while ((await stat(file)).mtimeMs !== t) {
+          assert.ok(Date.now() < deadline, "no heartbeat within 20s");
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      } finally {
+        await lock.release();
+      }
+      assert.equal(existsSync(file), false);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it("release() stops the heartbeat and removes the lock; a second release() does nothing", async () => {
     const { dir, cleanup } = await makeTempDir("shiftgrant-lock-");
     try {

@@ -138,9 +138,13 @@ async function holdLock(
     await unlink(file).catch(() => undefined);
     throw unusableStateDir(file, err);
   }
-  const every = opts.every ?? everyUnref;
   let busy = false;
   let stopped = false;
+  let cancel: () => void = () => undefined;
+  const stop = () => {
+    stopped = true;
+    cancel();
+  };
   const beat = async () => {
     if (busy || stopped) return;
     busy = true;
@@ -159,11 +163,7 @@ async function holdLock(
       busy = false;
     }
   };
-  const cancel = every(opts.heartbeatMs ?? HEARTBEAT_MS, beat);
-  const stop = () => {
-    stopped = true;
-    cancel();
-  };
+  cancel = (opts.every ?? everyUnref)(opts.heartbeatMs ?? HEARTBEAT_MS, beat);
   let released: Promise<void> | null = null;
   return {
     release() {

@@ -84,6 +84,14 @@ export type Fault =
   | { kind: "non-json" } // 200 with text/html body
   | { kind: "lie-more" }; // 200 {"oncalls":[],"more":true,...} (a page that lies about more)
 
+/**
+ * A page that lies about its place in the list: the fake's true answer to that request, changed.
+ * `short` keeps only the first `keep` entries (their `more` stays as it was: a middle page that says
+ * there are more); `total` replaces the announced total; `more` replaces the `more` flag.
+ */
+export type PageLie =
+  { kind: "short"; keep: number } | { kind: "total"; total: number } | { kind: "more"; more: boolean };
+
 export type { RecordedRequest };
 
 export type FakePagerDutyOptions = {
@@ -132,6 +140,8 @@ export type FakePagerDuty = {
   unexpected: string[];
   /** queue faults for requests whose path matches (string = exact pathname, RegExp = test pathname); each fault used once, in order */
   fault(path: string | RegExp, ...faults: Fault[]): void;
+  /** Makes the answer to the next request for `path` at this `offset` lie (used once). */
+  lie(path: string, offset: number, lie: PageLie): void;
   /** mutate state between runs */
   state: FakePagerDutyState;
   /** e.g. {"/oncalls": 3, "/users/PABC": 1} */
@@ -914,8 +924,25 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
 
   const { takeFault, later, send } = shell;
 
+  const lies: { path: string; offset: number; lie: PageLie }[] = [];
+  /** The true answer, changed as the lie says. */
+  function lying(rec: RecordedRequest, lie: PageLie): Reply {
+    const reply = handle(rec);
+    if (reply.status !== 200) return reply;
+    const body = JSON.parse(reply.body) as Json;
+    const key = Object.keys(body).find((k) => Array.isArray(body[k]));
+    if (lie.kind === "short" && key !== undefined) body[key] = (body[key] as unknown[]).slice(0, lie.keep);
+    if (lie.kind === "total") body.total = lie.total;
+    if (lie.kind === "more") body.more = lie.more;
+    return { ...reply, body: JSON.stringify(body) };
+  }
+
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const rec = shell.record(req);
+    const offset = Number(rec.query.get("offset") ?? "0");
+    const li = lies.findIndex((l) => l.path === rec.path && l.offset === offset);
+    const lie = li >= 0 ? lies.splice(li, 1)[0]?.lie : undefined;
+    if (lie !== undefined) return later(() => send(res, lying(rec, lie)));
     const fault = takeFault(rec.path);
     if (fault === undefined) return later(() => send(res, handle(rec)));
     switch (fault.kind) {
@@ -986,6 +1013,7 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
     unexpected: shell.unexpected,
     state,
     fault: shell.fault,
+    lie: (path, offset, lie) => void lies.push({ path, offset, lie }),
     countByPath: shell.countByPath,
     close: shell.close,
   };

@@ -50,6 +50,11 @@ export class HttpError extends Error {
 export type RequestOptions = {
   headers: Record<string, string>;
   body?: unknown;
+  /**
+   * A 2xx answer is success whatever its body (a target's receiver may answer `200 OK` in plain
+   * text, or nothing). By default a 2xx body must be JSON, since a source reads it.
+   */
+  anyBody?: boolean;
 };
 
 export type HttpClient = {
@@ -171,7 +176,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
         res = await attempt(method, url, opts);
         noteBudget(url.host, res.headers);
         if (res.status >= 200 && res.status < 300) {
-          if (res.body instanceof NotJson) {
+          if (res.body instanceof NotJson && !opts.anyBody) {
             throw new HttpError(
               `${what}: ${res.status} but the body is not JSON (${res.body.describe()})`,
               res.status,

@@ -575,3 +575,75 @@ describe("sync: PagerDuty paging that contradicts itself", () => {
     }
   });
 });
+
+describe("sync: source times and the host's time zone", () => {
+  const ZONES = ["UTC", "America/Los_Angeles", "Asia/Kolkata"];
+  /** An /oncalls page of one entry, its start and end as given. */
+  const page = (start: string, end: string) =>
+    JSON.stringify({
+      oncalls: [
+        {
+          user: { id: "PUSER02", type: "user", email: "bob@example.com" },
+          schedule: { id: "PSCHED2", type: "schedule_reference", summary: "Platform" },
+          escalation_level: 1,
+          start,
+          end,
+        },
+      ],
+      limit: 100,
+      offset: 0,
+      more: false,
+      total: 1,
+    });
+
+  it("a time with an offset means the same instant whatever TZ the host runs in", async () => {
+    const env = await setup();
+    try {
+      const docs: unknown[] = [];
+      for (const tz of ZONES) {
+        env.pd.fault("/oncalls", {
+          kind: "status",
+          status: 200,
+          body: page("2026-11-22T17:30:00+05:30", "2026-11-22T04:00:00-08:00"),
+        });
+        const res = await env.run(["--output", "json", "--dry-run", "--rule", "platform"], { TZ: tz });
+        assert.equal(res.code, 0, `${tz}: ${res.stderr}`);
+        docs.push(parseJsonOutput(res.stdout));
+      }
+      assert.deepEqual(docs[1], docs[0]);
+      assert.deepEqual(docs[2], docs[0]);
+      assert.deepEqual(
+        parseJsonOutput(JSON.stringify(docs[0])).actions.map((a) => [a.identity, a.start, a.end]),
+        [["bob@example.com", "2026-11-22T11:45:00Z", "2026-11-22T12:00:00Z"]],
+      );
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a time without an offset fails the source (exit 3) naming the field, in every TZ alike", async () => {
+    const env = await setup();
+    try {
+      for (const tz of ZONES) {
+        env.pd.fault("/oncalls", {
+          kind: "status",
+          status: 200,
+          body: page("2026-11-22T09:00:00", "2026-11-22T18:00:00Z"),
+        });
+        const res = await env.run(["--output", "json"], { TZ: tz });
+        assert.equal(res.code, 3, `${tz}: ${res.stderr}`);
+        const doc = parseJsonOutput(res.stdout);
+        assert.deepEqual(doc.actions, []);
+        assert.deepEqual(
+          doc.errors.map((e) => e.message),
+          Array(2).fill(
+            'GET /oncalls: malformed response: oncalls[0].start "2026-11-22T09:00:00" has no UTC offset (Z or +hh:mm); a time without one is not guessed in any time zone',
+          ),
+        );
+      }
+      assert.deepEqual(await env.sdm.calls(), []);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});

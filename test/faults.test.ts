@@ -208,6 +208,36 @@ describe("fault injection: PagerDuty", () => {
     }
   });
 
+  it("a token with a quote and a backslash, echoed back in a JSON error, leaks in no spelling: JSON and text output, JSON and text logs", async () => {
+    const token = 'pd"tok\\en-5e1f9a';
+    const env = await setup({ token });
+    const echo = {
+      kind: "status" as const,
+      status: 401,
+      body: JSON.stringify({
+        error: { message: `Authentication failed for Token token=${token} ("${token}")`, code: 2006 },
+      }),
+    };
+    env.pd.fault("/oncalls", echo, echo);
+    try {
+      const runs = [
+        ["--output", "json", "--log-format", "text"],
+        ["--output", "text", "--log-format", "json"],
+      ];
+      for (const args of runs) {
+        const res = await env.run([...args, "--log-level", "debug"], { PAGERDUTY_TOKEN: token });
+        assert.equal(res.code, 3, res.stderr);
+        // The echo reached both streams, redacted.
+        assert.match(res.stdout, /Authentication failed for Token token=\[REDACTED\]/);
+        assert.match(res.stderr, /Authentication failed for Token token=\[REDACTED\]/);
+        await assertNoSecret([token], [res.stdout, res.stderr]);
+      }
+      assert.deepEqual(env.pd.countByPath(), { "/schedules": 2, "/oncalls": 2 });
+    } finally {
+      await env.cleanup();
+    }
+  });
+
   it("a source failure leaves the other source's rules running", async () => {
     const env = await setup(
       {},

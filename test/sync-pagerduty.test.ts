@@ -647,3 +647,39 @@ describe("sync: source times and the host's time zone", () => {
     }
   });
 });
+
+describe("sync: control characters in source data", () => {
+  it("a NUL and a line break in a schedule name never block the grant: the reason reaches the argv clean", async () => {
+    const schedules = structuredClone(SCHEDULES);
+    (schedules[1] as (typeof schedules)[number]).name = "Platform\u0000\n\t(ops)\u001b[31m";
+    const env = await setup({ schedules });
+    const grant = await makeFakeCli(env.binDir, "grant");
+    await writeFile(
+      env.config,
+      (await readFile(env.config, "utf8"))
+        .replace(
+          "targets:",
+          'targets:\n  script: { type: command, grant: ["grant", "{identity}", "{reason}"] }',
+        )
+        .replace(
+          "    target: sdm\n    resources: [prod-k8s]",
+          "    target: script\n    resources: [prod-k8s]",
+        ),
+    );
+    try {
+      const res = await env.run(["--output", "json", "--rule", "platform"]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(
+        (await grant.calls()).map((c) => c.argv),
+        [["carol@example.com", "on call: Platform (ops) [31m (PSCHED2) level 1"]],
+      );
+      const doc = parseJsonOutput(res.stdout);
+      assert.deepEqual(
+        doc.actions.map((a) => [a.kind, a.status, a.reason]),
+        [["grant", "applied", "on call: Platform (ops) [31m (PSCHED2) level 1"]],
+      );
+    } finally {
+      await env.cleanup();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SecretSet } from "./redact.js";
+import { MAX_REASON_LENGTH, SecretSet, sanitizeReason } from "./redact.js";
 
 describe("redaction of a token in every spelling", () => {
   const TOKEN = 'pd"tok\\en\u0001 é-42';
@@ -46,5 +46,25 @@ describe("redaction of a token in every spelling", () => {
     const s = new SecretSet();
     s.add("tok\ud800en-1");
     assert.equal(s.redact('say "tok\ud800en-1"'), 'say "[REDACTED]"');
+  });
+});
+
+describe("reasons made fit for an argv", () => {
+  it("turns control characters and line separators into single spaces", () => {
+    assert.equal(
+      sanitizeReason("on call: DBA\u0000Primary\r\n\tnight\u007f\u0085shift\u2028end  "),
+      "on call: DBA Primary night shift end",
+    );
+  });
+
+  it("leaves ordinary text (quotes, $, unicode) as it is", () => {
+    const text = `acknowledged incident #12: "db" $(down) — café 🔥`;
+    assert.equal(sanitizeReason(text), text);
+  });
+
+  it(`cuts a long reason to ${MAX_REASON_LENGTH} characters, marking the cut`, () => {
+    const cut = sanitizeReason(`x${"y".repeat(1000)}`);
+    assert.equal(cut.length, MAX_REASON_LENGTH);
+    assert.equal(cut, `x${"y".repeat(MAX_REASON_LENGTH - 2)}…`);
   });
 });

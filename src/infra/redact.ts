@@ -75,3 +75,20 @@ export function sanitizeForTerminal(text: string): string {
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
 }
+
+/** Longest reason passed on: enough for a schedule name or an incident title, short of any argv limit. */
+export const MAX_REASON_LENGTH = 300;
+
+/**
+ * A reason built from source data (a schedule name, an incident title), made fit for an argv, a
+ * header and a log line: every control character (NUL included, which no argv can carry) and line
+ * separator becomes a space, runs of spaces shrink to one, and it is cut at MAX_REASON_LENGTH. A
+ * stray character in a schedule name must never keep the person on call from getting access.
+ */
+export function sanitizeReason(text: string): string {
+  const clean = text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ")
+    .replace(/ {2,}/g, " ")
+    .trim();
+  return clean.length <= MAX_REASON_LENGTH ? clean : `${clean.slice(0, MAX_REASON_LENGTH - 1)}…`;
+}

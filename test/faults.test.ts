@@ -238,6 +238,46 @@ describe("fault injection: PagerDuty", () => {
     }
   });
 
+  it("a response body over the cap fails the source at once (exit 3), read no further and not retried", async () => {
+    const MB = 1024 * 1024;
+    const env = await setup({}, "", "{ backoff: 10ms, retries: 2, timeout: 20s, maxResponseBytes: 64KB }");
+    try {
+      // Streamed without a length: the read stops once past 64 KB.
+      env.pd.fault("/oncalls", { kind: "huge", bytes: 100 * MB });
+      const streamed = await env.run(["--output", "json"]);
+      assert.equal(streamed.code, 3, streamed.stderr);
+      const doc = parseJsonOutput(streamed.stdout);
+      assert.deepEqual(doc.actions, []);
+      assert.deepEqual(
+        doc.errors.map((e) => [e.rule, e.message]),
+        [
+          ["dba", "GET /oncalls: response over 64 KB (http.maxResponseBytes)"],
+          ["platform", "GET /oncalls: response over 64 KB (http.maxResponseBytes)"],
+        ],
+      );
+      assert.equal(env.pd.countByPath()["/oncalls"], 1);
+      assert.ok(env.pd.streamed < 100 * MB, `the fake sent ${env.pd.streamed} bytes`);
+
+      // With the default cap (50 MB), a length announced over it is refused before reading.
+      const { readFile, writeFile } = await import("node:fs/promises");
+      await writeFile(
+        env.config,
+        (await readFile(env.config, "utf8")).replace(", maxResponseBytes: 64KB", ""),
+      );
+      env.pd.fault("/oncalls", { kind: "huge", bytes: 100 * MB, announce: true });
+      const announced = await env.run(["--output", "json"]);
+      assert.equal(announced.code, 3, announced.stderr);
+      assert.deepEqual(
+        parseJsonOutput(announced.stdout).errors.map((e) => e.message),
+        Array(2).fill("GET /oncalls: response over 50 MB (http.maxResponseBytes)"),
+      );
+      assert.equal(env.pd.countByPath()["/oncalls"], 2);
+      assert.deepEqual(await env.sdm.calls(), []);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
   it("a source failure leaves the other source's rules running", async () => {
     const env = await setup(
       {},

@@ -82,7 +82,9 @@ export type Fault =
   | { kind: "truncated" } // 200 with a JSON body cut in half (complete HTTP message, invalid JSON)
   | { kind: "premature-close" } // 200 announcing the full content-length, half the body sent, then the socket is destroyed
   | { kind: "non-json" } // 200 with text/html body
-  | { kind: "lie-more" }; // 200 {"oncalls":[],"more":true,...} (a page that lies about more)
+  | { kind: "lie-more" } // 200 {"oncalls":[],"more":true,...} (a page that lies about more)
+  /** 200 with a JSON body of `bytes` bytes, streamed in 64 KB chunks (length announced if `announce`) */
+  | { kind: "huge"; bytes: number; announce?: boolean };
 
 /**
  * A page that lies about its place in the list: the fake's true answer to that request, changed.
@@ -144,6 +146,8 @@ export type FakePagerDuty = {
   lie(path: string, offset: number, lie: PageLie): void;
   /** mutate state between runs */
   state: FakePagerDutyState;
+  /** bytes of padding sent by "huge" faults so far (a client that stops reading stops it early) */
+  streamed: number;
   /** e.g. {"/oncalls": 3, "/users/PABC": 1} */
   countByPath(): Record<string, number>;
   /** closes server, destroys hung sockets */
@@ -987,6 +991,27 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
             body: "<!DOCTYPE html><html><head><title>PagerDuty</title></head><body><h1>We'll be right back</h1></body></html>",
           }),
         );
+      case "huge": {
+        const chunk = Buffer.alloc(64 * 1024, "x");
+        const open = '{"oncalls":[],"limit":100,"offset":0,"more":false,"total":0,"pad":"';
+        let left = fault.bytes - open.length - 2;
+        res.on("error", () => undefined);
+        res.writeHead(200, {
+          "content-type": "application/json; charset=utf-8",
+          ...(fault.announce ? { "content-length": String(fault.bytes) } : {}),
+        });
+        res.write(open);
+        const pump = (): void => {
+          while (!res.destroyed && left > 0) {
+            const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+            left -= part.length;
+            fake.streamed += part.length;
+            if (!res.write(part)) return void res.once("drain", pump);
+          }
+          if (!res.destroyed) res.end('"}');
+        };
+        return pump();
+      }
       case "lie-more": {
         const key = /^\/(oncalls|users|schedules|incidents)$/.exec(rec.path)?.[1] ?? "oncalls";
         const limit = Number(rec.query.get("limit") ?? "25");
@@ -1012,6 +1037,7 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
     requests: shell.requests,
     unexpected: shell.unexpected,
     state,
+    streamed: 0,
     fault: shell.fault,
     lie: (path, offset, lie) => void lies.push({ path, offset, lie }),
     countByPath: shell.countByPath,

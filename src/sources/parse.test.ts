@@ -31,4 +31,13 @@ describe("source times", () => {
       );
     }
   });
+
+  it("says a value that is no ISO 8601 time at all is not one", () => {
+    assert.throws(
+      () => optionalTime("soon", "GET /oncalls", "oncalls[0].start"),
+      (err: unknown) =>
+        err instanceof MalformedResponse &&
+        err.message === 'GET /oncalls: malformed response: oncalls[0].start "soon" is not an ISO 8601 time',
+    );
+  });
 });

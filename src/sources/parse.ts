@@ -25,6 +25,8 @@ export function obj(v: unknown): Record<string, unknown> | null {
 export function optionalTime(v: unknown, what: string, field: string): DateTime | null {
   if (v === null || v === undefined) return null;
   if (typeof v !== "string") throw new MalformedResponse(what, `${field} is not a time`);
+  const t = DateTime.fromISO(v, { setZone: true });
+  if (!t.isValid) throw new MalformedResponse(what, `${field} "${v}" is not an ISO 8601 time`);
   const timePart = v.slice(Math.max(0, v.search(/t/i)));
   if (!/t/i.test(v) || !/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(timePart)) {
     throw new MalformedResponse(
@@ -32,8 +34,6 @@ export function optionalTime(v: unknown, what: string, field: string): DateTime 
       `${field} "${v}" has no UTC offset (Z or +hh:mm); a time without one is not guessed in any time zone`,
     );
   }
-  const t = DateTime.fromISO(v, { setZone: true });
-  if (!t.isValid) throw new MalformedResponse(what, `${field} "${v}" is not an ISO 8601 time`);
   return t.toUTC();
 }
 

@@ -104,7 +104,7 @@ describe("PagerDuty offset paging", () => {
       "offset 100: more: false on a page before the last (the total is 250)",
     ));
 
-  it("refuses more: true on the last page", () =>
+  it("refuses a last page that holds more than the total leaves for it", () =>
     refused(
       250,
       at(200, (p) => ({ items: [...p.items, ...Array.from({ length: 50 }, (_, i) => 250 + i)], more: true })),

@@ -31,6 +31,22 @@ export class ConfigError extends ShiftgrantError {
   }
 }
 
+/**
+ * Secrets that are missing or cannot be used (exit 2, before anything is fetched). Each problem names
+ * the variable or file and the config key behind it, never the value: `missing secret:
+ * PAGERDUTY_TOKEN is not set (sources.pd.tokenEnv)`. A ConfigError, so that it ends a run the same
+ * way, but not reported as an invalid config: the config is fine, the environment is not.
+ */
+export class SecretError extends ConfigError {
+  constructor(problems: string[]) {
+    super(problems);
+    this.message =
+      problems.length === 1
+        ? (problems[0] as string)
+        : `${problems.length} secrets are missing or unusable:\n${problems.map((p) => `  - ${p}`).join("\n")}`;
+  }
+}
+
 /** The ledger cannot be trusted (torn, corrupt, or from an unknown version). */
 export class StateError extends ShiftgrantError {
   constructor(message: string) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -95,21 +96,25 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
       await assertNoSecret([PD_TOKEN, SDM_TOKEN], [r.stdout, r.stderr]);
     });
 
-    it("names a missing secret variable, and never prints the secrets that are set", async () => {
-      const r = await runCli(["validate", "-c", pdConfig], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
-      assertExit2(
-        r,
-        "missing secret: sources.pd: environment variable PAGERDUTY_TOKEN is not set (set it where shiftgrant runs, e.g. in the crontab, or use tokenFile)",
-      );
-      await assertNoSecret([SDM_TOKEN], [r.stdout, r.stderr]);
+    it("names a missing secret variable as a missing secret, not an invalid config, and never prints the secrets that are set", async () => {
+      for (const command of ["validate", "sync"]) {
+        const r = await runCli([command, "-c", pdConfig], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
+        assertExit2(r);
+        assert.equal(
+          r.stderr,
+          "shiftgrant: missing secret: PAGERDUTY_TOKEN is not set (sources.pd.tokenEnv); set it where shiftgrant runs (e.g. in the crontab, or an env file it sources), or use tokenFile\n",
+        );
+        await assertNoSecret([SDM_TOKEN], [r.stdout, r.stderr]);
+      }
     });
 
     it("lists every missing secret at once", async () => {
       const r = await runCli(["validate", "-c", pdConfig], { env: {} });
       assertExit2(
         r,
-        "environment variable PAGERDUTY_TOKEN is not set",
-        "environment variable SDM_ADMIN_TOKEN is not set",
+        "shiftgrant: 2 secrets are missing or unusable:\n",
+        "  - missing secret: PAGERDUTY_TOKEN is not set (sources.pd.tokenEnv); ",
+        "  - missing secret: SDM_ADMIN_TOKEN is not set (targets.sdm.tokenEnv); ",
       );
     });
 
@@ -117,7 +122,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
       const r = await runCli(["validate", "-c", pdConfig], {
         env: { PAGERDUTY_TOKEN: "  ", SDM_ADMIN_TOKEN: SDM_TOKEN },
       });
-      assertExit2(r, "missing secret: sources.pd: environment variable PAGERDUTY_TOKEN is empty");
+      assertExit2(r, "missing secret: PAGERDUTY_TOKEN is empty (sources.pd.tokenEnv)");
       await assertNoSecret([SDM_TOKEN], [r.stdout, r.stderr]);
     });
 
@@ -129,7 +134,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
       const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
       assertExit2(
         r,
-        `missing secret: sources.pd: cannot read tokenFile ${path.join(dir, "no-such-token")} (no such file)`,
+        `missing secret: cannot read ${path.join(dir, "no-such-token")} (no such file) (sources.pd.tokenFile)`,
       );
     });
 
@@ -139,7 +144,10 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: a-directory"),
       );
       const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
-      assertExit2(r, `cannot read tokenFile ${path.join(dir, "a-directory")} (it is a directory)`);
+      assertExit2(
+        r,
+        `unusable secret: ${path.join(dir, "a-directory")} is a directory, not a regular file (sources.pd.tokenFile)`,
+      );
     });
 
     it("refuses an empty tokenFile", async () => {
@@ -149,7 +157,84 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: empty-token"),
       );
       const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
-      assertExit2(r, `missing secret: sources.pd: tokenFile ${path.join(dir, "empty-token")} is empty`);
+      assertExit2(r, `missing secret: ${path.join(dir, "empty-token")} is empty (sources.pd.tokenFile)`);
+    });
+
+    it("refuses a FIFO or a device as tokenFile at once, without reading it", async () => {
+      const fifo = path.join(dir, "token-fifo");
+      execFileSync("mkfifo", [fifo]);
+      for (const [file, kind] of [
+        [fifo, "a FIFO (named pipe)"],
+        ["/dev/zero", "a character device"],
+      ] as const) {
+        const config = await writeYaml(
+          path.join(dir, `token-file-${path.basename(file)}.yaml`),
+          PD_CONFIG.replace("type: pagerduty", `type: pagerduty\n    tokenFile: ${file}`),
+        );
+        // A hang (the FIFO has no writer) would be killed by the timeout: exit null, not 2.
+        const r = await runCli(["validate", "-c", config], {
+          env: { SDM_ADMIN_TOKEN: SDM_TOKEN },
+          timeoutMs: 15_000,
+        });
+        assertExit2(r);
+        assert.equal(
+          r.stderr,
+          `shiftgrant: unusable secret: ${file} is ${kind}, not a regular file (sources.pd.tokenFile)\n`,
+        );
+      }
+    });
+
+    it("refuses a tokenFile over 64 KB", async () => {
+      await writeFile(path.join(dir, "huge-token"), "x".repeat(64 * 1024 + 1));
+      const config = await writeYaml(
+        path.join(dir, "token-file-huge.yaml"),
+        PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: huge-token"),
+      );
+      const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
+      assertExit2(
+        r,
+        `unusable secret: ${path.join(dir, "huge-token")} holds 65537 bytes, more than the 64 KB a token file may hold (sources.pd.tokenFile)`,
+      );
+    });
+
+    it("refuses a token with a line break or a control character, naming where it came from, never the token", async () => {
+      const bad = "pd-secret-part1";
+      await writeFile(path.join(dir, "two-line-token"), `${bad}\n${bad}\n`);
+      const fileConfig = await writeYaml(
+        path.join(dir, "token-file-two-lines.yaml"),
+        PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: two-line-token"),
+      );
+      const hint = "; a token is one line of printable characters (only one trailing newline is ignored)";
+      const cases: [string[], Record<string, string>, string][] = [
+        [
+          ["validate", "-c", pdConfig],
+          { PAGERDUTY_TOKEN: `${bad}\nX-Injected: 1`, SDM_ADMIN_TOKEN: SDM_TOKEN },
+          `unusable secret: PAGERDUTY_TOKEN holds a line break (sources.pd.tokenEnv)${hint}`,
+        ],
+        [
+          ["sync", "-c", pdConfig],
+          { PAGERDUTY_TOKEN: `${bad}\u0007`, SDM_ADMIN_TOKEN: SDM_TOKEN },
+          `unusable secret: PAGERDUTY_TOKEN holds a control character (U+0007) (sources.pd.tokenEnv)${hint}`,
+        ],
+        [
+          ["validate", "-c", fileConfig],
+          { SDM_ADMIN_TOKEN: SDM_TOKEN },
+          `unusable secret: ${path.join(dir, "two-line-token")} holds a line break (sources.pd.tokenFile)${hint}`,
+        ],
+      ];
+      for (const [args, env, message] of cases) {
+        const r = await runCli(args, { env });
+        assertExit2(r);
+        assert.equal(r.stderr, `shiftgrant: ${message}\n`);
+        await assertNoSecret([bad, SDM_TOKEN], [r.stdout, r.stderr]);
+      }
+    });
+
+    it("takes a token variable with one trailing newline (LF or CRLF)", async () => {
+      const r = await runCli(["validate", "-c", pdConfig], {
+        env: { PAGERDUTY_TOKEN: `${PD_TOKEN}\n`, SDM_ADMIN_TOKEN: `${SDM_TOKEN}\r\n` },
+      });
+      assert.equal(r.code, 0, r.stderr);
     });
 
     it("reads a good tokenFile (relative to the config) without printing it", async () => {

@@ -90,3 +90,25 @@ it("a tool's long output is cut in the logs", async () => {
     await env.cleanup();
   }
 });
+
+it("validate warns about a sh -c template that embeds {reason}, and stays exit 0", async () => {
+  const env = await setup(
+    `  t: { type: command, grant: ["sh", "-c", "grant {identity} '{reason}'"], revoke: ["sh", "-c", 'revoke "$1"', "sh", "{identity}"] }`,
+  );
+  try {
+    const res = await runCli(["validate", "-c", path.join(env.dir, "shiftgrant.yaml")], { cwd: env.dir });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(
+      res.stdout.slice(res.stdout.indexOf("\nwarnings:")),
+      [
+        "",
+        "warnings:",
+        "  - targets.t.grant: {reason} and {identity} inside the code that sh runs: a schedule name or incident title holding $(…) or ; would run as a command. " +
+          'Pass it as an argument of its own instead, e.g. ["sh", "-c", "grant \\"$1\\"", "sh", "{reason}"]',
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await env.cleanup();
+  }
+});

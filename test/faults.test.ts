@@ -131,7 +131,8 @@ const CASES: Case[] = [
     code: 3,
     oncallsRequests: 1,
     grants: 0,
-    message: /^GET \/oncalls: a page with no entries says there are more \(more: true\)$/,
+    message:
+      /^GET \/oncalls: inconsistent paging at offset 0: a page with no entries says there are more \(more: true\); nothing is planned from this answer/,
   },
   {
     name: "a 400 (not retryable): fails at once",
@@ -202,6 +203,76 @@ describe("fault injection: PagerDuty", () => {
       const doc = parseJsonOutput(res.stdout);
       assert.match(doc.errors[0]?.message ?? "", /Authentication failed for Token token=\[REDACTED\]/);
       await assertNoSecret([PD_TOKEN], [res.stdout, res.stderr]);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a token with a quote and a backslash, echoed back in a JSON error, leaks in no spelling: JSON and text output, JSON and text logs", async () => {
+    const token = 'pd"tok\\en-5e1f9a';
+    const env = await setup({ token });
+    const echo = {
+      kind: "status" as const,
+      status: 401,
+      body: JSON.stringify({
+        error: { message: `Authentication failed for Token token=${token} ("${token}")`, code: 2006 },
+      }),
+    };
+    env.pd.fault("/oncalls", echo, echo);
+    try {
+      const runs = [
+        ["--output", "json", "--log-format", "text"],
+        ["--output", "text", "--log-format", "json"],
+      ];
+      for (const args of runs) {
+        const res = await env.run([...args, "--log-level", "debug"], { PAGERDUTY_TOKEN: token });
+        assert.equal(res.code, 3, res.stderr);
+        // The echo reached both streams, redacted.
+        assert.match(res.stdout, /Authentication failed for Token token=\[REDACTED\]/);
+        assert.match(res.stderr, /Authentication failed for Token token=\[REDACTED\]/);
+        await assertNoSecret([token], [res.stdout, res.stderr]);
+      }
+      assert.deepEqual(env.pd.countByPath(), { "/schedules": 2, "/oncalls": 2 });
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a response body over the cap fails the source at once (exit 3), read no further and not retried", async () => {
+    const MB = 1024 * 1024;
+    const env = await setup({}, "", "{ backoff: 10ms, retries: 2, timeout: 20s, maxResponseBytes: 64KB }");
+    try {
+      // Streamed without a length: the read stops once past 64 KB.
+      env.pd.fault("/oncalls", { kind: "huge", bytes: 100 * MB });
+      const streamed = await env.run(["--output", "json"]);
+      assert.equal(streamed.code, 3, streamed.stderr);
+      const doc = parseJsonOutput(streamed.stdout);
+      assert.deepEqual(doc.actions, []);
+      assert.deepEqual(
+        doc.errors.map((e) => [e.rule, e.message]),
+        [
+          ["dba", "GET /oncalls: response over 64 KB (http.maxResponseBytes)"],
+          ["platform", "GET /oncalls: response over 64 KB (http.maxResponseBytes)"],
+        ],
+      );
+      assert.equal(env.pd.countByPath()["/oncalls"], 1);
+      assert.ok(env.pd.streamed < 100 * MB, `the fake sent ${env.pd.streamed} bytes`);
+
+      // With the default cap (50 MB), a length announced over it is refused before reading.
+      const { readFile, writeFile } = await import("node:fs/promises");
+      await writeFile(
+        env.config,
+        (await readFile(env.config, "utf8")).replace(", maxResponseBytes: 64KB", ""),
+      );
+      env.pd.fault("/oncalls", { kind: "huge", bytes: 100 * MB, announce: true });
+      const announced = await env.run(["--output", "json"]);
+      assert.equal(announced.code, 3, announced.stderr);
+      assert.deepEqual(
+        parseJsonOutput(announced.stdout).errors.map((e) => e.message),
+        Array(2).fill("GET /oncalls: response over 50 MB (http.maxResponseBytes)"),
+      );
+      assert.equal(env.pd.countByPath()["/oncalls"], 2);
+      assert.deepEqual(await env.sdm.calls(), []);
     } finally {
       await env.cleanup();
     }

@@ -137,9 +137,12 @@ export async function assertNoSecret(
       // a file the run did not write cannot leak
     }
   }
+  const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
   for (const s of secrets) {
+    // Raw, URL-encoded, and JSON-escaped once and twice (a token with `"` or `\` rendered in JSON).
+    const forms = [s, encodeURIComponent(s), escaped(s), escaped(escaped(s))];
     for (const [i, t] of all.entries()) {
-      if (t.includes(s) || t.includes(encodeURIComponent(s))) {
+      if (forms.some((f) => t.includes(f))) {
         throw new Error(`secret leaked into ${i < texts.length ? `output #${i}` : files[i - texts.length]}`);
       }
     }

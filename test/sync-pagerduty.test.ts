@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { FakeOncall, FakeUser } from "./fakes/pagerduty.js";
-import { assertNoSecret, parseJsonOutput, runCli } from "./helpers.js";
+import type { FakeOncall, FakeUser, PageLie } from "./fakes/pagerduty.js";
+import { assertNoSecret, makeFakeCli, parseJsonOutput, runCli } from "./helpers.js";
 import { EXPECTED_ARGV, NOW, ONCALLS, PD_TOKEN, SCHEDULES, SDM_TOKEN, setup, type Env } from "./pd-setup.js";
 
 // End to end: the built CLI against a fake PagerDuty on 127.0.0.1 and a fake `sdm` first on PATH.
@@ -479,6 +479,205 @@ describe("sync: a PagerDuty schedule given by id that /oncalls leaves empty", ()
         "/users/PUSER03": 1,
       });
       assert.deepEqual(env.pd.unexpected, []);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});
+
+describe("sync: PagerDuty paging that contradicts itself", () => {
+  it("fails the source (exit 3): no grant and no revoke of people still on call, the ledger untouched", async () => {
+    // Five people, 50 consecutive 5-minute shifts each: 250 entries on three pages, and the middle
+    // page holds the shifts of user2 and user3 only. Each lie below would drop them.
+    const users: FakeUser[] = Array.from({ length: 5 }, (_, i) => ({
+      id: `PUSER0${i}`,
+      name: `User ${i}`,
+      email: `user${i}@example.com`,
+    }));
+    const base = Date.parse(NOW);
+    const at = (i: number) => new Date(base + i * 5 * 60_000).toISOString().replace(".000", "");
+    const oncalls: FakeOncall[] = Array.from({ length: 250 }, (_, i) => ({
+      userId: `PUSER0${Math.floor(i / 50)}`,
+      scheduleId: "PSCHED1",
+      escalationPolicyId: "PEP0001",
+      level: 1,
+      start: at(i),
+      end: at(i + 1),
+    }));
+    const env = await setup({ users, oncalls });
+    const grant = await makeFakeCli(env.binDir, "grant");
+    const revoke = await makeFakeCli(env.binDir, "revoke");
+    await writeFile(
+      env.config,
+      (await readFile(env.config, "utf8"))
+        .replace(
+          "targets:",
+          `targets:
+  script:
+    type: command
+    grant: ["grant", "{identity}", "{resource}", "{start}", "{end}"]
+    revoke: ["revoke", "{identity}", "{resource}"]`,
+        )
+        .replace(
+          /rules:[\s\S]*$/,
+          "rules:\n  - { name: dba, source: pd, schedules: [PSCHED1], target: script, resources: [db], revoke: true }\n",
+        ),
+    );
+    const state = path.join(env.dir, "state.json");
+    try {
+      const honest = await env.run(["--output", "json"]);
+      assert.equal(honest.code, 0, honest.stderr);
+      assert.deepEqual(
+        (await grant.calls()).map((c) => c.argv).sort((a, b) => String(a[2]).localeCompare(String(b[2]))),
+        [0, 1, 2, 3, 4].map((u) => [`user${u}@example.com`, "db", at(u * 50), at((u + 1) * 50)]),
+      );
+      const ledger = await readFile(state, "utf8");
+
+      const lies: [PageLie & { offset: number }, string][] = [
+        [
+          { offset: 100, kind: "short", keep: 0 },
+          "offset 100: a page with no entries says there are more (more: true)",
+        ],
+        [
+          { offset: 100, kind: "short", keep: 40 },
+          "offset 100: a page of 40 entries (not 100) says there are more (more: true)",
+        ],
+        [
+          { offset: 0, kind: "total", total: 150 },
+          "offset 100: 100 entries where the total of 150 announced on the first page leaves 50",
+        ],
+        [
+          { offset: 100, kind: "more", more: false },
+          "offset 100: more: false on a page before the last (the total is 250)",
+        ],
+      ];
+      for (const [lie, problem] of lies) {
+        await grant.reset();
+        env.pd.lie("/oncalls", lie.offset, lie);
+        const res = await env.run(["--output", "json"]);
+        assert.equal(res.code, 3, `${lie.kind}: ${res.stderr}`);
+        const doc = parseJsonOutput(res.stdout);
+        assert.deepEqual(doc.actions, []);
+        assert.deepEqual(doc.errors, [
+          {
+            rule: "dba",
+            source: "pd",
+            message: `GET /oncalls: inconsistent paging at ${problem}; nothing is planned from this answer (the list may have changed while it was read: the next run reads it again)`,
+          },
+        ]);
+        assert.deepEqual(await grant.calls(), []);
+        assert.deepEqual(await revoke.calls(), []);
+        assert.equal(await readFile(state, "utf8"), ledger);
+      }
+      assert.deepEqual(env.pd.unexpected, []);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});
+
+describe("sync: source times and the host's time zone", () => {
+  const ZONES = ["UTC", "America/Los_Angeles", "Asia/Kolkata"];
+  /** An /oncalls page of one entry, its start and end as given. */
+  const page = (start: string, end: string) =>
+    JSON.stringify({
+      oncalls: [
+        {
+          user: { id: "PUSER02", type: "user", email: "bob@example.com" },
+          schedule: { id: "PSCHED2", type: "schedule_reference", summary: "Platform" },
+          escalation_level: 1,
+          start,
+          end,
+        },
+      ],
+      limit: 100,
+      offset: 0,
+      more: false,
+      total: 1,
+    });
+
+  it("a time with an offset means the same instant whatever TZ the host runs in", async () => {
+    const env = await setup();
+    try {
+      const docs: unknown[] = [];
+      for (const tz of ZONES) {
+        env.pd.fault("/oncalls", {
+          kind: "status",
+          status: 200,
+          body: page("2026-11-22T17:30:00+05:30", "2026-11-22T04:00:00-08:00"),
+        });
+        const res = await env.run(["--output", "json", "--dry-run", "--rule", "platform"], { TZ: tz });
+        assert.equal(res.code, 0, `${tz}: ${res.stderr}`);
+        docs.push(parseJsonOutput(res.stdout));
+      }
+      assert.deepEqual(docs[1], docs[0]);
+      assert.deepEqual(docs[2], docs[0]);
+      assert.deepEqual(
+        parseJsonOutput(JSON.stringify(docs[0])).actions.map((a) => [a.identity, a.start, a.end]),
+        [["bob@example.com", "2026-11-22T11:45:00Z", "2026-11-22T12:00:00Z"]],
+      );
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a time without an offset fails the source (exit 3) naming the field, in every TZ alike", async () => {
+    const env = await setup();
+    try {
+      for (const tz of ZONES) {
+        env.pd.fault("/oncalls", {
+          kind: "status",
+          status: 200,
+          body: page("2026-11-22T09:00:00", "2026-11-22T18:00:00Z"),
+        });
+        const res = await env.run(["--output", "json"], { TZ: tz });
+        assert.equal(res.code, 3, `${tz}: ${res.stderr}`);
+        const doc = parseJsonOutput(res.stdout);
+        assert.deepEqual(doc.actions, []);
+        assert.deepEqual(
+          doc.errors.map((e) => e.message),
+          Array(2).fill(
+            'GET /oncalls: malformed response: oncalls[0].start "2026-11-22T09:00:00" has no UTC offset (Z or +hh:mm); a time without one is not guessed in any time zone',
+          ),
+        );
+      }
+      assert.deepEqual(await env.sdm.calls(), []);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});
+
+describe("sync: control characters in source data", () => {
+  it("a NUL and a line break in a schedule name never block the grant: the reason reaches the argv clean", async () => {
+    const schedules = structuredClone(SCHEDULES);
+    (schedules[1] as (typeof schedules)[number]).name = "Platform\u0000\n\t(ops)\u001b[31m";
+    const env = await setup({ schedules });
+    const grant = await makeFakeCli(env.binDir, "grant");
+    await writeFile(
+      env.config,
+      (await readFile(env.config, "utf8"))
+        .replace(
+          "targets:",
+          'targets:\n  script: { type: command, grant: ["grant", "{identity}", "{reason}"] }',
+        )
+        .replace(
+          "    target: sdm\n    resources: [prod-k8s]",
+          "    target: script\n    resources: [prod-k8s]",
+        ),
+    );
+    try {
+      const res = await env.run(["--output", "json", "--rule", "platform"]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(
+        (await grant.calls()).map((c) => c.argv),
+        [["carol@example.com", "on call: Platform (ops) [31m (PSCHED2) level 1"]],
+      );
+      const doc = parseJsonOutput(res.stdout);
+      assert.deepEqual(
+        doc.actions.map((a) => [a.kind, a.status, a.reason]),
+        [["grant", "applied", "on call: Platform (ops) [31m (PSCHED2) level 1"]],
+      );
     } finally {
       await env.cleanup();
     }

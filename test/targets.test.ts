@@ -325,6 +325,65 @@ rules:
     }
   });
 
+  it("any 2xx is success whatever the body: 200 text/plain, 202 with no body; the next run posts nothing", async () => {
+    const env = await setupHttp();
+    try {
+      env.receiver.answerNext({ status: 200, contentType: "text/plain", body: "OK" });
+      const plain = await env.run();
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(parseJsonOutput(plain.stdout).actions[0]?.status, "applied");
+      const again = await env.run();
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(
+        parseJsonOutput(again.stdout).actions.map((a) => a.kind),
+        ["unchanged"],
+      );
+      assert.equal(env.receiver.requests.length, 1);
+
+      await rm(path.join(env.dir, "state.json"));
+      env.receiver.answerNext({ status: 202, body: "" });
+      const empty = await env.run();
+      assert.equal(empty.code, 0, empty.stderr);
+      assert.equal(parseJsonOutput(empty.stdout).actions[0]?.status, "applied");
+      assert.equal(env.receiver.requests.length, 2);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a DELETE answered 404 is success (already gone): recorded as revoked, not retried", async () => {
+    const env = await setupHttp();
+    try {
+      assert.equal((await env.run()).code, 0);
+      env.receiver.grants.clear(); // removed on the receiver's side meanwhile
+      await writeFile(
+        path.join(env.dir, "rota.yaml"),
+        rota([["bob@example.com", "2026-11-22T08:00:00Z", "2026-11-22T20:00:00Z"]]),
+      );
+      const res = await env.run("2026-11-22T11:00:00Z");
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(
+        parseJsonOutput(res.stdout)
+          .actions.map((a) => [a.kind, a.identity, a.status])
+          .sort(),
+        [
+          ["grant", "bob@example.com", "applied"],
+          ["revoke", "alice@example.com", "applied"],
+        ],
+      );
+      assert.deepEqual(env.receiver.requests.map((r) => r.method).sort(), ["DELETE", "POST", "POST"]);
+      const next = await env.run("2026-11-22T12:00:00Z");
+      assert.equal(next.code, 0, next.stderr);
+      assert.deepEqual(
+        parseJsonOutput(next.stdout).actions.map((a) => [a.kind, a.identity]),
+        [["unchanged", "bob@example.com"]],
+      );
+      assert.equal(env.receiver.requests.length, 3);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
   it("a swapped shift is revoked with DELETE url/{key} of the grant it ends", async () => {
     const env = await setupHttp();
     try {

@@ -3,13 +3,15 @@ import { checkPermissions, describePermissionWarning } from "../config/permissio
 import { resolveSecrets, type Secrets } from "../config/secrets.js";
 import type { ExitCode } from "../errors.js";
 import { sanitizeForTerminal } from "../infra/redact.js";
+import { inlineCodeWarnings } from "../targets/command/shell.js";
 import { buildSources, buildTargets, type CommandDeps } from "./context.js";
 
 export type ValidateOptions = { config: string; online: boolean };
 
 /**
  * Offline: the schema, references between sections, durations, and that every secret the config
- * names is present; any problem is a ConfigError (exit 2) listing all of them. `--online` then checks
+ * names is present; any problem is a ConfigError (exit 2) listing all of them. Risky command
+ * templates (source text inside a shell's code) are warnings: printed, but the exit stays 0. `--online` then checks
  * that each source's key works and can read the configured schedules, and that each target's tool is
  * there and answers; it prints a checklist and exits 2 on any failure.
  */
@@ -24,6 +26,8 @@ export async function runValidate(opts: ValidateOptions, deps: CommandDeps): Pro
     `  every secret it names is set`,
     ...(await checkPermissions(config)).map((w) => `warning: ${describePermissionWarning(w)}`),
   ];
+  const warnings = templateWarnings(config);
+  if (warnings.length > 0) lines.push("", "warnings:", ...warnings.map((w) => `  - ${w}`));
   let code: ExitCode = 0;
   if (opts.online) {
     const checks = await checkOnline(config, secrets, deps);
@@ -36,6 +40,18 @@ export async function runValidate(opts: ValidateOptions, deps: CommandDeps): Pro
   }
   deps.stdout.write(deps.redactor.redact(`${lines.map(sanitizeForTerminal).join("\n")}\n`));
   return code;
+}
+
+/** Command templates that hand source-controlled text to a shell as code (see inlineCodeWarnings). */
+function templateWarnings(config: Config): string[] {
+  return [...config.targets.values()].flatMap((t) =>
+    t.type === "command"
+      ? [
+          ...inlineCodeWarnings(t.grant, `targets.${t.name}.grant`),
+          ...(t.revoke ? inlineCodeWarnings(t.revoke, `targets.${t.name}.revoke`) : []),
+        ]
+      : [],
+  );
 }
 
 type Check = { what: string; ok: boolean; detail: string };

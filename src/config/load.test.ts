@@ -49,6 +49,7 @@ concurrency: 8
 http:
   timeout: 10s
   retries: 2
+  maxResponseBytes: 2MB
 identities:
   " Alice@Corp.Example": Alice@Ops.Example
 sources:
@@ -106,6 +107,7 @@ rules:
       retries: 2,
       backoffMs: DEFAULT_HTTP.backoffMs,
       maxRetryWaitMs: DEFAULT_HTTP.maxRetryWaitMs,
+      maxResponseBytes: 2 * 1024 * 1024,
     });
     assert.deepEqual([...c.identities], [["alice@corp.example", "alice@ops.example"]]);
 
@@ -620,6 +622,16 @@ rules:
       "duplicate JSON keys",
       '{"version": 1, "version": 1}',
       [`line 1, column 16: duplicate key "version": a key may appear only once in a mapping`],
+    ],
+    [
+      "a response cap under 1 KB",
+      `${BASE}http: { maxResponseBytes: 100 }\n`,
+      ["http.maxResponseBytes: a size of at least 1KB is needed, got 100 bytes"],
+    ],
+    [
+      "a response cap in an unknown unit",
+      `${BASE}http: { maxResponseBytes: 50 parsecs }\n`,
+      ['http.maxResponseBytes: expected a size like "50MB", "512KB" or a number of bytes, got "50 parsecs"'],
     ],
     [
       "an unresolved YAML alias",

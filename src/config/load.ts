@@ -3,7 +3,7 @@ import path from "node:path";
 import { parseDocument, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { DEFAULT_HTTP, type HttpSettings } from "../infra/http.js";
+import { DEFAULT_HTTP, DEFAULT_MAX_RESPONSE_BYTES, type HttpSettings } from "../infra/http.js";
 import { isPlainEmail, normalizeEmail } from "../plan/identity.js";
 import {
   configSchema,
@@ -16,7 +16,7 @@ import {
   type RawSource,
   type RawTarget,
 } from "./schema.js";
-import { parseDuration, type ParsedDuration } from "./time.js";
+import { parseByteSize, parseDuration, type ParsedDuration } from "./time.js";
 import { MAX_WINDOW_MS } from "./window.js";
 
 export type SecretRef = { tokenEnv: string; tokenFile: string | null };
@@ -251,6 +251,11 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
     return typeof d === "string" ? fallback : d.ms;
   };
 
+  const bytes = (v: string | number | undefined): number => {
+    const n = v === undefined ? DEFAULT_MAX_RESPONSE_BYTES : parseByteSize(v);
+    return typeof n === "string" ? DEFAULT_MAX_RESPONSE_BYTES : n;
+  };
+
   const sources = new Map<string, SourceConfig>();
   for (const [name, s] of Object.entries(raw.sources)) {
     const at = formatPath(["sources", name]);
@@ -383,6 +388,7 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
       retries: raw.http?.retries ?? DEFAULT_HTTP.retries,
       backoffMs: ms(raw.http?.backoff, DEFAULT_HTTP.backoffMs),
       maxRetryWaitMs: ms(raw.http?.maxRetryWait, DEFAULT_HTTP.maxRetryWaitMs),
+      maxResponseBytes: bytes(raw.http?.maxResponseBytes),
     },
     identities,
     sources,

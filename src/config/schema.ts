@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseDuration } from "./time.js";
+import { parseByteSize, parseDuration } from "./time.js";
 
 /**
  * The config as written (YAML or JSON). This one definition validates configs and generates the JSON
@@ -21,6 +21,15 @@ const duration = z
     if (typeof d === "string") ctx.addIssue({ code: "custom", message: d });
   })
   .meta({ description: 'A duration: "90s", "30m", "12h", "7d", or ISO 8601 ("PT12H", "P7D").' });
+
+const byteSize = z
+  .union([z.number(), z.string()], {
+    error: 'expected a size like "50MB", "512KB" or a number of bytes',
+  })
+  .superRefine((v, ctx) => {
+    const n = parseByteSize(v);
+    if (typeof n === "string") ctx.addIssue({ code: "custom", message: n });
+  });
 
 const name = z
   .string()
@@ -213,6 +222,10 @@ export const httpSchema = z.strictObject({
   maxRetryWait: duration
     .optional()
     .meta({ description: "Longest single wait before a retry (default 60s)." }),
+  maxResponseBytes: byteSize.optional().meta({
+    description:
+      'Largest response body read, e.g. "50MB" (the default), "512KB", or a number of bytes; a larger one fails the request.',
+  }),
 });
 
 export const configSchema = z.strictObject({

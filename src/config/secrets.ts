@@ -1,15 +1,20 @@
-import { readFile } from "node:fs/promises";
-import { ConfigError } from "../errors.js";
+import { constants, type Stats } from "node:fs";
+import { open } from "node:fs/promises";
+import { SecretError } from "../errors.js";
 import type { SecretSet } from "../infra/redact.js";
 import type { Config, SecretRef } from "./load.js";
 
 /** Secret values by owner: "sources.pd", "targets.sdm". They live in memory only. */
 export type Secrets = Map<string, string>;
 
+/** A token file larger than this is not a token (a log, a device, a file given by mistake). */
+export const MAX_TOKEN_FILE_BYTES = 64 * 1024;
+
 /**
  * Reads every secret the given sources and targets need, registering each with the redactor before
  * anything else can print it. All problems are reported at once (exit 2): a missing variable, an
- * unreadable file, an empty value.
+ * unreadable file, an empty value, a value that cannot be a token. Messages name the variable or the
+ * file and the config key, never the value.
  */
 export async function resolveSecrets(
   config: Config,
@@ -30,45 +35,104 @@ export async function resolveSecrets(
   const problems: string[] = [];
   for (const [owner, ref] of wanted) {
     const got = await readSecret(ref, env);
-    if ("problem" in got) problems.push(`${owner}: ${got.problem}`);
+    const key = `${owner}.${ref.tokenFile ? "tokenFile" : "tokenEnv"}`;
+    if ("problem" in got) problems.push(`${got.problem} (${key})${got.hint ?? ""}`);
     else {
       redactor.add(got.value);
       secrets.set(owner, got.value);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => `missing secret: ${p}`));
+  if (problems.length > 0) throw new SecretError(problems);
   return secrets;
 }
 
-async function readSecret(
-  ref: SecretRef,
-  env: NodeJS.ProcessEnv,
-): Promise<{ value: string } | { problem: string }> {
+type Read = { value: string } | { problem: string; hint?: string };
+
+async function readSecret(ref: SecretRef, env: NodeJS.ProcessEnv): Promise<Read> {
   if (ref.tokenFile) {
-    let text: string;
-    try {
-      text = await readFile(ref.tokenFile, "utf8");
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      return {
-        problem: `cannot read tokenFile ${ref.tokenFile} (${READ_ERRORS[code ?? ""] ?? code ?? "error"})`,
-      };
-    }
-    const value = text.trim();
-    return value ? { value } : { problem: `tokenFile ${ref.tokenFile} is empty` };
+    const text = await readTokenFile(ref.tokenFile);
+    return typeof text === "string" ? checkToken(text, ref.tokenFile) : text;
   }
   const raw = env[ref.tokenEnv];
   if (raw === undefined) {
     return {
-      problem: `environment variable ${ref.tokenEnv} is not set (set it where shiftgrant runs, e.g. in the crontab, or use tokenFile)`,
+      problem: `missing secret: ${ref.tokenEnv} is not set`,
+      hint: "; set it where shiftgrant runs (e.g. in the crontab, or an env file it sources), or use tokenFile",
     };
   }
-  const value = raw.trim();
-  return value ? { value } : { problem: `environment variable ${ref.tokenEnv} is empty` };
+  return checkToken(raw, ref.tokenEnv);
+}
+
+/**
+ * The file's text, or why it cannot hold a token. NOTE: the file is opened without blocking and
+ * checked through the open descriptor before anything is read: a FIFO would hang the run until a
+ * writer came, and a device such as /dev/zero would be read until memory ran out.
+ */
+async function readTokenFile(file: string): Promise<string | { problem: string }> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    return { problem: `missing secret: cannot read ${file} (${READ_ERRORS[code] ?? code})` };
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { problem: `unusable secret: ${file} is ${fileKind(st)}, not a regular file` };
+    if (st.size > MAX_TOKEN_FILE_BYTES) {
+      return {
+        problem: `unusable secret: ${file} holds ${st.size} bytes, more than the ${MAX_TOKEN_FILE_BYTES / 1024} KB a token file may hold`,
+      };
+    }
+    const buf = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead > MAX_TOKEN_FILE_BYTES) {
+      return { problem: `unusable secret: ${file} grew past ${MAX_TOKEN_FILE_BYTES / 1024} KB while read` };
+    }
+    return buf.subarray(0, bytesRead).toString("utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    return { problem: `missing secret: cannot read ${file} (${READ_ERRORS[code] ?? code})` };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * A token is one line of text: one trailing newline (what `echo` and editors add) and surrounding
+ * spaces are dropped; any other line break or control character is refused, since it would make
+ * every request fail ("invalid header") only after the retries, or split a header.
+ */
+function checkToken(raw: string, where: string): Read {
+  const value = raw.replace(/\r?\n$/, "").replace(/^ +| +$/g, "");
+  if (value === "") return { problem: `missing secret: ${where} is empty` };
+  const bad = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.exec(value);
+  if (bad) {
+    const c = bad[0];
+    const what =
+      c === "\n" || c === "\r" || c === "\u2028" || c === "\u2029"
+        ? "a line break"
+        : `a control character (U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")})`;
+    return {
+      problem: `unusable secret: ${where} holds ${what}`,
+      hint: "; a token is one line of printable characters (only one trailing newline is ignored)",
+    };
+  }
+  return { value };
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isSocket()) return "a socket";
+  return "something else";
 }
 
 const READ_ERRORS: Record<string, string> = {
   ENOENT: "no such file",
   EACCES: "permission denied",
   EISDIR: "it is a directory",
+  ENXIO: "no such device or address: a socket?",
 };

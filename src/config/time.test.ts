@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DateTime } from "luxon";
-import { formatLength, formatUtc, parseDuration, parseInstant, type ParsedDuration } from "./time.js";
+import {
+  formatLength,
+  formatUtc,
+  parseByteSize,
+  parseDuration,
+  parseInstant,
+  type ParsedDuration,
+} from "./time.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -170,5 +177,37 @@ describe("formatLength", () => {
     assert.equal(formatLength(29 * MIN + 45_000), "29m 45s");
     assert.equal(formatLength(89_999), "1m 29s");
     assert.equal(formatLength(DAY - 1), "23h 59m 59s");
+  });
+});
+
+describe("parseByteSize", () => {
+  it("reads bytes, and binary KB, MB, GB (any case, KiB too, decimals allowed)", () => {
+    assert.equal(parseByteSize(4096), 4096);
+    assert.equal(parseByteSize("4096"), 4096);
+    assert.equal(parseByteSize("512KB"), 512 * 1024);
+    assert.equal(parseByteSize("50 mb"), 50 * 1024 * 1024);
+    assert.equal(parseByteSize("1.5MiB"), 1.5 * 1024 * 1024);
+    assert.equal(parseByteSize("1GB"), 1024 ** 3);
+  });
+
+  it("refuses what is not a size, and a size under 1 KB", () => {
+    assert.equal(
+      parseByteSize("50 parsecs"),
+      'expected a size like "50MB", "512KB" or a number of bytes, got "50 parsecs"',
+    );
+    assert.equal(
+      parseByteSize("constructor"),
+      'expected a size like "50MB", "512KB" or a number of bytes, got "constructor"',
+    );
+    assert.equal(
+      parseByteSize("1toString"),
+      'expected a size like "50MB", "512KB" or a number of bytes, got "1toString"',
+    );
+    assert.equal(parseByteSize(1.5), "expected a whole number of bytes, got 1.5");
+    assert.equal(
+      parseByteSize(true),
+      'expected a size like "50MB", "512KB" or a number of bytes, got boolean true',
+    );
+    assert.equal(parseByteSize("1000"), "a size of at least 1KB is needed, got 1000 bytes");
   });
 });

@@ -77,6 +77,39 @@ export function parseDuration(input: unknown): ParsedDuration | string {
   return `expected a duration like "15m", "12h", "7d" or "PT12H", got "${input}"`;
 }
 
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1024,
+  kib: 1024,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * A size in bytes: a whole number of bytes, or a number with a unit (`512KB`, `50MB`, `1GB`, or
+ * `MiB`…; binary units either way: 1 KB = 1024 bytes). At least 1 KB: a smaller cap would refuse every answer.
+ */
+export function parseByteSize(input: unknown): number | string {
+  let bytes: number;
+  if (typeof input === "number") {
+    if (!Number.isInteger(input)) return `expected a whole number of bytes, got ${input}`;
+    bytes = input;
+  } else if (typeof input === "string") {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(input);
+    const unit = (m?.[2] ?? "b").toLowerCase();
+    if (!m || !Object.hasOwn(SIZE_UNITS, unit)) {
+      return `expected a size like "50MB", "512KB" or a number of bytes, got "${input}"`;
+    }
+    bytes = Math.floor(Number(m[1]) * (SIZE_UNITS[unit] as number));
+  } else {
+    return `expected a size like "50MB", "512KB" or a number of bytes, got ${describe(input)}`;
+  }
+  if (bytes < 1024) return `a size of at least 1KB is needed, got ${bytes} bytes`;
+  return bytes;
+}
+
 /** Parses an instant for `--since`/`--until` and config times: ISO 8601 with an offset or `Z`, or `now`. */
 export function parseInstant(input: unknown, now: DateTime): DateTime | string {
   if (typeof input !== "string")

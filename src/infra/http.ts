@@ -16,13 +16,18 @@ export type HttpSettings = {
   connectTimeoutMs?: number;
   /** All attempts and waits of one request together stop retrying past this. */
   maxRetryTimeMs?: number;
+  /** Largest response body read; a longer one fails the request (default 50 MB). */
+  maxResponseBytes?: number;
 };
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024;
 
 export const DEFAULT_HTTP: HttpSettings = {
   timeoutMs: 30_000,
   retries: 4,
   backoffMs: 1_000,
   maxRetryWaitMs: 60_000,
+  maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
 };
 
 export type HttpDeps = {
@@ -50,6 +55,11 @@ export class HttpError extends Error {
 export type RequestOptions = {
   headers: Record<string, string>;
   body?: unknown;
+  /**
+   * A 2xx answer is success whatever its body (a target's receiver may answer `200 OK` in plain
+   * text, or nothing). By default a 2xx body must be JSON, since a source reads it.
+   */
+  anyBody?: boolean;
 };
 
 export type HttpClient = {
@@ -95,6 +105,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
     https: withConnectTimeout(new https.Agent({ keepAlive: true }), connectMs, "secureConnect"),
   };
   const maxRetryTimeMs = settings.maxRetryTimeMs ?? DEFAULT_HTTP.maxRetryTimeMs ?? 120_000;
+  const maxBytes = settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const stats = { requests: new Map<string, number>(), retries: 0, throttled: 0 };
 
   async function attempt(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse> {
@@ -113,9 +124,11 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
         redirect: "error",
       };
       const res = await fetch(url.toString(), init);
-      const text = await res.text();
       const headers = new Map<string, string>();
       res.headers.forEach((v, k) => headers.set(k.toLowerCase(), v));
+      const text = await readCapped(res.body, headers.get("content-length"), maxBytes, () =>
+        controller.abort(),
+      );
       let body: unknown = null;
       if (text.length > 0) {
         try {
@@ -171,7 +184,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
         res = await attempt(method, url, opts);
         noteBudget(url.host, res.headers);
         if (res.status >= 200 && res.status < 300) {
-          if (res.body instanceof NotJson) {
+          if (res.body instanceof NotJson && !opts.anyBody) {
             throw new HttpError(
               `${what}: ${res.status} but the body is not JSON (${res.body.describe()})`,
               res.status,
@@ -185,6 +198,14 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
           throw new HttpError(`${what}: ${failure}`, res.status, tries, res.body);
       } catch (err) {
         if (err instanceof HttpError) throw err;
+        // A body over the cap would be as large on every try: it fails the request at once.
+        if (err instanceof ResponseTooLarge) {
+          throw new HttpError(
+            `${what}: response over ${formatBytes(maxBytes)} (http.maxResponseBytes)`,
+            null,
+            tries,
+          );
+        }
         failure = describeNetworkError(err, settings.timeoutMs);
       }
       if (tries > settings.retries) {
@@ -221,6 +242,45 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
   }
 
   return { request, stats };
+}
+
+class ResponseTooLarge extends Error {}
+
+/**
+ * The body as text, read as it streams in. NOTE: the cap is applied while reading, never after: a
+ * 600 MB answer must not be held in memory (nor downloaded whole) only to be refused. A length
+ * announced over the cap is refused before the first byte is read.
+ */
+async function readCapped(
+  body: NodeJS.ReadableStream | null,
+  contentLength: string | undefined,
+  maxBytes: number,
+  abort: () => void,
+): Promise<string> {
+  if (body === null) return "";
+  if (contentLength !== undefined && /^\d+$/.test(contentLength) && Number(contentLength) > maxBytes) {
+    abort();
+    throw new ResponseTooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    size += buf.length;
+    if (size > maxBytes) {
+      abort();
+      throw new ResponseTooLarge();
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `50 MB`, `64 KB`, `1000 bytes`: binary units, as the config's sizes. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KB`;
+  return `${n} bytes`;
 }
 
 class NotJson {

@@ -1,21 +1,54 @@
+/** The spellings a value takes in JSON, URLs, forms and terminal-safe text. */
+const ENCODINGS: ((s: string) => string)[] = [
+  (s) => JSON.stringify(s).slice(1, -1),
+  (s) =>
+    JSON.stringify(s)
+      .slice(1, -1)
+      .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+  (s) => encodeURIComponent(s),
+  (s) => encodeURIComponent(s).replace(/%20/g, "+"),
+  (s) => sanitizeForTerminal(s),
+];
+
+/** A form, or none where the value cannot take it (encodeURIComponent refuses a lone surrogate). */
+function encoded(s: string, encode: (s: string) => string): string[] {
+  try {
+    return [encode(s)];
+  } catch {
+    return [];
+  }
+}
+
 /**
- * Every secret the run loaded (tokens, and their URL-encoded forms). The redaction format replaces
- * them in every log line, whatever field they hide in, so that even an error message that embeds a
- * request or a header cannot leak one.
+ * Every secret the run loaded, in every form it may take on its way out. The redaction format
+ * replaces them in every log line, whatever field they hide in, so that even an error message that
+ * embeds a request or a header cannot leak one.
+ *
+ * NOTE: redaction must work on values, not on one spelling of them. Output is redacted after it is
+ * rendered (JSON, text with control characters made visible), and an API may echo a token back
+ * escaped inside its own JSON; a token holding `"`, `\` or a control character then appears only
+ * escaped. So each secret is registered with its JSON-escaped, URL-encoded, form-encoded,
+ * ASCII-escaped and terminal-escaped forms, and those forms of them (twice encoded: a JSON string
+ * inside a JSON string).
  */
 export class SecretSet {
   private readonly values = new Set<string>();
+  /** Longest first, so that a longer form is replaced whole before a shorter one inside it. */
+  private ordered: string[] = [];
 
   add(secret: string): void {
     // Very short values would redact ordinary words; a real token is never this short.
     if (secret.length < 4) return;
-    this.values.add(secret);
-    this.values.add(encodeURIComponent(secret));
+    let forms = [secret];
+    for (let round = 0; round < 2; round++)
+      forms = forms.flatMap((f) => [f, ...ENCODINGS.flatMap((e) => encoded(f, e))]);
+    for (const f of forms) this.values.add(f);
+    this.ordered = [...this.values].sort((a, b) => b.length - a.length);
   }
 
   redact(text: string): string {
     let out = text;
-    for (const s of this.values) if (out.includes(s)) out = out.split(s).join("[REDACTED]");
+    for (const s of this.ordered) if (out.includes(s)) out = out.split(s).join("[REDACTED]");
     return out;
   }
 
@@ -41,4 +74,21 @@ export function sanitizeForTerminal(text: string): string {
     /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
+}
+
+/** Longest reason passed on: enough for a schedule name or an incident title, short of any argv limit. */
+export const MAX_REASON_LENGTH = 300;
+
+/**
+ * A reason built from source data (a schedule name, an incident title), made fit for an argv, a
+ * header and a log line: every control character (NUL included, which no argv can carry) and line
+ * separator becomes a space, runs of spaces shrink to one, and it is cut at MAX_REASON_LENGTH. A
+ * stray character in a schedule name must never keep the person on call from getting access.
+ */
+export function sanitizeReason(text: string): string {
+  const clean = text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ")
+    .replace(/ {2,}/g, " ")
+    .trim();
+  return clean.length <= MAX_REASON_LENGTH ? clean : `${clean.slice(0, MAX_REASON_LENGTH - 1)}…`;
 }

@@ -2,6 +2,7 @@ import type { DateTime } from "luxon";
 import type { Config, RuleConfig } from "../config/load.js";
 import { MAX_WINDOW_MS } from "../config/window.js";
 import type { Logger } from "../infra/log.js";
+import { sanitizeReason } from "../infra/redact.js";
 import { mapLimit } from "../infra/pool.js";
 import type { ScheduleRef, Shift, Source } from "./types.js";
 
@@ -73,7 +74,7 @@ export async function fetchRuleShifts(
       if (all.size === 0) return;
       const started = Date.now();
       const reach = fetchWindow(window, sourceRules);
-      const fetched = await source.fetchShifts([...all.values()], reach.since, reach.until);
+      const fetched = cleanReasons(await source.fetchShifts([...all.values()], reach.since, reach.until));
       log.debug("fetched shifts", {
         source: sourceName,
         schedules: all.size,
@@ -95,6 +96,14 @@ export async function fetchRuleShifts(
   });
   errors.sort((a, b) => ruleOrder(config, a.rule) - ruleOrder(config, b.rule));
   return { shifts, errors };
+}
+
+/** Shifts whose reasons (built from schedule names) are fit for an argv; see sanitizeReason. */
+function cleanReasons(shifts: Shift[]): Shift[] {
+  return shifts.map((s) => {
+    const reason = sanitizeReason(s.reason);
+    return reason === s.reason ? s : { ...s, reason };
+  });
 }
 
 /**
@@ -151,7 +160,7 @@ async function fetchIncidentShifts(
             email: a.email,
             start: a.at.toMillis(),
             end: until.toMillis(),
-            reason: `acknowledged incident #${a.incident.number}: ${a.incident.title}`,
+            reason: sanitizeReason(`acknowledged incident #${a.incident.number}: ${a.incident.title}`),
           })),
       );
     }

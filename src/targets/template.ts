@@ -1,4 +1,5 @@
 import { formatLength, formatUtc } from "../config/time.js";
+import { sanitizeReason } from "../infra/redact.js";
 import type { TargetCall } from "./types.js";
 
 /**
@@ -14,7 +15,8 @@ export function fillTemplate(argv: readonly string[], call: TargetCall): string[
     end: formatUtc(call.end),
     duration: formatLength(call.end.toMillis() - call.start.toMillis()).replace(/ /g, ""),
     rule: call.rule,
-    reason: call.reason,
+    // Reasons are cleaned where they are read; a reason joined from many shifts is cut here again.
+    reason: sanitizeReason(call.reason),
   };
   return argv.map((arg) => arg.replace(/\{([a-z]+)\}/g, (m, name: string) => values[name] ?? m));
 }

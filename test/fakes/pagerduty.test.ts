@@ -635,6 +635,51 @@ test("faults: status (default, custom, bare), hang, reset, truncated, premature-
   });
 });
 
+test("page lies: the true answer at one offset, cut short, with another total or another more", async () => {
+  await withFake({}, async (fake) => {
+    const q = "/oncalls?since=2026-11-20T00:00:00Z&until=2026-11-25T00:00:00Z&limit=1";
+    const truth = await get(fake, `${q}&offset=0&total=true`);
+    assert.equal((truth.body.oncalls as unknown[]).length, 1);
+    assert.equal(truth.body.more, true);
+    assert.equal(typeof truth.body.total, "number");
+
+    fake.lie("/oncalls", 1, { kind: "short", keep: 0 });
+    fake.lie("/oncalls", 0, { kind: "total", total: 1 });
+    fake.lie("/oncalls", 0, { kind: "more", more: false });
+    const short = await get(fake, `${q}&offset=1`);
+    assert.deepEqual([short.body.oncalls, short.body.more, short.body.offset], [[], true, 1]);
+    const total = await get(fake, `${q}&offset=0&total=true`);
+    assert.deepEqual({ ...total.body, total: 1 }, { ...truth.body, total: 1 });
+    assert.equal(total.body.total, 1);
+    const more = await get(fake, `${q}&offset=0&total=true`);
+    assert.deepEqual(more.body, { ...truth.body, more: false });
+    // Each lie is used once: the next answer is the truth again.
+    assert.deepEqual((await get(fake, `${q}&offset=0&total=true`)).body, truth.body);
+    assert.deepEqual(fake.unexpected, []);
+  });
+});
+
+test("huge: a 200 JSON body of the given size, streamed; with announce, its length announced", async () => {
+  await withFake({}, async (fake) => {
+    fake.fault(
+      "/oncalls",
+      { kind: "huge", bytes: 300_000 },
+      { kind: "huge", bytes: 200_000, announce: true },
+    );
+    const streamed = await fetch(`${fake.url}/oncalls`, { headers: HEADERS });
+    assert.equal(streamed.headers.get("content-length"), null);
+    const body = (await streamed.json()) as Body;
+    assert.deepEqual(
+      { ...body, pad: "" },
+      { oncalls: [], limit: 100, offset: 0, more: false, total: 0, pad: "" },
+    );
+    const announced = await fetch(`${fake.url}/oncalls`, { headers: HEADERS });
+    assert.equal(announced.headers.get("content-length"), "200000");
+    assert.equal((await announced.text()).length, 200_000);
+    assert.equal(JSON.stringify(body).length, 300_000);
+  });
+});
+
 test("rate limit: 5/min, the 6th request is 429 with ratelimit-* headers; the window slides", async () => {
   let now = Date.parse("2026-11-22T10:00:00Z");
   await withFake({ rateLimitPerMinute: 5, now: () => now }, async (fake) => {

@@ -82,7 +82,17 @@ export type Fault =
   | { kind: "truncated" } // 200 with a JSON body cut in half (complete HTTP message, invalid JSON)
   | { kind: "premature-close" } // 200 announcing the full content-length, half the body sent, then the socket is destroyed
   | { kind: "non-json" } // 200 with text/html body
-  | { kind: "lie-more" }; // 200 {"oncalls":[],"more":true,...} (a page that lies about more)
+  | { kind: "lie-more" } // 200 {"oncalls":[],"more":true,...} (a page that lies about more)
+  /** 200 with a JSON body of `bytes` bytes, streamed in 64 KB chunks (length announced if `announce`) */
+  | { kind: "huge"; bytes: number; announce?: boolean };
+
+/**
+ * A page that lies about its place in the list: the fake's true answer to that request, changed.
+ * `short` keeps only the first `keep` entries (their `more` stays as it was: a middle page that says
+ * there are more); `total` replaces the announced total; `more` replaces the `more` flag.
+ */
+export type PageLie =
+  { kind: "short"; keep: number } | { kind: "total"; total: number } | { kind: "more"; more: boolean };
 
 export type { RecordedRequest };
 
@@ -132,8 +142,12 @@ export type FakePagerDuty = {
   unexpected: string[];
   /** queue faults for requests whose path matches (string = exact pathname, RegExp = test pathname); each fault used once, in order */
   fault(path: string | RegExp, ...faults: Fault[]): void;
+  /** Makes the answer to the next request for `path` at this `offset` lie (used once). */
+  lie(path: string, offset: number, lie: PageLie): void;
   /** mutate state between runs */
   state: FakePagerDutyState;
+  /** bytes of padding sent by "huge" faults so far (a client that stops reading stops it early) */
+  streamed: number;
   /** e.g. {"/oncalls": 3, "/users/PABC": 1} */
   countByPath(): Record<string, number>;
   /** closes server, destroys hung sockets */
@@ -914,8 +928,25 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
 
   const { takeFault, later, send } = shell;
 
+  const lies: { path: string; offset: number; lie: PageLie }[] = [];
+  /** The true answer, changed as the lie says. */
+  function lying(rec: RecordedRequest, lie: PageLie): Reply {
+    const reply = handle(rec);
+    if (reply.status !== 200) return reply;
+    const body = JSON.parse(reply.body) as Json;
+    const key = Object.keys(body).find((k) => Array.isArray(body[k]));
+    if (lie.kind === "short" && key !== undefined) body[key] = (body[key] as unknown[]).slice(0, lie.keep);
+    if (lie.kind === "total") body.total = lie.total;
+    if (lie.kind === "more") body.more = lie.more;
+    return { ...reply, body: JSON.stringify(body) };
+  }
+
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const rec = shell.record(req);
+    const offset = Number(rec.query.get("offset") ?? "0");
+    const li = lies.findIndex((l) => l.path === rec.path && l.offset === offset);
+    const lie = li >= 0 ? lies.splice(li, 1)[0]?.lie : undefined;
+    if (lie !== undefined) return later(() => send(res, lying(rec, lie)));
     const fault = takeFault(rec.path);
     if (fault === undefined) return later(() => send(res, handle(rec)));
     switch (fault.kind) {
@@ -960,6 +991,27 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
             body: "<!DOCTYPE html><html><head><title>PagerDuty</title></head><body><h1>We'll be right back</h1></body></html>",
           }),
         );
+      case "huge": {
+        const chunk = Buffer.alloc(64 * 1024, "x");
+        const open = '{"oncalls":[],"limit":100,"offset":0,"more":false,"total":0,"pad":"';
+        let left = fault.bytes - open.length - 2;
+        res.on("error", () => undefined);
+        res.writeHead(200, {
+          "content-type": "application/json; charset=utf-8",
+          ...(fault.announce ? { "content-length": String(fault.bytes) } : {}),
+        });
+        res.write(open);
+        const pump = (): void => {
+          while (!res.destroyed && left > 0) {
+            const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+            left -= part.length;
+            fake.streamed += part.length;
+            if (!res.write(part)) return void res.once("drain", pump);
+          }
+          if (!res.destroyed) res.end('"}');
+        };
+        return pump();
+      }
       case "lie-more": {
         const key = /^\/(oncalls|users|schedules|incidents)$/.exec(rec.path)?.[1] ?? "oncalls";
         const limit = Number(rec.query.get("limit") ?? "25");
@@ -985,7 +1037,9 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
     requests: shell.requests,
     unexpected: shell.unexpected,
     state,
+    streamed: 0,
     fault: shell.fault,
+    lie: (path, offset, lie) => void lies.push({ path, offset, lie }),
     countByPath: shell.countByPath,
     close: shell.close,
   };

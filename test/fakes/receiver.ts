@@ -3,8 +3,10 @@ import http from "node:http";
 /**
  * An in-process receiver for the `http` target: records every request, keeps grants by key (a POST
  * with a known key is de-duplicated, as a receiver should), and can be told to fail the next
- * requests with a status.
+ * requests with a status, or to answer them with any status, content type and body.
  */
+export type CannedReply = { status: number; contentType?: string; body: string };
+
 export type ReceivedRequest = {
   method: string;
   path: string;
@@ -15,7 +17,7 @@ export type ReceivedRequest = {
 export async function startReceiver(opts: { token: string }) {
   const requests: ReceivedRequest[] = [];
   const grants = new Map<string, unknown>();
-  const failures: number[] = [];
+  const failures: (number | CannedReply)[] = [];
   const server = http.createServer((req, res) => {
     let raw = "";
     req.on("data", (d: Buffer) => (raw += d.toString()));
@@ -29,7 +31,11 @@ export async function startReceiver(opts: { token: string }) {
       };
       if (req.headers.authorization !== `Bearer ${opts.token}`) return reply(401, { error: "unauthorized" });
       const fail = failures.shift();
-      if (fail) return reply(fail, { error: `injected ${fail}` });
+      if (typeof fail === "number") return reply(fail, { error: `injected ${fail}` });
+      if (fail) {
+        res.writeHead(fail.status, fail.contentType ? { "content-type": fail.contentType } : {});
+        return res.end(fail.body);
+      }
       if (req.method === "POST" && path === "/grants") {
         const key = (body as { key?: string }).key ?? "";
         const existed = grants.has(key);
@@ -53,6 +59,8 @@ export async function startReceiver(opts: { token: string }) {
     requests,
     grants,
     failNext: (...statuses: number[]) => failures.push(...statuses),
+    /** Answers the next requests with these replies instead of handling them. */
+    answerNext: (...replies: CannedReply[]) => failures.push(...replies),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

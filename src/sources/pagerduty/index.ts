@@ -13,11 +13,10 @@ import {
   parseUser,
   type ListedSchedule,
   type OncallEntry,
+  type Page,
 } from "./schema.js";
+import { LIMIT, readAllPages } from "./paging.js";
 
-const LIMIT = 100;
-/** NOTE: PagerDuty answers 400 when offset + limit exceeds 10,000; a window needing more is split. */
-const OFFSET_CAP = 10_000;
 /** Schedule ids per /oncalls query, to keep URLs well under common proxy limits. */
 const IDS_PER_QUERY = 50;
 
@@ -33,49 +32,26 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
   };
   const get = apiGet(config, deps, headers);
 
-  /** Classic offset paging: the first page asks for the total, the rest are fetched concurrently. */
-  async function getAllPages<T>(
+  /** Every page of an offset-paged list, each checked against the others (see readAllPages). */
+  function getAllPages<T>(
     path: string,
     query: [string, string][],
-    parse: (body: unknown, what: string) => { items: T[]; more: boolean; total: number | null },
+    parse: (body: unknown, what: string) => Page<T>,
   ): Promise<T[] | "too-many"> {
-    const first = parse(
-      await get(path, [...query, ["limit", String(LIMIT)], ["offset", "0"], ["total", "true"]]),
-      path,
-    );
-    if (!first.more) return first.items;
-    if (first.items.length === 0)
-      throw new Error(`GET ${path}: a page with no entries says there are more (more: true)`);
-    if (first.total === null) {
-      // Without a total, walk the pages one by one.
-      const items = [...first.items];
-      for (let offset = LIMIT; ; offset += LIMIT) {
-        if (offset + LIMIT > OFFSET_CAP) return "too-many";
-        const page = parse(
-          await get(path, [...query, ["limit", String(LIMIT)], ["offset", String(offset)]]),
+    return readAllPages(
+      `GET ${path}`,
+      async (offset, opts) =>
+        parse(
+          await get(path, [
+            ...query,
+            ["limit", String(LIMIT)],
+            ["offset", String(offset)],
+            ...(opts.total ? [["total", "true"] as [string, string]] : []),
+          ]),
           path,
-        );
-        items.push(...page.items);
-        if (!page.more) return items;
-        if (page.items.length === 0)
-          throw new Error(`GET ${path}: a page with no entries says there are more (more: true)`);
-      }
-    }
-    if (first.total > OFFSET_CAP) return "too-many";
-    const offsets: number[] = [];
-    for (let o = LIMIT; o < first.total; o += LIMIT) offsets.push(o);
-    const pages = await mapLimit(offsets, deps.concurrency, async (offset) =>
-      parse(await get(path, [...query, ["limit", String(LIMIT)], ["offset", String(offset)]]), path),
+        ),
+      deps.concurrency,
     );
-    const items = [...first.items, ...pages.flatMap((p) => p.items)];
-    if (
-      items.length < first.total &&
-      pages.length > 0 &&
-      (pages[pages.length - 1] as { more: boolean }).more
-    ) {
-      throw new Error(`GET ${path}: the entries changed while paging (more pages than the total announced)`);
-    }
-    return items;
   }
 
   async function fetchOncalls(ids: string[], since: DateTime, until: DateTime): Promise<OncallEntry[]> {

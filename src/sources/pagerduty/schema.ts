@@ -16,7 +16,13 @@ export type OncallEntry = {
   end: DateTime | null;
 };
 
-type Page<T> = { items: T[]; more: boolean; total: number | null };
+/**
+ * One page of a classic (offset) paged list, with what the page says about where it sits in the list:
+ * `offset` and `limit` as the server applied them, `more`, and `total` (null unless asked for).
+ */
+export type Page<T> = { items: T[]; more: boolean; total: number | null; offset: number; limit: number };
+
+const count = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
 
 function page<T>(body: unknown, what: string, key: string, item: (v: unknown, i: number) => T): Page<T> {
   const b = obj(body);
@@ -24,8 +30,12 @@ function page<T>(body: unknown, what: string, key: string, item: (v: unknown, i:
   const list = b[key];
   if (!Array.isArray(list)) throw new MalformedResponse(what, `no "${key}" list`);
   if (typeof b.more !== "boolean") throw new MalformedResponse(what, `"more" is not true or false`);
-  const total = typeof b.total === "number" ? b.total : null;
-  return { items: list.map(item), more: b.more, total };
+  if (!count(b.offset)) throw new MalformedResponse(what, `"offset" is not a whole number`);
+  if (!count(b.limit)) throw new MalformedResponse(what, `"limit" is not a whole number`);
+  if (b.total !== null && b.total !== undefined && !count(b.total))
+    throw new MalformedResponse(what, `"total" is not a whole number or null`);
+  const total = count(b.total) ? b.total : null;
+  return { items: list.map(item), more: b.more, total, offset: b.offset, limit: b.limit };
 }
 
 export function parseOncallsPage(body: unknown, what: string): Page<OncallEntry> {

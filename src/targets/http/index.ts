@@ -7,8 +7,9 @@ import type { ActionResult, Target, TargetCall, TargetDeps } from "../types.js";
 /**
  * Any HTTP endpoint: `POST url` with the grant as JSON, `DELETE url/{key}` to revoke (when the
  * target says `revoke: true`). `key` is a stable id of the grant (the same rule, resource, identity
- * and interval give the same key), so the receiver can de-duplicate a retried POST. 408, 429 and 5xx
- * are retried like the sources' requests; any other non-2xx fails the action.
+ * and interval give the same key), so the receiver can de-duplicate a retried POST. Any 2xx is
+ * success, whatever the body says or is; 408, 429 and 5xx are retried like the sources' requests;
+ * any other status fails the action, except a DELETE answered 404 or 410: that grant is gone already.
  */
 export function grantKey(call: Pick<TargetCall, "rule" | "resource" | "identity" | "start" | "end">): string {
   const material = JSON.stringify([
@@ -30,9 +31,16 @@ export function createHttpTarget(config: Extract<TargetConfig, { type: "http" }>
   }
   const send = async (method: string, url: URL, body?: unknown): Promise<ActionResult> => {
     try {
-      await deps.http.request(method, url, body === undefined ? { headers } : { headers, body });
+      await deps.http.request(
+        method,
+        url,
+        body === undefined ? { headers, anyBody: true } : { headers, body, anyBody: true },
+      );
       return { status: "applied" };
     } catch (err) {
+      // Revoking what the receiver no longer has is done: retrying it every run would change nothing.
+      if (method === "DELETE" && err instanceof HttpError && (err.status === 404 || err.status === 410))
+        return { status: "applied", output: `${err.status}: already gone` };
       return { status: "failed", error: err instanceof HttpError ? err.message : String(err) };
     }
   };

@@ -13,17 +13,22 @@ function watchSignals(): StopControl & { dispose(): void } {
   const controller = new AbortController();
   const cleanups = new Set<() => Promise<void>>();
   let graceful = false;
+  let ending = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (graceful && !controller.signal.aborted) {
       controller.abort(signal);
       return;
     }
-    dispose();
+    if (ending) return;
+    ending = true;
+    // NOTE: the handlers stay until the clean-up is done: execa's exit hook (signal-exit) re-raises a
+    // signal at once when it finds itself the only listener, which would skip the clean-up.
     const timer = new Promise((resolve) => setTimeout(resolve, HARD_STOP_CLEANUP_MS).unref());
-    void Promise.race([Promise.allSettled([...cleanups].map((c) => c())), timer]).then(() =>
-      // With the handlers gone the signal has its default effect: the process ends by it.
-      process.kill(process.pid, signal),
-    );
+    void Promise.race([Promise.allSettled([...cleanups].map((c) => c())), timer]).then(() => {
+      dispose();
+      // With these handlers gone the signal has its default effect: the process ends by it.
+      process.kill(process.pid, signal);
+    });
   };
   const dispose = () => {
     process.off("SIGINT", onSignal);

@@ -28,7 +28,7 @@ export const nodeStateFs: StateFs = {
   },
 };
 
-/** The code of an OS error (`ENOSPC`), or the message of anything else. */
+/** An error as a message: for an OS error, its code, text, call and path (`ENOSPC: no space left on device, write`). */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

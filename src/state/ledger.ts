@@ -70,13 +70,8 @@ export async function readLedger(file: string): Promise<LoadedLedger> {
   if (journalText === null) return { grants, journal: null };
   const { changes, tornLastLine } = parseJournal(journalText, journalFile);
   let folded = grants;
-  for (const c of changes)
-    folded = applyChange(
-      folded,
-      c,
-      (g) => g,
-      (g) => g,
-    );
+  const itself = (g: LedgerGrant) => g;
+  for (const c of changes) folded = applyChange(folded, c, itself, itself);
   return { grants: folded, journal: { file: journalFile, changes: changes.length, tornLastLine } };
 }
 
@@ -123,7 +118,7 @@ function parseJournal(text: string, file: string): { changes: LedgerChange[]; to
   const lines = text.split("\n");
   const last = lines.pop() ?? "";
   const recovery =
-    "It was left in place, as was the ledger. Fix or remove the line (its action is then made again by the next run).";
+    "It was left in place, as was the ledger. Fix or remove the line (its action may then be made again by the next run).";
   const changes = lines.map((line, i): LedgerChange => {
     const at = `${file}: line ${i + 1}`;
     let o: unknown;

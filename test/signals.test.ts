@@ -28,7 +28,15 @@ shifts:
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const started = Date.now();
-  while (!(await cond())) {
+  // A file read while it is being appended to may not parse yet: that is "not yet".
+  const holds = async () => {
+    try {
+      return await cond();
+    } catch {
+      return false;
+    }
+  };
+  while (!(await holds())) {
     if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

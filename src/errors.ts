@@ -1,9 +1,10 @@
 /**
- * The few errors that end a run. Each carries the exit code of SPEC section 6; only the entry point
- * (src/main.ts) turns them into an exit code. Expected per-item outcomes (a failed action, a failed
- * source) are values, not exceptions.
+ * The few errors that end a run. Each carries the exit code documented in the README; only the entry
+ * point (src/main.ts) turns them into an exit code. Expected per-item outcomes (a failed action, a
+ * failed source) are values, not exceptions. 130 and 143 are a run stopped by SIGINT and SIGTERM (the
+ * shell's 128 + signal number), after it finished and recorded the calls under way.
  */
-export type ExitCode = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+export type ExitCode = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 130 | 143;
 
 export class ShiftgrantError extends Error {
   readonly exitCode: ExitCode;

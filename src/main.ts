@@ -15,6 +15,17 @@ export type MainDeps = {
   cwd: string;
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Stop requests (SIGINT, SIGTERM), wired by the CLI entry; in-process callers may pass their own. */
+  stop?: StopControl;
+};
+
+export type StopControl = {
+  /** Aborted, with the signal's name as its reason, when a stop is requested after `graceful()`. */
+  signal: AbortSignal;
+  /** The command stops gracefully on `signal` (sync does); until it says so, a signal ends the process. */
+  graceful(): void;
+  /** Registers a clean-up run when the process must end at once (a second signal); returns its unregister. */
+  onHardStop(cleanup: () => Promise<void>): () => void;
 };
 
 type GlobalOpts = { logLevel: LogLevel; logFormat?: LogFormat };
@@ -50,7 +61,8 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
 
   /** Wraps a command: its options (with the global ones), a logger, the clock; errors to exit codes. */
   const run =
-    (fn: (deps: CommandDeps, opts: Opts) => Promise<ExitCode>) => async (_: unknown, cmd: Command) => {
+    (fn: (deps: CommandDeps, opts: Opts) => Promise<ExitCode>, graceful = false) =>
+    async (_: unknown, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as GlobalOpts & Opts;
       const runId = randomUUID().slice(0, 8);
       const redactor = new SecretSet();
@@ -78,7 +90,9 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
           exec: runCommand,
           runId,
           progress: progressLine(deps.stderr),
+          ...(graceful && deps.stop ? { signal: deps.stop.signal, onHardStop: deps.stop.onHardStop } : {}),
         };
+        if (graceful) deps.stop?.graceful();
         code = await fn(commandDeps, globals);
       } catch (err) {
         code = reportError(err, deps.stderr, redactor);
@@ -137,7 +151,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
           },
           d,
         );
-      }),
+      }, true),
     );
 
   program

@@ -23,6 +23,8 @@ it("the Kubernetes CronJob forbids overlapping runs, reads tokens from a Secret 
   const stateVolume = pod.volumes.find((v: { name: string }) => v.name === "state");
   assert.equal(stateVolume.persistentVolumeClaim.claimName, pvc.metadata.name);
   assert.ok(container.volumeMounts.some((m: { mountPath: string }) => m.mountPath === "/var/lib/shiftgrant"));
+  // Longer than a target call's default timeout (60s): a SIGTERM lets the call under way finish.
+  assert.equal(pod.terminationGracePeriodSeconds, 90);
 });
 
 it("the systemd unit runs one sync, reads tokens from an env file, and treats exit 5 (locked) as success", () => {
@@ -32,6 +34,9 @@ it("the systemd unit runs one sync, reads tokens from an env file, and treats ex
   assert.match(unit, /^ExecStart=\/usr\/bin\/shiftgrant sync -c \/etc\/shiftgrant\/shiftgrant\.yaml /m);
   assert.match(unit, /^SuccessExitStatus=5$/m);
   assert.match(unit, /^StateDirectory=shiftgrant$/m);
+  // SIGTERM to shiftgrant only, with time to finish the call under way.
+  assert.match(unit, /^KillMode=mixed$/m);
+  assert.match(unit, /^TimeoutStopSec=90$/m);
   const timer = read("examples/deploy/shiftgrant.timer");
   assert.match(timer, /^OnCalendar=\*-\*-\* \*:07:00$/m);
   assert.match(timer, /^Persistent=true$/m);

@@ -28,6 +28,8 @@ export function runCli(
     binDir?: string;
     timeoutMs?: number;
     onSpawn?: (pid: number) => void;
+    /** Sees stderr as it comes (e.g. to wait for a log line). */
+    onStderr?: (soFar: string) => void;
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -46,7 +48,10 @@ export function runCli(
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
     child.on("error", reject);
     child.on("close", (code, signal) => {
@@ -71,6 +76,8 @@ export type FakeCliBehaviour = {
   delayMs?: number;
   /** Printed on stdout on success. */
   stdout?: string;
+  /** Answer only once this file exists (a test creates it: a call held in flight, without timing). */
+  waitForFile?: string;
 };
 
 export type FakeCliCall = { argv: string[]; env: Record<string, string> };
@@ -96,7 +103,8 @@ const finish = () => {
   if (b.stdout) process.stdout.write(b.stdout);
   process.exit(0);
 };
-if (b.delayMs) setTimeout(finish, b.delayMs); else finish();
+const held = () => (b.waitForFile && !fs.existsSync(b.waitForFile) ? setTimeout(held, 10) : finish());
+if (b.delayMs) setTimeout(held, b.delayMs); else held();
 `;
   const file = path.join(binDir, name);
   await writeFile(file, script.replace(/^#!.*\n/, "#!/usr/bin/env node\n"));

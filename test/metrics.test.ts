@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { it } from "node:test";
 import { PD_TOKEN, setup } from "./pd-setup.js";
@@ -21,6 +21,7 @@ function parseMetrics(text: string): Map<string, number> {
 it("--metrics-file writes Prometheus text after a run: exit code, actions, requests, grants in force", async () => {
   const env = await setup();
   const file = path.join(env.dir, "metrics", "shiftgrant.prom");
+  await mkdir(path.dirname(file));
   try {
     const res = await env.run(["--metrics-file", file]);
     assert.equal(res.code, 0, res.stderr);

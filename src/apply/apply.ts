@@ -5,64 +5,96 @@ import type { ActionResult, Target } from "../targets/types.js";
 
 export type AppliedAction = { action: Action; result: ActionResult };
 
+export type ApplyOptions = {
+  /** Called as each action completes, before the next action of its chain starts. */
+  onResult?: (applied: AppliedAction) => void | Promise<void>;
+  /**
+   * Consulted before each call starts: once it returns true, no further call starts. Calls under
+   * way finish; the actions not started get no result (they stay `planned`).
+   */
+  shouldStop?: () => boolean;
+};
+
 /**
  * Runs the grants, extends and revokes of a plan: each target's calls concurrently up to its own
- * bound, targets side by side. A failed action does not stop the others; results keep plan order.
+ * bound, targets side by side. Actions on the same access (target, resource, identity) form a chain
+ * that runs one at a time, what takes access away first: a revoke that names only the identity and
+ * the resource, run beside or after a new grant, would take that grant away too. A failed action
+ * does not stop the others, except that a failed revoke keeps the grants chained after it from
+ * being made (the next run plans both again, in order).
  */
 export async function applyPlan(
   actions: readonly Action[],
   targets: ReadonlyMap<string, { target: Target; concurrency: number }>,
   log: Logger,
-  onResult?: (applied: AppliedAction) => void | Promise<void>,
+  opts: ApplyOptions = {},
 ): Promise<Map<Action, ActionResult>> {
   const todo = actions.filter((a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke");
-  const byTarget = new Map<string, Action[]>();
-  for (const a of todo) byTarget.set(a.target, [...(byTarget.get(a.target) ?? []), a]);
+  const byTarget = new Map<string, Map<string, Action[]>>();
+  for (const a of todo) {
+    let chains = byTarget.get(a.target);
+    if (!chains) byTarget.set(a.target, (chains = new Map()));
+    const key = JSON.stringify([a.resource, a.identity]);
+    chains.set(key, [...(chains.get(key) ?? []), a]);
+  }
   const results = new Map<Action, ActionResult>();
   await Promise.all(
-    [...byTarget].map(async ([name, list]) => {
+    [...byTarget].map(async ([name, chains]) => {
       const t = targets.get(name);
-      await mapLimit(list, t?.concurrency ?? 1, async (action) => {
-        let result: ActionResult;
-        if (!t) result = { status: "failed", error: `unknown target ${name}` };
-        else {
-          const call = {
-            identity: action.identity,
-            resource: action.resource,
-            start: action.start,
-            end: action.end,
+      await mapLimit([...chains.values()].map(order), t?.concurrency ?? 1, async (chain) => {
+        let revokeFailed: string | null = null;
+        for (const action of chain) {
+          if (opts.shouldStop?.()) return;
+          const result: ActionResult =
+            revokeFailed !== null && action.kind !== "revoke"
+              ? {
+                  status: "failed",
+                  error: `not made: the revoke of the same access before it failed (${revokeFailed}); the next run tries both again`,
+                }
+              : await call(t?.target, name, action);
+          if (action.kind === "revoke" && result.status === "failed") revokeFailed = result.error;
+          results.set(action, result);
+          const fields = {
+            kind: action.kind,
             rule: action.rule,
-            reason: action.reason,
-            ...(action.revokes ? { grants: action.revokes } : {}),
+            target: name,
+            resource: action.resource,
+            identity: action.identity,
           };
-          try {
-            result =
-              action.kind === "grant"
-                ? await t.target.grant(call)
-                : action.kind === "extend"
-                  ? await t.target.extend(call)
-                  : await t.target.revoke(call);
-          } catch (err) {
-            result = {
-              status: "failed",
-              error: `internal error: ${err instanceof Error ? err.message : String(err)}`,
-            };
-          }
+          if (result.status === "applied")
+            log.info("action applied", { ...fields, ...(result.output ? { output: result.output } : {}) });
+          else log.warn("action failed", { ...fields, error: result.error });
+          await opts.onResult?.({ action, result });
         }
-        results.set(action, result);
-        const fields = {
-          kind: action.kind,
-          rule: action.rule,
-          target: name,
-          resource: action.resource,
-          identity: action.identity,
-        };
-        if (result.status === "applied")
-          log.info("action applied", { ...fields, ...(result.output ? { output: result.output } : {}) });
-        else log.warn("action failed", { ...fields, error: result.error });
-        await onResult?.({ action, result });
       });
     }),
   );
   return results;
+}
+
+/** Revokes first, then the rest, each group in plan order. */
+function order(chain: Action[]): Action[] {
+  return [...chain.filter((a) => a.kind === "revoke"), ...chain.filter((a) => a.kind !== "revoke")];
+}
+
+async function call(target: Target | undefined, name: string, action: Action): Promise<ActionResult> {
+  if (!target) return { status: "failed", error: `unknown target ${name}` };
+  const c = {
+    identity: action.identity,
+    resource: action.resource,
+    start: action.start,
+    end: action.end,
+    rule: action.rule,
+    reason: action.reason,
+    ...(action.revokes ? { grants: action.revokes } : {}),
+  };
+  try {
+    return action.kind === "grant"
+      ? await target.grant(c)
+      : action.kind === "extend"
+        ? await target.extend(c)
+        : await target.revoke(c);
+  } catch (err) {
+    return { status: "failed", error: `internal error: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }

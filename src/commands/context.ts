@@ -7,6 +7,7 @@ import type { Logger } from "../infra/log.js";
 import type { SecretSet } from "../infra/redact.js";
 import { createSource } from "../sources/index.js";
 import type { Source } from "../sources/types.js";
+import type { StateFs } from "../state/fs.js";
 import { createTarget } from "../targets/index.js";
 import type { Target } from "../targets/types.js";
 
@@ -23,6 +24,19 @@ export type CommandDeps = {
   /** A one-line progress note for people watching a terminal; does nothing elsewhere. */
   progress: (note: string | null) => void;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Aborted when the run is asked to stop (SIGINT, SIGTERM, or an in-process caller): no further call
+   * starts, calls under way finish and are recorded, the report says what was not done. Its reason is
+   * the signal's name.
+   */
+  signal?: AbortSignal;
+  /**
+   * Registers a clean-up (removing the lock) for a run that must end at once (a second signal);
+   * returns a function that unregisters it.
+   */
+  onHardStop?: (cleanup: () => Promise<void>) => () => void;
+  /** The writes of the state files; tests pass one that fails. */
+  stateFs?: StateFs;
 };
 
 export function buildSources(

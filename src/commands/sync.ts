@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { DateTime } from "luxon";
 import { loadConfig, type Config, type RuleConfig } from "../config/load.js";
 import { checkPermissions } from "../config/permissions.js";
 import { resolveSecrets } from "../config/secrets.js";
@@ -9,10 +10,20 @@ import { planGrants } from "../plan/plan.js";
 import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
 import type { Action, ActionStatus } from "../plan/types.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
-import { createAuditLog } from "../state/audit.js";
-import { createLedgerWriter, loadLedger, type LedgerGrant } from "../state/ledger.js";
-import { writeMetrics } from "../state/metrics.js";
+import { createAuditLog, type AuditLog } from "../state/audit.js";
+import { nodeStateFs } from "../state/fs.js";
+import {
+  checkStateDir,
+  createLedgerWriter,
+  journalPath,
+  readLedger,
+  type LedgerGrant,
+  type LedgerProblem,
+  type LedgerWriter,
+} from "../state/ledger.js";
+import { checkMetricsFile, writeMetrics } from "../state/metrics.js";
 import { acquireLock, type Lock } from "../state/lock.js";
+import { findSameFile, type NamedFile } from "../state/paths.js";
 import type { ActionResult } from "../targets/types.js";
 import { buildSources, buildTargets, textOptions, type CommandDeps } from "./context.js";
 
@@ -30,40 +41,71 @@ export type SyncOptions = {
 };
 
 /**
- * Fetch, plan, apply, record, report. Returns the exit code of SPEC section 6. A dry run takes no
+ * Fetch, plan, apply, record, report. Returns the exit code (see the README). A dry run takes no
  * lock, makes no target call and writes nothing; it still reads the ledger, so its plan is the plan
  * a real run would carry out.
  */
 export async function runSync(opts: SyncOptions, deps: CommandDeps): Promise<ExitCode> {
-  if (!opts.metricsFile || opts.dryRun) return (await sync(opts, deps)).code;
+  const onStop = () =>
+    deps.log.warn("stop requested: no further call starts; the calls under way finish and are recorded", {
+      signal: String(deps.signal?.reason),
+    });
+  deps.signal?.addEventListener("abort", onStop, { once: true });
+  try {
+    return await runSyncWithMetrics(opts, deps);
+  } finally {
+    deps.signal?.removeEventListener("abort", onStop);
+  }
+}
+
+async function runSyncWithMetrics(opts: SyncOptions, deps: CommandDeps): Promise<ExitCode> {
+  const metricsFile = opts.metricsFile && !opts.dryRun ? path.resolve(deps.cwd, opts.metricsFile) : null;
+  const guard = { metricsSafe: true };
+  if (!metricsFile) return settle(await sync(opts, deps, null, guard));
+  // A metrics path that cannot be written, or that holds someone else's file, stops the run before
+  // anything else, and no metrics are written.
+  await checkMetricsFile(metricsFile, deps.stateFs);
   // Metrics are written for every real run, a failed one included: its exit code is the news.
   const started = Date.now();
   let outcome: SyncOutcome | null = null;
   let code: ExitCode = 1;
   try {
-    outcome = await sync(opts, deps);
+    outcome = await sync(opts, deps, metricsFile, guard);
     code = outcome.code;
-    return code;
+    return settle(outcome);
   } catch (err) {
     code = err instanceof ShiftgrantError ? err.exitCode : 1;
     throw err;
   } finally {
     const now = deps.now().toUTC();
-    await writeMetrics(path.resolve(deps.cwd, opts.metricsFile), {
-      finishedAt: now,
-      durationMs: Date.now() - started,
-      exitCode: code,
-      actions: outcome?.actions ?? [],
-      requests: outcome?.requests ?? new Map(),
-      retries: outcome?.retries ?? 0,
-      sourceErrors: outcome?.sourceErrors ?? 0,
-      grantsActive: (outcome?.ledger ?? []).filter((g) => g.start <= now && g.end > now).length,
-    }).catch((err: unknown) => deps.log.error("could not write the metrics file", { error: String(err) }));
+    if (guard.metricsSafe)
+      await writeMetrics(
+        metricsFile,
+        {
+          finishedAt: now,
+          durationMs: Date.now() - started,
+          exitCode: code,
+          actions: outcome?.actions ?? [],
+          requests: outcome?.requests ?? new Map(),
+          retries: outcome?.retries ?? 0,
+          sourceErrors: outcome?.sourceErrors ?? 0,
+          grantsActive: (outcome?.ledger ?? []).filter((g) => g.start <= now && g.end > now).length,
+        },
+        deps.stateFs,
+      ).catch((err: unknown) => deps.log.error("could not write the metrics file", { error: String(err) }));
   }
+}
+
+/** The exit code of a finished run; a run whose records could not be written ends with its error. */
+function settle(outcome: SyncOutcome): ExitCode {
+  if (outcome.failure) throw outcome.failure;
+  return outcome.code;
 }
 
 type SyncOutcome = {
   code: ExitCode;
+  /** Printed after the report: the run could not record what it did (exit 2). */
+  failure?: StateError;
   actions: ReportedAction[];
   requests: ReadonlyMap<string, number>;
   retries: number;
@@ -71,7 +113,12 @@ type SyncOutcome = {
   ledger: readonly LedgerGrant[];
 };
 
-async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> {
+async function sync(
+  opts: SyncOptions,
+  deps: CommandDeps,
+  metricsFile: string | null,
+  guard: { metricsSafe: boolean },
+): Promise<SyncOutcome> {
   const config = await loadConfig(opts.config);
   for (const w of await checkPermissions(config))
     deps.log.warn("a file that decides access is open to other users", w);
@@ -79,13 +126,18 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
   const window = resolveWindow(opts, config.window, now);
   const rules = selectRules(config, opts.rules);
   const stateFile = opts.state ? path.resolve(deps.cwd, opts.state) : config.state;
+  await checkSeparateFiles(config, stateFile, metricsFile, guard);
   const maxChanges = opts.maxChanges ?? config.maxChanges;
   const secrets = await resolveSecrets(config, deps.env, deps.redactor, {
     sources: new Set(rules.map((r) => r.source)),
     targets: opts.dryRun ? new Set() : new Set(rules.map((r) => r.target)),
   });
+  const fs = deps.stateFs ?? nodeStateFs;
 
+  if (!opts.dryRun) await checkStateDir(stateFile, fs);
   const lock: Lock | null = opts.dryRun ? null : await acquireLock(`${stateFile}.lock`, deps.runId, deps.log);
+  const unregister = lock ? deps.onHardStop?.(() => lock.release()) : undefined;
+  const audit = createAuditLog(opts.dryRun ? null : config.audit, deps.runId, deps.now, fs);
   try {
     deps.log.info("sync started", {
       config: config.file,
@@ -95,15 +147,49 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
       rules: rules.map((r) => r.name),
       dryRun: opts.dryRun,
     });
-    const held = await loadLedger(stateFile);
+    const loaded = await readLedger(stateFile);
+    const held = loaded.grants;
+    if (loaded.journal) {
+      deps.log.warn("the ledger's journal, left by a run that could not write the ledger, is folded in", {
+        journal: loaded.journal.file,
+        changes: loaded.journal.changes,
+      });
+    }
+    if (loaded.journal?.tornLastLine) {
+      deps.log.warn("the journal's last line was cut off; the action it held may be made again", {
+        journal: loaded.journal.file,
+      });
+    }
+    await audit.open();
     const { sources, http } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
     const targets = buildTargets(config, new Set(rules.map((r) => r.target)), secrets, deps);
     const scheduleCount = new Set(rules.flatMap((r) => r.schedules)).size;
-    deps.progress(
-      `fetching ${scheduleCount} schedule(s) from ${new Set(rules.map((r) => r.source)).size} source(s)…`,
-    );
-    const fetched = await fetchRuleShifts(config, rules, sources, window, deps.log, now);
+    const stats = () => ({ requests: http.stats.requests, retries: http.stats.retries });
+
+    const stopped = () => stopSignal(deps.signal);
+    if (!stopped())
+      deps.progress(
+        `fetching ${scheduleCount} schedule(s) from ${new Set(rules.map((r) => r.source)).size} source(s)…`,
+      );
+    const fetched = stopped()
+      ? null
+      : await untilAborted(fetchRuleShifts(config, rules, sources, window, deps.log, now), deps.signal);
     deps.progress(null);
+    const sig = stopped();
+    if (!fetched || sig) {
+      // Stopped before a plan: nothing was changed. Requests already sent are abandoned.
+      const name = sig?.name ?? "a stop request";
+      const report: Report = {
+        dryRun: opts.dryRun,
+        window,
+        actions: [],
+        errors: [],
+        stopped: `${name} received while reading the sources: nothing was planned or applied`,
+      };
+      deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
+      deps.log.warn("sync stopped", { signal: name });
+      return { code: sig?.code ?? 143, actions: [], ...stats(), sourceErrors: 0, ledger: held };
+    }
 
     const actions = planGrants({
       now,
@@ -115,9 +201,7 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
       capabilities: (t) =>
         (targets.get(t) as NonNullable<ReturnType<typeof targets.get>>).target.capabilities,
     });
-    const changes = actions.filter(
-      (a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke",
-    ).length;
+    const changes = actions.filter(isCall).length;
     const report: Report = {
       dryRun: opts.dryRun,
       window,
@@ -130,24 +214,58 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
     if (actions.some((a) => a.badIdentity)) codes.push(4);
 
     let ledger: readonly LedgerGrant[] = held;
-    if (!opts.dryRun && maxChanges !== null && maxChanges !== undefined && changes > maxChanges) {
+    let failure: StateError | undefined;
+    const tooMany = maxChanges !== null && maxChanges !== undefined && changes > maxChanges;
+    if (!opts.dryRun && tooMany) {
       report.stopped = `${changes} change${changes === 1 ? "" : "s"} planned, more than --max-changes ${maxChanges}: nothing was applied`;
       deps.log.error("too many changes; nothing applied", { changes, maxChanges });
       codes.push(6);
-    } else if (!opts.dryRun) {
-      const { results, grants } = await applyAndRecord(actions, { config, stateFile, held, targets, deps });
-      ledger = grants;
-      report.actions.forEach((r, i) => {
-        const res = results.get(actions[i] as Action);
-        if (!res) return;
-        r.status = res.status;
-        if (res.status === "failed") r.error = res.error;
+    }
+    if (!opts.dryRun) {
+      const apply = !tooMany && changes > 0;
+      const halt = { reason: null as string | null };
+      const writer = createLedgerWriter(stateFile, held, deps.now, {
+        runId: deps.runId,
+        fs,
+        onFailure: (error) => {
+          halt.reason ??= error;
+          deps.log.error("the ledger could not be written; no further call is started", { error });
+        },
       });
-      if (report.actions.some((a) => a.status === "failed")) codes.push(4);
+      // Before the first call, the ledger is written once: a disk that cannot take it fails the run
+      // here, with nothing applied. A journal left by an earlier run is written in too.
+      if (apply || loaded.journal) await writer.prepare(loaded.journal);
+      if (apply && stopped()) {
+        const s = stopped();
+        report.stopped = `${s?.name ?? "a stop request"} received before the first call: ${changes} call${changes === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
+        codes.push(s?.code ?? 143);
+      } else if (apply) {
+        const applied = await applyAndRecord(actions, { writer, audit, halt, targets, deps });
+        ledger = writer.grants;
+        report.actions.forEach((r, i) => {
+          const res = applied.results.get(actions[i] as Action);
+          if (!res) return;
+          r.status = res.status;
+          if (res.status === "failed") r.error = res.error;
+        });
+        if (report.actions.some((a) => a.status === "failed")) codes.push(4);
+        const notMade = report.actions.filter((a) => isCall(a) && a.status === "planned").length;
+        const notMadeText = `${notMade} of ${changes} call${changes === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
+        const s = stopped();
+        const failed = recordFailure(writer.problem, applied.auditError, notMadeText);
+        if (failed) {
+          failure = new StateError(failed);
+          report.stopped = `${halt.reason ?? "a write failed"}: no further call was started; ${notMadeText}`;
+          codes.push(2);
+        } else if (s) {
+          report.stopped = `${s.name} received: no further call was started; ${notMadeText}`;
+          codes.push(s.code);
+          deps.log.warn("sync stopped", { signal: s.name, notMade });
+        }
+      }
     }
 
-    const out = opts.output === "json" ? renderJson(report) : renderText(report, textOptions(deps, now));
-    deps.stdout.write(deps.redactor.redact(out));
+    deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
     const code = combineExitCodes(codes);
     deps.log.info("sync finished", {
       exitCode: code,
@@ -157,66 +275,160 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
     });
     return {
       code,
+      ...(failure ? { failure } : {}),
       actions: report.actions,
-      requests: http.stats.requests,
-      retries: http.stats.retries,
+      ...stats(),
       sourceErrors: fetched.errors.length,
       ledger,
     };
   } finally {
+    await audit.close();
+    unregister?.();
     await lock?.release();
   }
 }
 
+function render(report: Report, opts: SyncOptions, deps: CommandDeps, now: DateTime): string {
+  return opts.output === "json" ? renderJson(report) : renderText(report, textOptions(deps, now));
+}
+
+function isCall(a: { kind: ReportedAction["kind"] }): boolean {
+  return a.kind === "grant" || a.kind === "extend" || a.kind === "revoke";
+}
+
+/** Which signal stopped the run, and its exit code (128 + the signal's number, as shells report it). */
+function stopSignal(signal: AbortSignal | undefined): { name: string; code: ExitCode } | null {
+  if (!signal?.aborted) return null;
+  if (signal.reason === "SIGINT") return { name: "SIGINT", code: 130 };
+  return { name: typeof signal.reason === "string" ? signal.reason : "a stop request", code: 143 };
+}
+
+/** Resolves with `p`, or with null as soon as `signal` aborts (`p` is then left to settle alone). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | null> {
+  if (!signal) return p;
+  return new Promise<T | null>((resolve, reject) => {
+    const onAbort = () => {
+      p.catch(() => undefined);
+      resolve(null);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/**
+ * The ledger, its lock and journal, the audit log, the metrics file and the config must be distinct
+ * files: one written over another destroys it (metrics in place of the ledger make every later run
+ * fail). Compared by real path, symlinks and hard links included.
+ */
+async function checkSeparateFiles(
+  config: Config,
+  stateFile: string,
+  metricsFile: string | null,
+  guard: { metricsSafe: boolean },
+): Promise<void> {
+  const files: NamedFile[] = [
+    { role: "the config", file: config.file },
+    { role: "the ledger (state)", file: stateFile },
+    { role: "the ledger's lock", file: `${stateFile}.lock` },
+    { role: "the ledger's journal", file: journalPath(stateFile) },
+    ...(config.audit ? [{ role: "the audit log (audit)", file: config.audit }] : []),
+    ...(metricsFile ? [{ role: "--metrics-file", file: metricsFile }] : []),
+  ];
+  const same = await findSameFile(files);
+  if (!same) return;
+  const [a, b] = same;
+  if (a.role === "--metrics-file" || b.role === "--metrics-file") guard.metricsSafe = false;
+  throw new UsageError(
+    `${b.role} (${b.file}) is the same file as ${a.role} (${a.file}): each needs a file of its own; nothing was done`,
+  );
+}
+
+type ApplyContext = {
+  writer: LedgerWriter;
+  audit: AuditLog;
+  /** Why no further call may start (a record that could not be written); set by the writer too. */
+  halt: { reason: string | null };
+  targets: ReturnType<typeof buildTargets>;
+  deps: CommandDeps;
+};
+
+/**
+ * Applies the plan, recording each result as it comes. A ledger or audit write that fails, or a stop
+ * request, starts no further call; the calls under way finish and are recorded (in the journal, if
+ * the ledger cannot take them). `failure` says what could not be recorded.
+ */
 async function applyAndRecord(
   actions: Action[],
-  ctx: {
-    config: Config;
-    stateFile: string;
-    held: Awaited<ReturnType<typeof loadLedger>>;
-    targets: ReturnType<typeof buildTargets>;
-    deps: CommandDeps;
-  },
-): Promise<{ results: Map<Action, ActionResult>; grants: readonly LedgerGrant[] }> {
-  const { deps } = ctx;
-  const ledger = createLedgerWriter(ctx.stateFile, ctx.held, deps.now);
-  const audit = createAuditLog(ctx.config.audit, deps.runId, deps.now);
-  const total = actions.filter(
-    (a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke",
-  ).length;
+  ctx: ApplyContext,
+): Promise<{ results: Map<Action, ActionResult>; auditError: string | null }> {
+  const { deps, writer, audit, halt } = ctx;
+  const total = actions.filter(isCall).length;
   let done = 0;
-  // Each action is recorded as it completes, so that a run killed half-way loses (almost) nothing it
-  // did. The calls do not wait for the disk: ledger writes are coalesced and run beside them, so the
-  // file lags by at most the write under way. A write that fails stops the run below.
-  let writeError: unknown = null;
-  const recorded: Promise<void>[] = [];
-  const keep = (p: Promise<void>) =>
-    recorded.push(
-      p.catch((err: unknown) => {
-        writeError ??= err;
-      }),
-    );
-  const results = await applyPlan(actions, ctx.targets, deps.log, ({ action, result }) => {
-    deps.progress(`applying ${++done}/${total}…`);
-    const clean = deps.redactor.redactDeep(result);
-    if (clean.status === "applied") {
-      if (action.kind === "revoke") keep(ledger.remove(action.revokes ?? []));
-      else keep(ledger.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId }));
-    }
-    keep(audit.record(action, clean));
+  let auditError: string | null = null;
+  // Each action is recorded as it completes, and the next call of its worker waits until it is: so
+  // a run killed, or a disk that fills up, loses at most the results of the calls under way (one per
+  // worker). Ledger writes are coalesced, so the workers wait for one write together.
+  const results = await applyPlan(actions, ctx.targets, deps.log, {
+    shouldStop: () => halt.reason !== null || (deps.signal?.aborted ?? false),
+    onResult: async ({ action, result }) => {
+      deps.progress(`applying ${++done}/${total}…`);
+      const clean = deps.redactor.redactDeep(result);
+      const ledgerWrite =
+        clean.status !== "applied"
+          ? Promise.resolve()
+          : action.kind === "revoke"
+            ? writer.remove(action.revokes ?? [])
+            : writer.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId });
+      const auditWrite = audit.record(action, clean).catch((err: unknown) => {
+        const error = err instanceof Error ? err.message : String(err);
+        auditError ??= error;
+        halt.reason ??= error;
+        deps.log.error("the audit log could not be written; no further call is started", { error });
+      });
+      await Promise.all([ledgerWrite, auditWrite]);
+    },
   });
   deps.progress(null);
-  await Promise.all(recorded);
-  await ledger.flush().catch((err: unknown) => {
-    writeError ??= err;
-  });
-  if (writeError) {
-    throw new StateError(
-      `could not write the ledger ${ctx.stateFile} or the audit log: ${writeError instanceof Error ? writeError.message : String(writeError)}; the grants applied in this run are listed in the logs`,
+  await writer.flush();
+  for (const [a, r] of results) results.set(a, deps.redactor.redactDeep(r));
+  return { results, auditError };
+}
+
+/** What could not be recorded, where the rest went, and what to do: the run's exit-2 message. */
+function recordFailure(p: LedgerProblem | null, auditError: string | null, notMade: string): string | null {
+  const parts: string[] = [];
+  if (p) {
+    parts.push(`${p.error}; no further call was started: ${notMade}.`);
+    if (p.lost > 0)
+      parts.push(
+        `${p.lost} applied action(s) could not be kept in the journal ${p.journal} either (${p.journalError ?? "error"}): the next run may make them again; the logs list them ("action applied").`,
+      );
+    else if (p.journaled > 0)
+      parts.push(
+        `The ${p.journaled} action(s) applied since the last good write are kept in ${p.journal}; the next run adds them to the ledger.`,
+      );
+    else parts.push("A second try wrote it: every applied action is in the ledger.");
+    parts.push("Free space or fix the error before the next run.");
+  }
+  if (auditError) {
+    parts.push(
+      p
+        ? `The audit log failed too: ${auditError}.`
+        : `${auditError}; no further call was started: ${notMade}. The ledger records what was applied.`,
     );
   }
-  for (const [a, r] of results) results.set(a, deps.redactor.redactDeep(r));
-  return { results, grants: ledger.grants };
+  return parts.length > 0 ? parts.join(" ") : null;
 }
 
 export function selectRules(config: Config, names: string[]): RuleConfig[] {

@@ -1,23 +1,59 @@
-import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { DateTime } from "luxon";
 import { formatUtc } from "../config/time.js";
+import { StateError } from "../errors.js";
 import type { Action } from "../plan/types.js";
 import type { ActionResult } from "../targets/types.js";
+import { ensureDir } from "./atomic.js";
+import { describeError, nodeStateFs, type StateFs, type WritableFile } from "./fs.js";
+import { notARegularFile } from "./paths.js";
 
 /**
  * The audit log: one JSON line per applied or failed action, appended as each completes (so a killed
  * run keeps what it did). It never holds a secret: only what the plan and the target's result say.
  */
-export type AuditLog = { record(action: Action, result: ActionResult): Promise<void> };
+export type AuditLog = {
+  /**
+   * Opens the file for appending (creating it and its directory) before the run's first call, so that
+   * an audit log that cannot be written stops the run with nothing applied.
+   */
+  open(): Promise<void>;
+  /** Appends one line; rejects if the append fails (the run then starts no further call). */
+  record(action: Action, result: ActionResult): Promise<void>;
+  close(): Promise<void>;
+};
 
-export function createAuditLog(file: string | null, runId: string, now: () => DateTime): AuditLog {
-  if (!file) return { record: async () => undefined };
-  let ready: Promise<unknown> | null = null;
+export function createAuditLog(
+  file: string | null,
+  runId: string,
+  now: () => DateTime,
+  fs: StateFs = nodeStateFs,
+): AuditLog {
+  if (!file)
+    return { open: async () => undefined, record: async () => undefined, close: async () => undefined };
+  let handle: Promise<WritableFile> | null = null;
   let chain: Promise<void> = Promise.resolve();
+  const open = (): Promise<WritableFile> => {
+    handle ??= (async () => {
+      const kind = await notARegularFile(file);
+      if (kind)
+        throw new StateError(`the audit log ${file} is ${kind}, not a regular file: point audit at a file`);
+      try {
+        await ensureDir(path.dirname(file), fs);
+        return await fs.open(file, "a", 0o600);
+      } catch (err) {
+        throw new StateError(
+          `cannot open the audit log ${file} for appending (${describeError(err)}): nothing was applied; make it (and its directory) writable by the user shiftgrant runs as`,
+        );
+      }
+    })();
+    return handle;
+  };
   return {
+    async open() {
+      await open();
+    },
     record(action, result) {
-      ready ??= mkdir(path.dirname(file), { recursive: true });
       const line = {
         time: formatUtc(now()),
         runId,
@@ -37,12 +73,22 @@ export function createAuditLog(file: string | null, runId: string, now: () => Da
         result: result.status,
         ...(result.status === "failed" ? { error: result.error } : {}),
       };
-      // One append at a time keeps lines whole and in completion order.
-      chain = chain.then(async () => {
-        await ready;
-        await appendFile(file, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+      // One append at a time keeps lines whole and in completion order; a failed append does not
+      // keep the later ones from being tried.
+      const append = chain.then(async () => {
+        const fh = await open();
+        try {
+          await fh.writeFile(`${JSON.stringify(line)}\n`, "utf8");
+        } catch (err) {
+          throw new Error(`could not append to the audit log ${file} (${describeError(err)})`);
+        }
       });
-      return chain;
+      chain = append.catch(() => undefined);
+      return append;
+    },
+    async close() {
+      await chain;
+      if (handle) await (await handle.catch(() => null))?.close().catch(() => undefined);
     },
   };
 }

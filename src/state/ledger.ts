@@ -1,21 +1,32 @@
-import { readdir, readFile, unlink } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { DateTime } from "luxon";
 import { formatUtc } from "../config/time.js";
 import { StateError } from "../errors.js";
+import { isPlainEmail } from "../plan/identity.js";
 import type { HeldGrant } from "../plan/types.js";
-import { writeFileAtomic } from "./atomic.js";
+import { ensureDir, probeWritableDir, resolveSymlinks, syncDir, writeFileAtomic } from "./atomic.js";
+import { describeError, nodeStateFs, type StateFs } from "./fs.js";
+import { notARegularFile } from "./paths.js";
 
 /**
  * The ledger: every grant shiftgrant issued that has not ended, per (target, resource, identity),
  * with the rule that asked for it and when. The plan subtracts it from what should exist, which is
- * what makes re-runs idempotent. It is written atomically after every applied action.
+ * what makes re-runs idempotent. It is written atomically after every applied action; when a write
+ * fails, what is applied from then on goes to an append-only journal beside it (`<state>.journal`),
+ * which the next run folds in.
  */
 export type LedgerGrant = HeldGrant & { grantedAt: DateTime; runId: string };
+
+/** What one applied action changes: the grants it ends, and those it adds. */
+export type LedgerChange = { remove: readonly HeldGrant[]; add: readonly LedgerGrant[] };
 
 export const LEDGER_VERSION = 1;
 /** Grants that ended longer ago than this are pruned: they no longer affect any plan. */
 const KEEP_AFTER_END_MS = 7 * 86_400_000;
+/** Times outside these years are a hand edit or a corrupt file, never a grant shiftgrant issued. */
+const MIN_YEAR = 2000;
+const MAX_YEAR = 9999;
 
 type LedgerFileGrant = {
   target: string;
@@ -33,17 +44,53 @@ const RECOVERY =
   "every grant of its window again (strongDM gets a second, overlapping grant; upserting targets are unaffected), " +
   "and revokes of grants issued before are no longer planned.";
 
-/** Reads the ledger. A missing file is an empty ledger (the first run); anything unreadable stops the run. */
-export async function loadLedger(file: string): Promise<LedgerGrant[]> {
-  let text: string;
+export function journalPath(file: string): string {
+  return `${file}.journal`;
+}
+
+export type LoadedLedger = {
+  grants: LedgerGrant[];
+  /**
+   * The journal a run left when it could not write the ledger, already folded into `grants`. The
+   * next real run writes the ledger with it and then removes it.
+   */
+  journal: { file: string; changes: number; tornLastLine: boolean } | null;
+};
+
+/**
+ * Reads the ledger and folds in its journal. A missing file is an empty ledger (the first run);
+ * anything unreadable or implausible stops the run (exit 2) and is left as it is. Entries pass the
+ * checks fresh data passes before they can reach a target's argv.
+ */
+export async function readLedger(file: string): Promise<LoadedLedger> {
+  const text = await readStateFile(file, "the ledger");
+  const grants = text === null ? [] : parseLedger(text, file);
+  const journalFile = journalPath(file);
+  const journalText = await readStateFile(journalFile, "the ledger's journal");
+  if (journalText === null) return { grants, journal: null };
+  const { changes, tornLastLine } = parseJournal(journalText, journalFile);
+  let folded = grants;
+  const itself = (g: LedgerGrant) => g;
+  for (const c of changes) folded = applyChange(folded, c, itself, itself);
+  return { grants: folded, journal: { file: journalFile, changes: changes.length, tornLastLine } };
+}
+
+async function readStateFile(file: string, what: string): Promise<string | null> {
+  const kind = await notARegularFile(file);
+  if (kind) {
+    throw new StateError(`${what} ${file} is ${kind}, not a regular file: point state at a file of its own`);
+  }
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new StateError(
-      `cannot read the ledger ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
+      `cannot read ${what} ${file} (${describeError(err)}): it must be readable and writable by the user shiftgrant runs as`,
     );
   }
+}
+
+function parseLedger(text: string, file: string): LedgerGrant[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -59,39 +106,114 @@ export async function loadLedger(file: string): Promise<LedgerGrant[]> {
       `the ledger ${file} is not a shiftgrant ledger of version ${LEDGER_VERSION} (version: ${v}). ${RECOVERY}`,
     );
   }
-  return d.grants.map((g, i) => parseGrant(g, `${file}: grants[${i}]`));
+  return d.grants.map((g, i) => parseGrant(g, `${file}: grants[${i}]`, RECOVERY));
 }
 
-function parseGrant(g: unknown, at: string): LedgerGrant {
+/**
+ * One journal line per applied action. A last line without its newline was cut off by a crash in the
+ * middle of its append: it is dropped (the action it held may be made again). Any other bad line
+ * stops the run.
+ */
+function parseJournal(text: string, file: string): { changes: LedgerChange[]; tornLastLine: boolean } {
+  const lines = text.split("\n");
+  const last = lines.pop() ?? "";
+  const recovery =
+    "It was left in place, as was the ledger. Fix or remove the line (its action may then be made again by the next run).";
+  const changes = lines.map((line, i): LedgerChange => {
+    const at = `${file}: line ${i + 1}`;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      throw new StateError(`${at} is not valid JSON. ${recovery}`);
+    }
+    const c = o as { remove?: unknown; add?: unknown };
+    if (!c || typeof c !== "object" || !Array.isArray(c.remove) || !Array.isArray(c.add))
+      throw new StateError(`${at} is not a journal entry (no "remove" and "add" lists). ${recovery}`);
+    return {
+      remove: c.remove.map((g, j) => parseHeld(g, `${at}: remove[${j}]`, recovery)),
+      add: c.add.map((g, j) => parseGrant(g, `${at}: add[${j}]`, recovery)),
+    };
+  });
+  return { changes, tornLastLine: last !== "" };
+}
+
+const HELD_FIELDS = ["target", "resource", "identity", "rule", "start", "end"] as const;
+
+function parseHeld(g: unknown, at: string, recovery: string): HeldGrant {
   const o = g as Partial<LedgerFileGrant>;
-  const fields = ["target", "resource", "identity", "rule", "start", "end", "grantedAt", "runId"] as const;
-  for (const f of fields) {
+  for (const f of HELD_FIELDS) {
     if (!o || typeof o[f] !== "string")
-      throw new StateError(`${at}.${f} is missing or not a string. ${RECOVERY}`);
+      throw new StateError(`${at}.${f} is missing or not a string. ${recovery}`);
   }
-  const t = (v: string, f: string) => {
-    const dt = DateTime.fromISO(v, { zone: "utc" });
-    if (!dt.isValid) throw new StateError(`${at}.${f} "${v}" is not a time. ${RECOVERY}`);
-    return dt;
-  };
   const x = o as LedgerFileGrant;
-  return {
-    target: x.target,
-    resource: x.resource,
-    identity: x.identity,
-    rule: x.rule,
-    start: t(x.start, "start"),
-    end: t(x.end, "end"),
-    grantedAt: t(x.grantedAt, "grantedAt"),
-    runId: x.runId,
-  };
+  const bad = (f: string, why: string) =>
+    new StateError(`${at}.${f} ${JSON.stringify((x as Record<string, unknown>)[f])} ${why}. ${recovery}`);
+  if (!isPlainEmail(x.identity))
+    throw bad("identity", "is not a plain email address; it is never passed to a target");
+  for (const f of ["target", "resource", "rule"] as const) {
+    if (!isSaneName(x[f]))
+      throw bad(f, 'is empty, starts with "-" or holds a control character; it is never passed to a target');
+  }
+  const start = parseTime(x.start, `${at}.start`, recovery);
+  const end = parseTime(x.end, `${at}.end`, recovery);
+  if (end <= start) throw new StateError(`${at}: end ${x.end} is not after start ${x.start}. ${recovery}`);
+  return { target: x.target, resource: x.resource, identity: x.identity, rule: x.rule, start, end };
+}
+
+function parseGrant(g: unknown, at: string, recovery: string): LedgerGrant {
+  const held = parseHeld(g, at, recovery);
+  const o = g as Partial<LedgerFileGrant>;
+  for (const f of ["grantedAt", "runId"] as const) {
+    if (typeof o[f] !== "string") throw new StateError(`${at}.${f} is missing or not a string. ${recovery}`);
+  }
+  const x = o as LedgerFileGrant;
+  if (!isSaneName(x.runId))
+    throw new StateError(`${at}.runId ${JSON.stringify(x.runId)} holds a control character. ${recovery}`);
+  return { ...held, grantedAt: parseTime(x.grantedAt, `${at}.grantedAt`, recovery), runId: x.runId };
+}
+
+/** Names that reach an argv: not empty, not read as a flag, no control character. */
+function isSaneName(v: string): boolean {
+  return v.length > 0 && v.length <= 1000 && !v.startsWith("-") && !/[\u0000-\u001f\u007f-\u009f]/.test(v);
+}
+
+/** A time as shiftgrant writes it (UTC with `Z`), or with an explicit offset; never a local time. */
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseTime(v: string, at: string, recovery: string): DateTime {
+  const dt = DateTime.fromISO(v, { zone: "utc" });
+  if (!TIME.test(v) || !dt.isValid)
+    throw new StateError(
+      `${at} ${JSON.stringify(v)} is not a time with an offset (e.g. 2026-11-22T09:00:00Z). ${recovery}`,
+    );
+  if (dt.year < MIN_YEAR || dt.year > MAX_YEAR)
+    throw new StateError(`${at} ${v} is outside the years ${MIN_YEAR}–${MAX_YEAR}. ${recovery}`);
+  return dt;
+}
+
+/**
+ * Applies a change to a list of grants (or of entries that hold one). A grant added twice is kept
+ * once: a journal may repeat what a write it thought had failed did put in the ledger.
+ */
+function applyChange<T>(
+  items: readonly T[],
+  c: LedgerChange,
+  grantOf: (item: T) => LedgerGrant,
+  make: (g: LedgerGrant) => T,
+): T[] {
+  const kept = items.filter((item) => !c.remove.some((m) => sameGrant(grantOf(item), m)));
+  for (const g of c.add) {
+    if (!kept.some((item) => sameGrant(grantOf(item), g))) kept.push(make(g));
+  }
+  return kept;
 }
 
 /** A grant as its line in the file, with the key that orders the file. */
 type Entry = { grant: LedgerGrant; key: string; line: string };
 
-function toEntry(g: LedgerGrant): Entry {
-  const file: LedgerFileGrant = {
+function toFileGrant(g: LedgerGrant): LedgerFileGrant {
+  return {
     target: g.target,
     resource: g.resource,
     identity: g.identity,
@@ -101,6 +223,10 @@ function toEntry(g: LedgerGrant): Entry {
     grantedAt: formatUtc(g.grantedAt),
     runId: g.runId,
   };
+}
+
+function toEntry(g: LedgerGrant): Entry {
+  const file = toFileGrant(g);
   return {
     grant: g,
     key: JSON.stringify([file.target, file.resource, file.identity, file.start]),
@@ -119,63 +245,233 @@ function serializeEntries(entries: readonly Entry[], now: DateTime): string {
   return `{\n  "version": ${LEDGER_VERSION},\n  "updatedAt": "${formatUtc(now)}",\n  "grants": ${grants}\n}\n`;
 }
 
+function journalLine(c: LedgerChange, runId: string): string {
+  const held = (g: HeldGrant) => ({
+    target: g.target,
+    resource: g.resource,
+    identity: g.identity,
+    rule: g.rule,
+    start: formatUtc(g.start),
+    end: formatUtc(g.end),
+  });
+  return `${JSON.stringify({ runId, remove: c.remove.map(held), add: c.add.map(toFileGrant) })}\n`;
+}
+
+/**
+ * Before a real run touches anything: the ledger's directory (and that of the file a symlinked
+ * ledger points to) exists or is created, and takes new files. A read-only or unreachable directory
+ * is exit 2 here, before the lock, any fetch or any call.
+ */
+export async function checkStateDir(file: string, fs: StateFs = nodeStateFs): Promise<void> {
+  const kind = await notARegularFile(file);
+  if (kind)
+    throw new StateError(
+      `the ledger ${file} is ${kind}, not a regular file: point state at a file of its own`,
+    );
+  let target: string;
+  try {
+    target = await resolveSymlinks(file);
+  } catch (err) {
+    throw new StateError(`cannot resolve the ledger ${file} (${describeError(err)}): fix the symlink`);
+  }
+  for (const dir of new Set([path.dirname(path.resolve(file)), path.dirname(target)])) {
+    try {
+      await ensureDir(dir, fs);
+    } catch (err) {
+      throw new StateError(
+        `cannot create the state directory ${dir} (${describeError(err)}): create it, writable by the user shiftgrant runs as, or point state elsewhere`,
+      );
+    }
+    try {
+      await probeWritableDir(dir, fs, path.basename(target));
+    } catch (err) {
+      throw new StateError(
+        `the state directory ${dir} is not writable (${describeError(err)}): the ledger, its lock and journal live there; make it writable by the user shiftgrant runs as, or point state elsewhere`,
+      );
+    }
+  }
+}
+
+/** Why the ledger could not be kept in step, for the run's error. */
+export type LedgerProblem = {
+  /** The first write that failed: the file and the OS error. */
+  error: string;
+  journal: string;
+  /** Applied actions kept in the journal instead (read by the next run). */
+  journaled: number;
+  /** Applied actions in neither: the next run may make them again. */
+  lost: number;
+  journalError: string | null;
+};
+
+export type LedgerWriterOptions = {
+  runId: string;
+  fs?: StateFs;
+  /** Called at the first write that fails: the run must start no further call. */
+  onFailure?: (error: string) => void;
+};
+
 /**
  * Keeps the ledger on disk in step with what was applied. Writes are serialized and coalesced: while
- * one write is under way, later changes are gathered into the next one.
+ * one write is under way, later changes are gathered into the next one. A write that fails is tried
+ * once more; if that fails too, every change not yet written, and every later one, is appended to
+ * the journal (fsynced), which the next run folds into the ledger. A change's promise resolves once
+ * it is on disk (or could not be put there: `problem` then says so); it never rejects.
  */
-export function createLedgerWriter(file: string, initial: readonly LedgerGrant[], now: () => DateTime) {
+export function createLedgerWriter(
+  file: string,
+  initial: readonly LedgerGrant[],
+  now: () => DateTime,
+  opts: LedgerWriterOptions,
+) {
+  const fs = opts.fs ?? nodeStateFs;
+  const journal = journalPath(file);
   let entries = initial.map(toEntry);
+  /** Changes not yet on disk, oldest first, each with the callback that tells its caller. */
+  const unwritten: { change: LedgerChange; done: () => void }[] = [];
   let writing: Promise<void> | null = null;
   let dirty = false;
   let cleaned = false;
+  let failure: string | null = null;
+  let journalMode = false;
+  let journaled = 0;
+  let journalCreated = false;
+  let journalError: string | null = null;
 
+  /** The first `n` changes are on disk (or given up on): their callers go on. */
+  const settle = (n: number): void => {
+    for (const u of unwritten.splice(0, n)) u.done();
+  };
+  const writeNow = async (): Promise<void> => {
+    const covered = unwritten.length;
+    await writeFileAtomic(file, serializeEntries(entries, now()), { fs, createDir: true });
+    settle(covered);
+  };
+  const appendToJournal = async (): Promise<void> => {
+    const batch = unwritten.length;
+    if (batch === 0) return;
+    try {
+      const fh = await fs.open(journal, "a", 0o600);
+      try {
+        const text = unwritten.slice(0, batch).map((u) => journalLine(u.change, opts.runId));
+        await fh.writeFile(text.join(""), "utf8");
+        await fh.sync();
+      } finally {
+        await fh.close().catch(() => undefined);
+      }
+      if (!journalCreated) {
+        journalCreated = true;
+        await syncDir(path.dirname(path.resolve(journal)), fs);
+      }
+      journaled += batch;
+      settle(batch);
+    } catch (err) {
+      // Kept in memory (`lost`) and tried again with the next change; the callers go on (to stop).
+      journalError ??= describeError(err);
+      for (const u of unwritten) u.done();
+    }
+  };
   const flushLoop = async (): Promise<void> => {
     if (!cleaned) {
       cleaned = true;
-      await removeLeftoverTempFiles(file);
+      await removeLeftoverTempFiles(file, fs);
     }
     while (dirty) {
       dirty = false;
-      await writeFileAtomic(file, serializeEntries(entries, now()));
+      if (journalMode) {
+        await appendToJournal();
+        continue;
+      }
+      try {
+        await writeNow();
+      } catch (err) {
+        if (failure === null) {
+          failure = `could not write the ledger ${file} (${describeError(err)})`;
+          opts.onFailure?.(failure);
+        }
+        try {
+          await writeNow();
+        } catch {
+          journalMode = true;
+          await appendToJournal();
+        }
+      }
     }
   };
-  const schedule = (): Promise<void> => {
+  const schedule = (): void => {
     dirty = true;
-    if (!writing) {
-      writing = flushLoop().finally(() => {
-        writing = null;
-      });
-    }
-    return writing;
+    writing ??= flushLoop().finally(() => {
+      writing = null;
+    });
+  };
+  const change = (c: LedgerChange): Promise<void> => {
+    entries = applyChange(entries, c, (e) => e.grant, toEntry);
+    const written = new Promise<void>((resolve) => unwritten.push({ change: c, done: resolve }));
+    schedule();
+    return written;
   };
 
   return {
-    add(g: LedgerGrant): Promise<void> {
-      entries.push(toEntry(g));
-      return schedule();
+    /**
+     * Writes the ledger before the run's first call: a disk that cannot take it fails the run here,
+     * with nothing applied. A journal folded in at load is removed once the ledger holds it.
+     */
+    async prepare(folded: LoadedLedger["journal"]): Promise<void> {
+      cleaned = true;
+      await removeLeftoverTempFiles(file, fs);
+      try {
+        await writeFileAtomic(file, serializeEntries(entries, now()), { fs, createDir: true });
+      } catch (err) {
+        const kept = folded ? `; the journal ${folded.file} is kept and read again by the next run` : "";
+        throw new StateError(
+          `could not write the ledger ${file} (${describeError(err)}): nothing was applied${kept}. Free space or fix the error, then re-run`,
+        );
+      }
+      if (!folded) return;
+      try {
+        await fs.unlink(folded.file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+          throw new StateError(
+            `the ledger ${file} now holds the ${folded.changes} change(s) of its journal, but the journal could not be removed (${describeError(err)}): remove ${folded.file} by hand before the next run; nothing was applied`,
+          );
+      }
+      await syncDir(path.dirname(path.resolve(folded.file)), fs);
     },
-    remove(matches: readonly HeldGrant[]): Promise<void> {
-      entries = entries.filter((e) => !matches.some((m) => sameGrant(e.grant, m)));
-      return schedule();
-    },
+    change,
+    add: (g: LedgerGrant): Promise<void> => change({ remove: [], add: [g] }),
+    remove: (matches: readonly HeldGrant[]): Promise<void> => change({ remove: matches, add: [] }),
+    /** Waits for every change to be on disk; in journal mode, tries once more what could not be kept. */
     async flush(): Promise<void> {
-      await schedule();
+      if (unwritten.length > 0) schedule();
       while (writing) await writing;
     },
     get grants(): readonly LedgerGrant[] {
       return entries.map((e) => e.grant);
     },
+    get problem(): LedgerProblem | null {
+      if (failure === null) return null;
+      return { error: failure, journal, journaled, lost: unwritten.length, journalError };
+    },
   };
 }
+
+export type LedgerWriter = ReturnType<typeof createLedgerWriter>;
 
 /**
  * A run killed while writing the ledger leaves its temp file beside it (the ledger itself is whole:
  * the rename never happened). The writer holds the run lock, so no other run is writing: every temp
  * file of the ledger that is not this process's is such a leftover.
  */
-async function removeLeftoverTempFiles(file: string): Promise<void> {
-  const dir = path.dirname(file);
-  const prefix = `.${path.basename(file)}.`;
+async function removeLeftoverTempFiles(file: string, fs: StateFs): Promise<void> {
+  let target: string;
+  try {
+    target = await resolveSymlinks(file);
+  } catch {
+    return;
+  }
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.`;
   let names: string[];
   try {
     names = await readdir(dir);
@@ -187,7 +483,7 @@ async function removeLeftoverTempFiles(file: string): Promise<void> {
     if (!name.startsWith(prefix)) continue;
     const m = pattern.exec(name.slice(prefix.length));
     if (!m || Number(m[1]) === process.pid) continue;
-    await unlink(path.join(dir, name)).catch(() => undefined);
+    await fs.unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
 

@@ -1,6 +1,11 @@
+import { open, stat } from "node:fs/promises";
+import path from "node:path";
 import type { DateTime } from "luxon";
+import { UsageError } from "../errors.js";
 import type { ActionKind, ActionStatus } from "../plan/types.js";
-import { writeFileAtomic } from "./atomic.js";
+import { probeWritableDir, resolveSymlinks, writeFileAtomic } from "./atomic.js";
+import { describeError, nodeStateFs, type StateFs } from "./fs.js";
+import { notARegularFile } from "./paths.js";
 
 /** What one run measured, for node_exporter's textfile collector. */
 export type RunMetrics = {
@@ -70,8 +75,72 @@ export function renderMetrics(m: RunMetrics): string {
   return `${out.join("\n")}\n`;
 }
 
-export async function writeMetrics(file: string, m: RunMetrics): Promise<void> {
-  await writeFileAtomic(file, renderMetrics(m), 0o644);
+/** Every file this program writes starts so; any other content is someone else's file. */
+const HEADER = "# HELP shiftgrant_";
+
+/**
+ * Checked before a run does anything. The metrics file's directory must exist: it is never created,
+ * so that a typo in a textfile-collector path cannot go unnoticed. It must take new files (a read-only
+ * mount or /proc fails here, at once). The file must be absent, empty, or metrics this program wrote:
+ * anything else (the ledger, the config) is never overwritten.
+ */
+export async function checkMetricsFile(file: string, fs: StateFs = nodeStateFs): Promise<void> {
+  const flag = `--metrics-file ${file}`;
+  let target: string;
+  try {
+    target = await resolveSymlinks(file);
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot resolve the path (${describeError(err)}); fix it`);
+  }
+  const dir = path.dirname(target);
+  let isDir: boolean;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+    throw new UsageError(
+      missing
+        ? `${flag}: the directory ${dir} does not exist; create it or fix the path (shiftgrant never creates it)`
+        : `${flag}: cannot reach the directory ${dir} (${describeError(err)}); fix the path`,
+    );
+  }
+  if (!isDir) throw new UsageError(`${flag}: ${dir} is not a directory; fix the path`);
+  const kind = await notARegularFile(target);
+  if (kind) throw new UsageError(`${flag} is ${kind}, not a regular file; point it at a file`);
+  const head = await readHead(target, HEADER.length);
+  if (head !== null && head !== "" && head !== HEADER) {
+    throw new UsageError(
+      `${flag} exists and is not a shiftgrant metrics file; it is left as it is: point --metrics-file at a file of its own`,
+    );
+  }
+  try {
+    await probeWritableDir(dir, fs, path.basename(target));
+  } catch (err) {
+    throw new UsageError(
+      `${flag}: cannot create files in ${dir} (${describeError(err)}); make it writable by the user shiftgrant runs as`,
+    );
+  }
+}
+
+async function readHead(file: string, bytes: number): Promise<string | null> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Replaces the file atomically; its directory is never created (see checkMetricsFile). */
+export async function writeMetrics(file: string, m: RunMetrics, fs: StateFs = nodeStateFs): Promise<void> {
+  await writeFileAtomic(file, renderMetrics(m), { mode: 0o644, fs });
 }
 
 function escape(v: string): string {

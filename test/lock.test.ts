@@ -299,8 +299,8 @@ describe("the run lock", { concurrency: true }, () => {
       const file = path.join(path.dirname(env.state), "a-file");
       await writeFile(file, "not a directory\n");
       for (const [state, os] of [
-        [path.join(file, "state.json"), `EEXIST: file already exists, mkdir '${file}'`],
-        [path.join(file, "sub", "state.json"), `ENOTDIR: not a directory, mkdir '${path.join(file, "sub")}'`],
+        [path.join(file, "state.json"), `ENOTDIR: not a directory, mkdir '${file}'`],
+        [path.join(file, "sub", "state.json"), `ENOTDIR: not a directory, stat '${path.join(file, "sub")}'`],
       ] as const) {
         const res = await env.run(["--state", state]);
         assert.equal(res.code, 2, res.stderr);
@@ -308,7 +308,7 @@ describe("the run lock", { concurrency: true }, () => {
         const dir = path.dirname(state);
         assert.ok(
           res.stderr.includes(
-            `shiftgrant: error: cannot create the lock ${state}.lock: a part of ${dir} is not a directory (${os}); the lock and the ledger need a state directory that exists (or can be created) and is writable by the user running shiftgrant: fix ${dir}, or set state: (or --state) to another path\n`,
+            `shiftgrant: error: cannot create the state directory ${dir} (${os}): create it, writable by the user shiftgrant runs as, or point state elsewhere\n`,
           ),
           res.stderr,
         );

@@ -3,6 +3,9 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
+import { DateTime } from "luxon";
+import { formatUtc } from "../src/config/time.js";
+import { createLedgerWriter, loadLedger, type LedgerGrant } from "../src/state/ledger.js";
 import {
   assertNoSecret,
   makeFakeCli,
@@ -182,7 +185,7 @@ describe("issue 3: safe unattended re-runs", { concurrency: true }, () => {
             },
           ],
           errors: [],
-          summary: { grant: 0, extend: 0, revoke: 0, unchanged: 2, wait: 0, skip: 0, failed: 0 },
+          summary: { grant: 0, extend: 0, shorten: 0, revoke: 0, unchanged: 2, wait: 0, skip: 0, failed: 0 },
         });
         // The ledger is versioned and holds each grant once, with the run that issued it.
         const ledger = await env.ledger();
@@ -246,6 +249,55 @@ shifts:
         );
       }));
 
+    it("an override that shortens a shift, with revoke: true: revoke, then a grant of what remains [now, new end]", () =>
+      withEnv(
+        {
+          rules: RULE("    revoke: true\n    grace: 15m"),
+          rota: `
+shifts:
+  - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2026-11-22T17:00:00Z }
+`,
+        },
+        async (env) => {
+          ok(await env.run("2026-11-22T09:00:00Z"));
+          assert.deepEqual(await env.takeCalls(), [
+            ["grant-cmd", "alice@example.com", "db", "2026-11-22T09:00:00Z", "2026-11-22T17:15:00Z"],
+          ]);
+          // 10:00: bob takes over the rest of alice's 8-hour shift.
+          await env.writeRota(`
+shifts:
+  - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2026-11-22T10:00:00Z }
+  - { schedule: primary, email: bob@example.com, start: 2026-11-22T10:00:00Z, end: 2026-11-22T17:00:00Z }
+`);
+          const res = await env.run("2026-11-22T10:00:00Z");
+          ok(res);
+          assert.deepEqual(await env.takeCalls(), [
+            ["grant-cmd", "alice@example.com", "db", "2026-11-22T10:00:00Z", "2026-11-22T10:15:00Z"],
+            ["grant-cmd", "bob@example.com", "db", "2026-11-22T10:00:00Z", "2026-11-22T17:15:00Z"],
+            ["revoke-cmd", "alice@example.com", "db"],
+          ]);
+          assert.deepEqual(actionLines(res.stdout), [
+            "revoke prod db alice@example.com 2026-11-22T09:00:00Z 2026-11-22T17:15:00Z applied",
+            "grant prod db alice@example.com 2026-11-22T10:00:00Z 2026-11-22T10:15:00Z applied",
+            "grant prod db bob@example.com 2026-11-22T10:00:00Z 2026-11-22T17:15:00Z applied",
+          ]);
+          assert.equal(
+            parseJsonOutput(res.stdout).actions[0]?.reason,
+            "no longer on call after 2026-11-22T10:15:00Z (cut: revoked, and what is still wanted is granted again)",
+          );
+          // The revoke and the grant replaced alice's entry.
+          assert.deepEqual(
+            (await env.ledger()).grants.map((g) => `${g.identity} ${g.start} ${g.end}`),
+            [
+              "alice@example.com 2026-11-22T10:00:00Z 2026-11-22T10:15:00Z",
+              "bob@example.com 2026-11-22T10:00:00Z 2026-11-22T17:15:00Z",
+            ],
+          );
+          ok(await env.run("2026-11-22T10:05:00Z"));
+          assert.deepEqual(await env.takeCalls(), []);
+        },
+      ));
+
     it("a swapped shift without revoke: true issues the new grant and no revoke", () =>
       withEnv({ rules: RULE(), rota: ALICE_BOB }, async (env) => {
         ok(await env.run(NOW));
@@ -259,6 +311,7 @@ shifts:
         assert.deepEqual(parseJsonOutput(res.stdout).summary, {
           grant: 1,
           extend: 0,
+          shorten: 0,
           revoke: 0,
           unchanged: 1,
           wait: 0,
@@ -742,5 +795,42 @@ shifts:
           console.log(["", line(header), ...rows.map(line), ""].join("\n"));
         },
       ));
+  });
+});
+
+describe("the ledger after a shorten", () => {
+  it("moves the end of the grants it cut; an extension that starts at or after the new end goes", async () => {
+    const { dir, cleanup } = await makeTempDir("shiftgrant-ledger-");
+    const t = (iso: string) => DateTime.fromISO(iso, { zone: "utc" });
+    const grant = (identity: string, start: string, end: string): LedgerGrant => ({
+      target: "tp",
+      resource: "prod-access",
+      identity,
+      rule: "oncall",
+      start: t(start),
+      end: t(end),
+      grantedAt: t("2026-11-22T09:00:00Z"),
+      runId: "run-1",
+    });
+    const held = [
+      grant("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T13:00:00Z"),
+      grant("alice@example.com", "2026-11-22T13:00:00Z", "2026-11-22T17:15:00Z"),
+      grant("bob@example.com", "2026-11-22T09:00:00Z", "2026-11-22T17:15:00Z"),
+    ];
+    try {
+      const file = path.join(dir, "state.json");
+      const ledger = createLedgerWriter(file, held, () => t("2026-11-22T10:00:00Z"));
+      await ledger.shorten(held.slice(0, 2), t("2026-11-22T10:15:00Z"));
+      await ledger.flush();
+      assert.deepEqual(
+        (await loadLedger(file)).map((g) => `${g.identity} ${formatUtc(g.start)} ${formatUtc(g.end)}`),
+        [
+          "alice@example.com 2026-11-22T09:00:00Z 2026-11-22T10:15:00Z",
+          "bob@example.com 2026-11-22T09:00:00Z 2026-11-22T17:15:00Z",
+        ],
+      );
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -1,12 +1,12 @@
 import type { Logger } from "../infra/log.js";
 import { mapLimit } from "../infra/pool.js";
-import type { Action } from "../plan/types.js";
+import { CALL_KINDS, type Action } from "../plan/types.js";
 import type { ActionResult, Target } from "../targets/types.js";
 
 export type AppliedAction = { action: Action; result: ActionResult };
 
 /**
- * Runs the grants, extends and revokes of a plan: each target's calls concurrently up to its own
+ * Runs the grants, extends, shortens and revokes of a plan: each target's calls concurrently up to its own
  * bound, targets side by side. A failed action does not stop the others; results keep plan order.
  */
 export async function applyPlan(
@@ -15,7 +15,7 @@ export async function applyPlan(
   log: Logger,
   onResult?: (applied: AppliedAction) => void | Promise<void>,
 ): Promise<Map<Action, ActionResult>> {
-  const todo = actions.filter((a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke");
+  const todo = actions.filter((a) => CALL_KINDS.has(a.kind));
   const byTarget = new Map<string, Action[]>();
   for (const a of todo) byTarget.set(a.target, [...(byTarget.get(a.target) ?? []), a]);
   const results = new Map<Action, ActionResult>();
@@ -41,7 +41,9 @@ export async function applyPlan(
                 ? await t.target.grant(call)
                 : action.kind === "extend"
                   ? await t.target.extend(call)
-                  : await t.target.revoke(call);
+                  : action.kind === "shorten"
+                    ? await t.target.shorten({ ...call, grants: action.shortens ?? [] })
+                    : await t.target.revoke(call);
           } catch (err) {
             result = {
               status: "failed",

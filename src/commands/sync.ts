@@ -6,7 +6,7 @@ import { applyPlan } from "../apply/apply.js";
 import { combineExitCodes, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
 import { planGrants } from "../plan/plan.js";
 import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
-import type { Action, ActionStatus } from "../plan/types.js";
+import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { createAuditLog } from "../state/audit.js";
 import { createLedgerWriter, loadLedger, type LedgerGrant } from "../state/ledger.js";
@@ -109,12 +109,11 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
       shifts: fetched.shifts,
       held,
       identities: config.identities,
+      windowMs: window.until.toMillis() - window.since.toMillis(),
       capabilities: (t) =>
         (targets.get(t) as NonNullable<ReturnType<typeof targets.get>>).target.capabilities,
     });
-    const changes = actions.filter(
-      (a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke",
-    ).length;
+    const changes = actions.filter((a) => CALL_KINDS.has(a.kind)).length;
     const report: Report = {
       dryRun: opts.dryRun,
       window,
@@ -178,9 +177,7 @@ async function applyAndRecord(
   const { deps } = ctx;
   const ledger = createLedgerWriter(ctx.stateFile, ctx.held, deps.now);
   const audit = createAuditLog(ctx.config.audit, deps.runId, deps.now);
-  const total = actions.filter(
-    (a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke",
-  ).length;
+  const total = actions.filter((a) => CALL_KINDS.has(a.kind)).length;
   let done = 0;
   // Each action is recorded as it completes, so that a run killed half-way loses (almost) nothing it
   // did. The calls do not wait for the disk: ledger writes are coalesced and run beside them, so the
@@ -198,6 +195,7 @@ async function applyAndRecord(
     const clean = deps.redactor.redactDeep(result);
     if (clean.status === "applied") {
       if (action.kind === "revoke") keep(ledger.remove(action.revokes ?? []));
+      else if (action.kind === "shorten") keep(ledger.shorten(action.shortens ?? [], action.end));
       else keep(ledger.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId }));
     }
     keep(audit.record(action, clean));
@@ -232,5 +230,5 @@ export function selectRules(config: Config, names: string[]): RuleConfig[] {
  * in a dry run and when a guard stops the run. Actions that make no call are `skipped`.
  */
 function initialStatus(kind: ReportedAction["kind"]): ActionStatus {
-  return kind === "grant" || kind === "extend" || kind === "revoke" ? "planned" : "skipped";
+  return CALL_KINDS.has(kind) ? "planned" : "skipped";
 }

@@ -19,7 +19,16 @@ export type Report = {
 export type Summary = Record<ActionKind, number> & { failed: number };
 
 export function summarize(actions: readonly ReportedAction[]): Summary {
-  const s: Summary = { grant: 0, extend: 0, revoke: 0, unchanged: 0, wait: 0, skip: 0, failed: 0 };
+  const s: Summary = {
+    grant: 0,
+    extend: 0,
+    shorten: 0,
+    revoke: 0,
+    unchanged: 0,
+    wait: 0,
+    skip: 0,
+    failed: 0,
+  };
   for (const a of actions) {
     s[a.kind]++;
     if (a.status === "failed") s.failed++;
@@ -64,6 +73,7 @@ export type TextOptions = {
 const KIND_COLOR: Record<string, string> = {
   grant: "\u001b[32m",
   extend: "\u001b[36m",
+  shorten: "\u001b[33m",
   revoke: "\u001b[31m",
   wait: "\u001b[33m",
   skip: "\u001b[35m",
@@ -132,7 +142,7 @@ export function renderText(report: Report, opts: TextOptions): string {
   if (report.stopped) lines.push(c("\u001b[31m", `stopped: ${report.stopped}`), "");
   const s = summarize(report.actions);
   lines.push(
-    `summary: ${s.grant} grant, ${s.extend} extend, ${s.revoke} revoke, ${s.unchanged} unchanged, ${s.wait} wait, ${s.skip} skip, ${s.failed} failed${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
+    `summary: ${s.grant} grant, ${s.extend} extend, ${s.shorten} shorten, ${s.revoke} revoke, ${s.unchanged} unchanged, ${s.wait} wait, ${s.skip} skip, ${s.failed} failed${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
   );
   return `${lines.join("\n")}\n`;
 }

@@ -158,6 +158,15 @@ export function createLedgerWriter(file: string, initial: readonly LedgerGrant[]
       entries = entries.filter((e) => !matches.some((m) => sameGrant(e.grant, m)));
       return schedule();
     },
+    /** A shorten applied: the grants it cut end at `end`; one that would start at or after it is gone. */
+    shorten(matches: readonly HeldGrant[], end: DateTime): Promise<void> {
+      entries = entries.flatMap((e) => {
+        if (!matches.some((m) => sameGrant(e.grant, m))) return [e];
+        if (e.grant.start >= end) return [];
+        return e.grant.end > end ? [toEntry({ ...e.grant, end })] : [e];
+      });
+      return schedule();
+    },
     async flush(): Promise<void> {
       await schedule();
       while (writing) await writing;

@@ -298,6 +298,31 @@ shifts:
         },
       ));
 
+    it("a rota typo ending in 2062 is granted up to the window plus grace, and later runs extend it", () =>
+      withEnv(
+        {
+          rules: RULE("    grace: 15m"),
+          rota: `
+shifts:
+  - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2062-11-22T09:00:00Z }
+`,
+        },
+        async (env) => {
+          ok(await env.run(NOW));
+          assert.deepEqual(await env.takeCalls(), [
+            ["grant-cmd", "alice@example.com", "db", "2026-11-22T10:00:00Z", "2026-11-23T10:15:00Z"],
+          ]);
+          // An hour later: the grant has most of its length left; no call.
+          ok(await env.run("2026-11-22T11:00:00Z"));
+          assert.deepEqual(await env.takeCalls(), []);
+          // With less than a quarter left, one more window's worth from the held end.
+          ok(await env.run("2026-11-23T05:00:00Z"));
+          assert.deepEqual(await env.takeCalls(), [
+            ["grant-cmd", "alice@example.com", "db", "2026-11-23T10:15:00Z", "2026-11-24T10:30:00Z"],
+          ]);
+        },
+      ));
+
     it("a swapped shift without revoke: true issues the new grant and no revoke", () =>
       withEnv({ rules: RULE(), rota: ALICE_BOB }, async (env) => {
         ok(await env.run(NOW));

@@ -420,6 +420,70 @@ shifts:
     );
   });
 
+  describe("a renamed target or rule", { concurrency: true }, () => {
+    const rename = async (env: Env, from: string, to: string) => {
+      const text = await readFile(env.config, "utf8");
+      await writeFile(env.config, text.replace(from, to));
+    };
+    const warned = "the ledger holds grants of a target or rule the config no longer has";
+
+    it("a renamed target: the grants are issued again under the new name, with a warning that says how to carry the ledger over", () =>
+      withEnv({ rules: RULE(), rota: ALICE_BOB }, async (env) => {
+        ok(await env.run(NOW));
+        await env.takeCalls();
+        await rename(env, "\n  cmd:\n", "\n  cmd-v2:\n");
+        await rename(env, "target: cmd\n", "target: cmd-v2\n");
+        const res = await env.run("2026-11-22T10:30:00Z");
+        ok(res);
+        assert.deepEqual(await env.takeCalls(), [
+          ["grant-cmd", "alice@example.com", "db", "2026-11-22T10:30:00Z", "2026-11-22T18:00:00Z"],
+          ["grant-cmd", "bob@example.com", "db", "2026-11-22T18:00:00Z", "2026-11-23T09:00:00Z"],
+        ]);
+        const doc = parseJsonOutput(res.stdout) as ReturnType<typeof parseJsonOutput> & {
+          warnings?: string[];
+        };
+        assert.deepEqual(doc.warnings, [
+          `the ledger ${env.state} holds 2 grants in force on target "cmd", which the config no longer has: ` +
+            "they are never extended, cut or revoked, and if the target was renamed, this run grants the same access again under the new name. " +
+            'To carry them over, stop scheduled runs, replace "target": "cmd" by the new name in the ledger, then run again.',
+        ]);
+        assert.ok(res.stderr.includes(warned), res.stderr);
+        // The same run as text says it too.
+        const text = await runCli(["sync", "-c", env.config, "--dry-run"], {
+          binDir: env.bin,
+          env: { SHIFTGRANT_NOW: "2026-11-22T10:30:00Z" },
+        });
+        ok(text);
+        assert.match(text.stdout, /\nwarnings:\n {2}the ledger .* holds 2 grants in force on target "cmd"/);
+      }));
+
+    it("a renamed rule: its grants still count (no call), with a warning that no rule revokes them", () =>
+      withEnv({ rules: RULE("    revoke: true"), rota: ALICE_BOB }, async (env) => {
+        ok(await env.run(NOW));
+        await env.takeCalls();
+        await rename(env, "name: prod\n", "name: prod-v2\n");
+        const res = await env.run("2026-11-22T10:30:00Z");
+        ok(res);
+        assert.deepEqual(await env.takeCalls(), []);
+        const doc = parseJsonOutput(res.stdout) as ReturnType<typeof parseJsonOutput> & {
+          warnings?: string[];
+        };
+        assert.deepEqual(doc.warnings, [
+          `the ledger ${env.state} holds 2 grants in force of rule "prod", which the config no longer has: ` +
+            "they still count as held access, but no rule revokes or cuts them. " +
+            'If the rule was renamed, stop scheduled runs, replace "rule": "prod" by the new name in the ledger, then run again.',
+        ]);
+        assert.ok(res.stderr.includes(warned), res.stderr);
+        // Carried over as the warning says: the next run is quiet.
+        const ledger = await readFile(env.state, "utf8");
+        await writeFile(env.state, ledger.replaceAll('"rule":"prod"', '"rule":"prod-v2"'));
+        const after = await env.run("2026-11-22T10:45:00Z");
+        ok(after);
+        assert.equal((parseJsonOutput(after.stdout) as { warnings?: string[] }).warnings, undefined);
+        assert.ok(!after.stderr.includes(warned), after.stderr);
+      }));
+  });
+
   describe("guards", { concurrency: true }, () => {
     const THREE = `
 shifts:

@@ -4,6 +4,7 @@ import { resolveSecrets } from "../config/secrets.js";
 import { resolveWindow } from "../config/window.js";
 import { applyPlan } from "../apply/apply.js";
 import { combineExitCodes, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
+import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
 import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
 import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
@@ -93,6 +94,19 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
       dryRun: opts.dryRun,
     });
     const held = await loadLedger(stateFile);
+    const orphans = findOrphanedGrants(
+      held,
+      { targets: new Set(config.targets.keys()), rules: new Set(config.rules.map((r) => r.name)) },
+      now,
+      stateFile,
+    );
+    for (const o of orphans) {
+      deps.log.warn("the ledger holds grants of a target or rule the config no longer has", {
+        [o.kind]: o.name,
+        grants: o.count,
+        detail: o.message,
+      });
+    }
     const { sources, http } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
     const targets = buildTargets(config, new Set(rules.map((r) => r.target)), secrets, deps);
     const scheduleCount = new Set(rules.flatMap((r) => r.schedules)).size;
@@ -119,6 +133,7 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
       window,
       actions: actions.map((a) => ({ ...a, status: initialStatus(a.kind) })),
       errors: fetched.errors,
+      warnings: orphans.map((o) => o.message),
     };
 
     const codes: ExitCode[] = [0];

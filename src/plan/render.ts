@@ -12,6 +12,8 @@ export type Report = {
   window: { since: DateTime; until: DateTime };
   actions: ReportedAction[];
   errors: SourceFailure[];
+  /** What the run noticed and did not stop for (held grants of a target the config no longer has). */
+  warnings?: string[];
   /** Why nothing was applied, when a guard stopped the run (e.g. --max-changes). */
   stopped?: string;
 };
@@ -56,6 +58,7 @@ export function renderJson(report: Report): string {
     })),
     errors: report.errors.map((e) => ({ rule: e.rule, source: e.source, message: e.message })),
     summary: summarize(report.actions),
+    ...(report.warnings?.length ? { warnings: report.warnings } : {}),
     ...(report.stopped ? { stopped: report.stopped } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -132,6 +135,11 @@ export function renderText(report: Report, opts: TextOptions): string {
     color: opts.color,
   });
   if (chart.length > 0) lines.push(`timeline (${opts.zone})`, ...chart, "");
+  if (report.warnings?.length) {
+    lines.push(c("\u001b[33m", "warnings:"));
+    for (const w of report.warnings) lines.push(sanitizeForTerminal(`  ${w}`));
+    lines.push("");
+  }
   if (report.errors.length > 0) {
     lines.push(c("\u001b[31m", "errors (these rules planned nothing):"));
     for (const e of report.errors) {

@@ -42,7 +42,7 @@ const actions = planGrants({
   held: [],
   identities: new Map(),
   capabilities: () => caps,
-  windowMs: 7 * 86_400_000, // the shifts span a week; maxDuration caps each grant anyway
+  window: { since: now, until: now.plus({ days: 7 }) }, // the shifts span a week
 });
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
 process.stdout.write(

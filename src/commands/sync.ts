@@ -123,7 +123,7 @@ async function sync(opts: SyncOptions, deps: CommandDeps): Promise<SyncOutcome> 
       shifts: fetched.shifts,
       held,
       identities: config.identities,
-      windowMs: window.until.toMillis() - window.since.toMillis(),
+      window,
       capabilities: (t) =>
         (targets.get(t) as NonNullable<ReturnType<typeof targets.get>>).target.capabilities,
     });

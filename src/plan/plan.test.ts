@@ -57,8 +57,13 @@ type PlanArgs = {
   now?: DateTime;
   caps?: TargetCapabilities;
   identities?: Record<string, string>;
+  /** The window's length, from now (default 24h). */
   windowMs?: number;
 };
+
+function window(since: DateTime, ms: number) {
+  return { since, until: since.plus({ milliseconds: ms }) };
+}
 
 function plan(args: PlanArgs): Action[] {
   const rules = args.rules ?? [rule()];
@@ -69,7 +74,7 @@ function plan(args: PlanArgs): Action[] {
     held: args.held ?? [],
     identities: new Map(Object.entries(args.identities ?? {})),
     capabilities: () => args.caps ?? FULL,
-    windowMs: args.windowMs ?? 24 * H,
+    window: window(args.now ?? NOW, args.windowMs ?? 24 * H),
   });
 }
 
@@ -418,7 +423,7 @@ describe("planGrants: revoke", () => {
       held: bobHeld,
       identities: new Map(),
       capabilities: () => FULL,
-      windowMs: 24 * H,
+      window: window(NOW, 24 * H),
     });
     assert.deepEqual(lines(actions), ["skip r db bob@example.com 11-22T09:00 11-22T18:00"]);
     assert.equal(
@@ -434,7 +439,7 @@ describe("planGrants: revoke", () => {
       held: bobHeld,
       identities: new Map(),
       capabilities: () => FULL,
-      windowMs: 24 * H,
+      window: window(NOW, 24 * H),
     });
     assert.deepEqual(lines(unrelated), ["revoke r db bob@example.com 11-22T09:00 11-22T18:00"]);
   });
@@ -621,6 +626,27 @@ describe("planGrants: a shift that gets shorter", () => {
     assert.deepEqual(lines(plan({ rules, shifts, held: chained, caps: TELEPORT })), [
       "unchanged r db alice@example.com 11-22T09:00 11-22T12:00",
       "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+    ]);
+  });
+
+  it("never cuts to a shift end at the window's end, where some sources cut what they return", () => {
+    // Held from an earlier run up to 20:00 tomorrow; this run's window ends at 10:00 tomorrow.
+    const long = [held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-23T20:00:00Z")];
+    const at = (end: string) =>
+      lines(
+        plan({
+          rules: [rule({ revoke: true })],
+          shifts: { r: [shift("alice@example.com", "2026-11-22T09:00:00Z", end)] },
+          held: long,
+        }),
+      );
+    assert.deepEqual(at("2026-11-23T10:00:00Z"), [
+      "unchanged r db alice@example.com 11-22T09:00 11-23T20:00",
+    ]);
+    // An end inside the window is news: cut.
+    assert.deepEqual(at("2026-11-23T09:59:00Z"), [
+      "revoke r db alice@example.com 11-22T09:00 11-23T20:00",
+      "grant r db alice@example.com 11-22T10:00 11-23T09:59",
     ]);
   });
 

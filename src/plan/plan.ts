@@ -21,11 +21,19 @@ export type PlanInput = {
   held: readonly HeldGrant[];
   identities: ReadonlyMap<string, string>;
   capabilities: (target: string) => TargetCapabilities;
-  /** The length of the run's window (`until − since`): it bounds grants of rules without maxDuration. */
-  windowMs: number;
+  /**
+   * The run's window. Its length bounds grants of rules without maxDuration; its end is as far as the
+   * sources were read, so a shift that reaches it may go on past it.
+   */
+  window: { since: DateTime; until: DateTime };
 };
 
-type Desired = Interval & { reasons: string[]; shifts: { schedule: ScheduleRef; level: number | null }[] };
+/** `open`: a shift behind it reaches the window's end, where some sources cut what they return. */
+type Desired = Interval & {
+  reasons: string[];
+  shifts: { schedule: ScheduleRef; level: number | null }[];
+  open: boolean;
+};
 /**
  * A held grant as pass 2 sees it. `cut`: its rule's own report is the cut (a shorten, or a skip that
  * says why not), not an `unchanged`. `note`: said on its `unchanged` (a grant kept past the shift).
@@ -54,6 +62,7 @@ export function planGrants(input: PlanInput): Action[] {
 
 function plan(input: PlanInput): Action[] {
   const now = input.now.toMillis();
+  const windowMs = input.window.until.toMillis() - input.window.since.toMillis();
   const actions: Action[] = [];
   // The held grants in force, by (target, resource, identity): as the ledger has them (for the
   // calls and the ledger), and as pass 2 sees them (`view`, which a cut changes).
@@ -74,14 +83,7 @@ function plan(input: PlanInput): Action[] {
   for (const rule of input.rules) {
     const shifts = input.shifts.get(rule.name);
     if (!shifts) continue;
-    const perIdentity = desiredByIdentity(
-      rule,
-      shifts,
-      input.identities,
-      now,
-      actions,
-      grantCapMs(rule, input.windowMs),
-    );
+    const perIdentity = desiredByIdentity(rule, shifts, input, actions, grantCapMs(rule, windowMs));
     wanted.set(rule.name, perIdentity);
     if (held.size === 0) continue;
     for (const [identity, desired] of perIdentity) {
@@ -120,7 +122,7 @@ function plan(input: PlanInput): Action[] {
     if (!perIdentity) continue;
     wanted.delete(rule.name); // what a rule wants is not needed after its turn: let it be collected
     const caps = input.capabilities(rule.target);
-    const cap = grantCapMs(rule, input.windowMs);
+    const cap = grantCapMs(rule, windowMs);
     const identities = [...perIdentity.keys()].sort();
     for (const resource of rule.resources) {
       for (const identity of identities) {
@@ -267,7 +269,8 @@ function ownSpans(
  * A held grant whose wanted coverage now ends earlier than it does (an override handed the rest of
  * the shift to someone else) is cut to the new end: the latest end of what still wants it, lead and
  * grace included, never earlier than now (what wants it has not ended). A gap in the middle is never
- * cut, only the tail; what nothing wants at all is pass 3's revoke.
+ * cut, only the tail; what nothing wants at all is pass 3's revoke; a shift that reaches the
+ * window's end is never cut to it (it may go on past what was read).
  *
  * With `revoke: true`: a `shorten` where the target changes the end in place (the same membership
  * then holds the other rules' grants too, so it is never cut before their ends); elsewhere a
@@ -291,7 +294,9 @@ function planCuts(
     for (const [key, spans] of ownSpans(rule, heldByKey)) {
       for (const span of spans) {
         const still = (wantedByKey.get(key) ?? []).filter((d) => overlaps(d, span));
-        if (still.length === 0) continue;
+        // A shift that reaches the window's end may be cut there by its source (Opsgenie's timeline,
+        // PagerDuty's rendered schedule): its end is not news that it got shorter.
+        if (still.length === 0 || still.some((d) => d.open)) continue;
         const wantedEnd = still.reduce((m, d) => Math.max(m, d.end), 0);
         if (wantedEnd >= span.end) continue;
         const old = formatUtc(span.end);
@@ -391,11 +396,12 @@ export function renewBeforeMs(capMs: number): number {
 function desiredByIdentity(
   rule: RuleConfig,
   shifts: readonly Shift[],
-  identities: ReadonlyMap<string, string>,
-  now: number,
+  input: PlanInput,
   actions: Action[],
   capMs: number,
 ): Map<string, Desired[]> {
+  const now = input.now.toMillis();
+  const until = input.window.until.toMillis();
   const byIdentity = new Map<string, Desired[]>();
   const bad = new Map<string, Desired[]>();
   const badReason = new Map<string, string>();
@@ -405,9 +411,10 @@ function desiredByIdentity(
       end: s.end + rule.graceMs,
       reasons: [s.reason],
       shifts: [{ schedule: s.schedule, level: s.level }],
+      open: s.end >= until,
     };
     if (d.end <= now) continue;
-    const id = resolveIdentity(s.email, identities);
+    const id = resolveIdentity(s.email, input.identities);
     if (id.ok) pushTo(byIdentity, id.identity, d);
     else {
       pushTo(bad, id.identity, d);
@@ -423,6 +430,7 @@ function desiredByIdentity(
       const last = out[out.length - 1];
       if (last && cur.start <= last.end) {
         last.end = Math.max(last.end, cur.end);
+        last.open ||= cur.open;
         for (const r of cur.reasons) if (!last.reasons.includes(r)) last.reasons.push(r);
         last.shifts.push(...cur.shifts);
       } else {

@@ -6,8 +6,9 @@ import type { ActionResult, Target } from "../targets/types.js";
 export type AppliedAction = { action: Action; result: ActionResult };
 
 /**
- * Runs the grants, extends, shortens and revokes of a plan: each target's calls concurrently up to its own
- * bound, targets side by side. A failed action does not stop the others; results keep plan order.
+ * Runs the grants, extends, shortens and revokes of a plan: each target's calls concurrently up to
+ * its own bound, targets side by side. A failed action does not stop the others; results keep plan
+ * order.
  */
 export async function applyPlan(
   actions: readonly Action[],

@@ -10,7 +10,10 @@ export type TargetCall = {
   end: DateTime;
   rule: string;
   reason: string;
-  /** For a revoke or a shorten: the grants it ends or cuts, as they were issued (targets that address grants by key). */
+  /**
+   * For a revoke or a shorten: the grants it ends or cuts, as they were issued (for targets that
+   * address grants by key).
+   */
   grants?: { rule: string; resource: string; identity: string; start: DateTime; end: DateTime }[];
 };
 

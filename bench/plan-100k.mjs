@@ -33,9 +33,17 @@ for (let i = 0; i < N; i++) {
   });
   shifts.set(rule.name, list);
 }
-const caps = { futureStart: true, revoke: true, extendInPlace: false };
+const caps = { futureStart: true, revoke: true, extendInPlace: false, shortenInPlace: false };
 const started = process.hrtime.bigint();
-const actions = planGrants({ now, rules, shifts, held: [], identities: new Map(), capabilities: () => caps });
+const actions = planGrants({
+  now,
+  rules,
+  shifts,
+  held: [],
+  identities: new Map(),
+  capabilities: () => caps,
+  window: { since: now, until: now.plus({ days: 7 }) }, // the shifts span a week
+});
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
 process.stdout.write(
   JSON.stringify({

@@ -3,6 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { it } from "node:test";
+import { DateTime } from "luxon";
+import { renderMetrics } from "../src/state/metrics.js";
 import { PD_TOKEN, setup } from "./pd-setup.js";
 
 /** Parses Prometheus text exposition back into `name{labels}` → value, checking every line's form. */
@@ -74,4 +76,26 @@ it("a run that fails before it starts (a missing secret) still records exit code
   } finally {
     await env.cleanup();
   }
+});
+
+it("counts shortens by status like the other kinds", () => {
+  const m = parseMetrics(
+    renderMetrics({
+      finishedAt: DateTime.fromISO("2026-11-22T10:00:00Z", { zone: "utc" }),
+      durationMs: 1000,
+      exitCode: 0,
+      actions: [
+        { kind: "shorten", status: "applied" },
+        { kind: "shorten", status: "planned" },
+        { kind: "grant", status: "applied" },
+      ],
+      requests: new Map(),
+      retries: 0,
+      sourceErrors: 0,
+      grantsActive: 2,
+    }),
+  );
+  assert.equal(m.get('shiftgrant_last_run_actions{kind="shorten",status="applied"}'), 1);
+  assert.equal(m.get('shiftgrant_last_run_actions{kind="shorten",status="planned"}'), 1);
+  assert.equal(m.get('shiftgrant_last_run_actions{kind="shorten",status="failed"}'), 0);
 });

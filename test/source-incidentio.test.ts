@@ -177,6 +177,7 @@ describe("sync: incident.io to a command", () => {
     assert.deepEqual(doc.summary, {
       grant: 7,
       extend: 0,
+      shorten: 0,
       revoke: 0,
       unchanged: 0,
       wait: 0,

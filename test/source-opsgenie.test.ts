@@ -198,9 +198,10 @@ const EXPECTED_ARGV = [
   ["alice@example.com", "prod-db", "2026-11-22T10:00:00Z", "2026-11-22T12:15:00Z", DBA_REASON],
   ["carol@example.com", "prod-db", "2026-11-22T12:00:00Z", "2026-11-22T18:15:00Z", DBA_REASON],
   ["alice@example.com", "prod-db", "2026-11-22T18:00:00Z", "2026-11-23T08:15:00Z", DBA_REASON],
-  // Cut at the timeline's end (three Berlin days from the read's start: the window widened by the
-  // rules' grace and lead takes interval=3); later runs extend it.
-  ["bob@example.com", "prod-db", "2026-11-23T08:00:00Z", "2026-11-24T23:15:00Z", DBA_REASON],
+  // Cut by Opsgenie at the timeline's end (three Berlin days from the read's start: the window
+  // widened by the rules' grace and lead takes interval=3), and by shiftgrant at the window plus
+  // grace (24h 15m) from its start; later runs extend it.
+  ["bob@example.com", "prod-db", "2026-11-23T08:00:00Z", "2026-11-24T08:15:00Z", DBA_REASON],
   ["dave@example.com", "prod-k8s", "2026-11-22T10:00:00Z", "2026-11-22T14:00:00Z", PLATFORM_REASON],
   ["alice@example.com", "prod-k8s", "2026-11-22T13:45:00Z", "2026-11-23T02:00:00Z", PLATFORM_REASON],
 ];
@@ -256,7 +257,7 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
             "prod-db",
             "bob@example.com",
             "2026-11-23T08:00:00Z",
-            "2026-11-24T23:15:00Z",
+            "2026-11-24T08:15:00Z",
             DBA_REASON,
             "applied",
           ],
@@ -295,6 +296,7 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
       assert.deepEqual(doc.summary, {
         grant: 6,
         extend: 0,
+        shorten: 0,
         revoke: 0,
         unchanged: 0,
         wait: 0,

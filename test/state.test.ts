@@ -3,6 +3,9 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
+import { DateTime } from "luxon";
+import { formatUtc } from "../src/config/time.js";
+import { createLedgerWriter, readLedger, type LedgerGrant } from "../src/state/ledger.js";
 import {
   assertNoSecret,
   makeFakeCli,
@@ -182,7 +185,7 @@ describe("issue 3: safe unattended re-runs", { concurrency: true }, () => {
             },
           ],
           errors: [],
-          summary: { grant: 0, extend: 0, revoke: 0, unchanged: 2, wait: 0, skip: 0, failed: 0 },
+          summary: { grant: 0, extend: 0, shorten: 0, revoke: 0, unchanged: 2, wait: 0, skip: 0, failed: 0 },
         });
         // The ledger is versioned and holds each grant once, with the run that issued it.
         const ledger = await env.ledger();
@@ -246,6 +249,80 @@ shifts:
         );
       }));
 
+    it("an override that shortens a shift, with revoke: true: revoke, then a grant of what remains [now, new end]", () =>
+      withEnv(
+        {
+          rules: RULE("    revoke: true\n    grace: 15m"),
+          rota: `
+shifts:
+  - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2026-11-22T17:00:00Z }
+`,
+        },
+        async (env) => {
+          ok(await env.run("2026-11-22T09:00:00Z"));
+          assert.deepEqual(await env.takeCalls(), [
+            ["grant-cmd", "alice@example.com", "db", "2026-11-22T09:00:00Z", "2026-11-22T17:15:00Z"],
+          ]);
+          // 10:00: bob takes over the rest of alice's 8-hour shift.
+          await env.writeRota(`
+shifts:
+  - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2026-11-22T10:00:00Z }
+  - { schedule: primary, email: bob@example.com, start: 2026-11-22T10:00:00Z, end: 2026-11-22T17:00:00Z }
+`);
+          const res = await env.run("2026-11-22T10:00:00Z");
+          ok(res);
+          assert.deepEqual(await env.takeCalls(), [
+            ["grant-cmd", "alice@example.com", "db", "2026-11-22T10:00:00Z", "2026-11-22T10:15:00Z"],
+            ["grant-cmd", "bob@example.com", "db", "2026-11-22T10:00:00Z", "2026-11-22T17:15:00Z"],
+            ["revoke-cmd", "alice@example.com", "db"],
+          ]);
+          assert.deepEqual(actionLines(res.stdout), [
+            "revoke prod db alice@example.com 2026-11-22T09:00:00Z 2026-11-22T17:15:00Z applied",
+            "grant prod db alice@example.com 2026-11-22T10:00:00Z 2026-11-22T10:15:00Z applied",
+            "grant prod db bob@example.com 2026-11-22T10:00:00Z 2026-11-22T17:15:00Z applied",
+          ]);
+          assert.equal(
+            parseJsonOutput(res.stdout).actions[0]?.reason,
+            "no longer on call after 2026-11-22T10:15:00Z (cut: revoked, and what is still wanted is granted again)",
+          );
+          // The revoke and the grant replaced alice's entry.
+          assert.deepEqual(
+            (await env.ledger()).grants.map((g) => `${g.identity} ${g.start} ${g.end}`),
+            [
+              "alice@example.com 2026-11-22T10:00:00Z 2026-11-22T10:15:00Z",
+              "bob@example.com 2026-11-22T10:00:00Z 2026-11-22T17:15:00Z",
+            ],
+          );
+          ok(await env.run("2026-11-22T10:05:00Z"));
+          assert.deepEqual(await env.takeCalls(), []);
+        },
+      ));
+
+    it("a rota typo ending in 2062 is granted up to the window plus grace, and later runs extend it", () =>
+      withEnv(
+        {
+          rules: RULE("    grace: 15m"),
+          rota: `
+shifts:
+  - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2062-11-22T09:00:00Z }
+`,
+        },
+        async (env) => {
+          ok(await env.run(NOW));
+          assert.deepEqual(await env.takeCalls(), [
+            ["grant-cmd", "alice@example.com", "db", "2026-11-22T10:00:00Z", "2026-11-23T10:15:00Z"],
+          ]);
+          // An hour later: the grant has most of its length left; no call.
+          ok(await env.run("2026-11-22T11:00:00Z"));
+          assert.deepEqual(await env.takeCalls(), []);
+          // With less than a quarter left, one more window's worth from the held end.
+          ok(await env.run("2026-11-23T05:00:00Z"));
+          assert.deepEqual(await env.takeCalls(), [
+            ["grant-cmd", "alice@example.com", "db", "2026-11-23T10:15:00Z", "2026-11-24T10:30:00Z"],
+          ]);
+        },
+      ));
+
     it("a swapped shift without revoke: true issues the new grant and no revoke", () =>
       withEnv({ rules: RULE(), rota: ALICE_BOB }, async (env) => {
         ok(await env.run(NOW));
@@ -259,6 +336,7 @@ shifts:
         assert.deepEqual(parseJsonOutput(res.stdout).summary, {
           grant: 1,
           extend: 0,
+          shorten: 0,
           revoke: 0,
           unchanged: 1,
           wait: 0,
@@ -340,6 +418,70 @@ shifts:
           },
         ),
     );
+  });
+
+  describe("a renamed target or rule", { concurrency: true }, () => {
+    const rename = async (env: Env, from: string, to: string) => {
+      const text = await readFile(env.config, "utf8");
+      await writeFile(env.config, text.replace(from, to));
+    };
+    const warned = "the ledger holds grants of a target or rule the config no longer has";
+
+    it("a renamed target: the grants are issued again under the new name, with a warning that says how to carry the ledger over", () =>
+      withEnv({ rules: RULE(), rota: ALICE_BOB }, async (env) => {
+        ok(await env.run(NOW));
+        await env.takeCalls();
+        await rename(env, "\n  cmd:\n", "\n  cmd-v2:\n");
+        await rename(env, "target: cmd\n", "target: cmd-v2\n");
+        const res = await env.run("2026-11-22T10:30:00Z");
+        ok(res);
+        assert.deepEqual(await env.takeCalls(), [
+          ["grant-cmd", "alice@example.com", "db", "2026-11-22T10:30:00Z", "2026-11-22T18:00:00Z"],
+          ["grant-cmd", "bob@example.com", "db", "2026-11-22T18:00:00Z", "2026-11-23T09:00:00Z"],
+        ]);
+        const doc = parseJsonOutput(res.stdout) as ReturnType<typeof parseJsonOutput> & {
+          warnings?: string[];
+        };
+        assert.deepEqual(doc.warnings, [
+          `the ledger ${env.state} holds 2 grants in force on target "cmd", which the config no longer has: ` +
+            "they are never extended, cut or revoked, and if the target was renamed, this run grants the same access again under the new name. " +
+            'To carry them over, stop scheduled runs, replace "target": "cmd" by the new name in the ledger, then run again.',
+        ]);
+        assert.ok(res.stderr.includes(warned), res.stderr);
+        // The same run as text says it too.
+        const text = await runCli(["sync", "-c", env.config, "--dry-run"], {
+          binDir: env.bin,
+          env: { SHIFTGRANT_NOW: "2026-11-22T10:30:00Z" },
+        });
+        ok(text);
+        assert.match(text.stdout, /\nwarnings:\n {2}the ledger .* holds 2 grants in force on target "cmd"/);
+      }));
+
+    it("a renamed rule: its grants still count (no call), with a warning that no rule revokes them", () =>
+      withEnv({ rules: RULE("    revoke: true"), rota: ALICE_BOB }, async (env) => {
+        ok(await env.run(NOW));
+        await env.takeCalls();
+        await rename(env, "name: prod\n", "name: prod-v2\n");
+        const res = await env.run("2026-11-22T10:30:00Z");
+        ok(res);
+        assert.deepEqual(await env.takeCalls(), []);
+        const doc = parseJsonOutput(res.stdout) as ReturnType<typeof parseJsonOutput> & {
+          warnings?: string[];
+        };
+        assert.deepEqual(doc.warnings, [
+          `the ledger ${env.state} holds 2 grants in force of rule "prod", which the config no longer has: ` +
+            "they still count as held access, but no rule revokes or cuts them. " +
+            'If the rule was renamed, stop scheduled runs, replace "rule": "prod" by the new name in the ledger, then run again.',
+        ]);
+        assert.ok(res.stderr.includes(warned), res.stderr);
+        // Carried over as the warning says: the next run is quiet.
+        const ledger = await readFile(env.state, "utf8");
+        await writeFile(env.state, ledger.replaceAll('"rule":"prod"', '"rule":"prod-v2"'));
+        const after = await env.run("2026-11-22T10:45:00Z");
+        ok(after);
+        assert.equal((parseJsonOutput(after.stdout) as { warnings?: string[] }).warnings, undefined);
+        assert.ok(!after.stderr.includes(warned), after.stderr);
+      }));
   });
 
   describe("guards", { concurrency: true }, () => {
@@ -742,5 +884,42 @@ shifts:
           console.log(["", line(header), ...rows.map(line), ""].join("\n"));
         },
       ));
+  });
+});
+
+describe("the ledger after a shorten", () => {
+  it("moves the end of the grants it cut; an extension that starts at or after the new end goes", async () => {
+    const { dir, cleanup } = await makeTempDir("shiftgrant-ledger-");
+    const t = (iso: string) => DateTime.fromISO(iso, { zone: "utc" });
+    const grant = (identity: string, start: string, end: string): LedgerGrant => ({
+      target: "tp",
+      resource: "prod-access",
+      identity,
+      rule: "oncall",
+      start: t(start),
+      end: t(end),
+      grantedAt: t("2026-11-22T09:00:00Z"),
+      runId: "run-1",
+    });
+    const held = [
+      grant("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T13:00:00Z"),
+      grant("alice@example.com", "2026-11-22T13:00:00Z", "2026-11-22T17:15:00Z"),
+      grant("bob@example.com", "2026-11-22T09:00:00Z", "2026-11-22T17:15:00Z"),
+    ];
+    try {
+      const file = path.join(dir, "state.json");
+      const ledger = createLedgerWriter(file, held, () => t("2026-11-22T10:00:00Z"), { runId: "run-2" });
+      await ledger.shorten(held.slice(0, 2), t("2026-11-22T10:15:00Z"));
+      await ledger.flush();
+      assert.deepEqual(
+        (await readLedger(file)).grants.map((g) => `${g.identity} ${formatUtc(g.start)} ${formatUtc(g.end)}`),
+        [
+          "alice@example.com 2026-11-22T09:00:00Z 2026-11-22T10:15:00Z",
+          "bob@example.com 2026-11-22T09:00:00Z 2026-11-22T17:15:00Z",
+        ],
+      );
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -73,7 +73,7 @@ describe("sync: PagerDuty to strongDM", () => {
         },
       ],
       errors: [],
-      summary: { grant: 3, extend: 0, revoke: 0, unchanged: 0, wait: 0, skip: 0, failed: 0 },
+      summary: { grant: 3, extend: 0, shorten: 0, revoke: 0, unchanged: 0, wait: 0, skip: 0, failed: 0 },
     });
   });
 
@@ -111,6 +111,7 @@ describe("sync: PagerDuty to strongDM", () => {
     assert.deepEqual(parseJsonOutput(again.stdout).summary, {
       grant: 0,
       extend: 0,
+      shorten: 0,
       revoke: 0,
       unchanged: 3,
       wait: 0,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { startReceiver } from "./fakes/receiver.js";
@@ -9,6 +9,8 @@ import { assertNoSecret, makeTempDir, parseJsonOutput, runCli, writeYaml } from 
 
 // The teleport and http targets, through the CLI, with a rota file as the source and the clock
 // moved between runs (SHIFTGRANT_NOW), as cron would move it.
+
+const sortArgv = (a: string[][]) => [...a].sort((x, y) => x.join(" ").localeCompare(y.join(" ")));
 
 const rota = (shifts: [string, string, string][]) =>
   `shifts:\n${shifts.map(([email, start, end]) => `  - { schedule: primary, email: ${email}, start: ${start}, end: ${end} }`).join("\n")}\n`;
@@ -160,6 +162,135 @@ rules:
       const r5 = await run("2026-11-22T23:00:00Z");
       assert.equal(r5.code, 0, r5.stderr);
       assert.deepEqual(await tctl.calls(), []);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("an override that hands the rest of a shift to someone else cuts the membership in place (shorten)", async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const binDir = path.join(dir, "bin");
+    await mkdir(binDir);
+    const tctl = await makeFakeTctl(binDir, ["prod-access"]);
+    const config = (revoke: boolean) =>
+      writeYaml(
+        path.join(dir, "shiftgrant.yaml"),
+        `
+version: 1
+state: state.json
+sources: { rota: { type: file, path: rota.yaml } }
+targets: { tp: { type: teleport } }
+rules:
+  - { name: oncall, source: rota, schedules: [primary], target: tp, resources: [prod-access], grace: 15m, revoke: ${revoke} }
+`,
+      );
+    const run = (now: string) =>
+      runCli(["sync", "-c", path.join(dir, "shiftgrant.yaml"), "--output", "json"], {
+        binDir,
+        cwd: dir,
+        env: { SHIFTGRANT_NOW: now },
+      });
+    const ledgerEnds = async () =>
+      (
+        JSON.parse(await readFile(path.join(dir, "state.json"), "utf8")) as {
+          grants: { identity: string; start: string; end: string }[];
+        }
+      ).grants.map((g) => `${g.identity} ${g.start} ${g.end}`);
+    const reason = "on call: primary (rota)";
+    try {
+      for (const revoke of [false, true]) {
+        await rm(path.join(dir, "state.json"), { force: true });
+        await config(revoke);
+        // 09:00: alice's 8-hour shift begins: a membership until 17:00 plus grace.
+        await writeFile(
+          path.join(dir, "rota.yaml"),
+          rota([["alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T17:00:00Z"]]),
+        );
+        await tctl.resetCalls();
+        const r1 = await run("2026-11-22T09:00:00Z");
+        assert.equal(r1.code, 0, r1.stderr);
+        assert.deepEqual(await tctl.calls(), [
+          ["acl", "users", "add", "prod-access", "alice@example.com", "2026-11-22T17:15:00Z", reason],
+        ]);
+
+        // 10:00: an override gives the rest of the shift to bob.
+        await writeFile(
+          path.join(dir, "rota.yaml"),
+          rota([
+            ["alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T10:00:00Z"],
+            ["bob@example.com", "2026-11-22T10:00:00Z", "2026-11-22T17:00:00Z"],
+          ]),
+        );
+        await tctl.resetCalls();
+        const r2 = await run("2026-11-22T10:00:00Z");
+        assert.equal(r2.code, 0, r2.stderr);
+        const doc = parseJsonOutput(r2.stdout);
+        if (!revoke) {
+          // Nothing is cut, and the plan says so.
+          assert.deepEqual(await tctl.calls(), [
+            ["acl", "users", "add", "prod-access", "bob@example.com", "2026-11-22T17:15:00Z", reason],
+          ]);
+          assert.deepEqual(
+            doc.actions.map((a) => [a.kind, a.identity, a.end, a.reason, a.status]),
+            [
+              [
+                "unchanged",
+                "alice@example.com",
+                "2026-11-22T17:15:00Z",
+                `${reason} (kept until 2026-11-22T17:15:00Z; shift now ends at 2026-11-22T10:15:00Z)`,
+                "skipped",
+              ],
+              ["grant", "bob@example.com", "2026-11-22T17:15:00Z", reason, "applied"],
+            ],
+          );
+          assert.deepEqual(await ledgerEnds(), [
+            "alice@example.com 2026-11-22T09:00:00Z 2026-11-22T17:15:00Z",
+            "bob@example.com 2026-11-22T10:00:00Z 2026-11-22T17:15:00Z",
+          ]);
+          continue;
+        }
+        // alice's membership gets the earlier expiry (1 hour plus grace): the same upsert.
+        assert.deepEqual(sortArgv(await tctl.calls()), [
+          ["acl", "users", "add", "prod-access", "alice@example.com", "2026-11-22T10:15:00Z", reason],
+          ["acl", "users", "add", "prod-access", "bob@example.com", "2026-11-22T17:15:00Z", reason],
+        ]);
+        assert.deepEqual(
+          doc.actions.map((a) => [a.kind, a.identity, a.start, a.end, a.reason, a.status]),
+          [
+            [
+              "shorten",
+              "alice@example.com",
+              "2026-11-22T09:00:00Z",
+              "2026-11-22T10:15:00Z",
+              `${reason} (was until 2026-11-22T17:15:00Z; shift now ends at 2026-11-22T10:15:00Z)`,
+              "applied",
+            ],
+            ["grant", "bob@example.com", "2026-11-22T10:00:00Z", "2026-11-22T17:15:00Z", reason, "applied"],
+          ],
+        );
+        assert.equal(doc.summary.shorten, 1);
+        assert.deepEqual(
+          // The fake keeps members in the order of their last upsert, and the two calls run side by side.
+          (await tctl.members()).map((m) => `${m.user} ${m.expires}`).sort(),
+          ["alice@example.com 2026-11-22T10:15:00Z", "bob@example.com 2026-11-22T17:15:00Z"],
+        );
+        // The ledger's end moved with it, so the next run has nothing to do.
+        assert.deepEqual(await ledgerEnds(), [
+          "alice@example.com 2026-11-22T09:00:00Z 2026-11-22T10:15:00Z",
+          "bob@example.com 2026-11-22T10:00:00Z 2026-11-22T17:15:00Z",
+        ]);
+        await tctl.resetCalls();
+        const r3 = await run("2026-11-22T10:05:00Z");
+        assert.equal(r3.code, 0, r3.stderr);
+        assert.deepEqual(await tctl.calls(), []);
+        assert.deepEqual(
+          parseJsonOutput(r3.stdout).actions.map((a) => [a.kind, a.identity, a.end]),
+          [
+            ["unchanged", "alice@example.com", "2026-11-22T10:15:00Z"],
+            ["unchanged", "bob@example.com", "2026-11-22T17:15:00Z"],
+          ],
+        );
+      }
     } finally {
       await cleanup();
     }

@@ -44,7 +44,8 @@ function gatedTarget(fail: (kind: string, call: TargetCall) => boolean = () => f
       return fail(kind, call) ? { status: "failed", error: `${kind} refused` } : { status: "applied" };
     };
   const target: Target = {
-    capabilities: { futureStart: true, revoke: true, extendInPlace: false },
+    capabilities: { futureStart: true, revoke: true, extendInPlace: false, shortenInPlace: false },
+    shorten: run("shorten"),
     grant: run("grant"),
     extend: run("extend"),
     revoke: run("revoke"),

@@ -1,6 +1,6 @@
 import type { Logger } from "../infra/log.js";
 import { mapLimit } from "../infra/pool.js";
-import type { Action } from "../plan/types.js";
+import { CALL_KINDS, type Action } from "../plan/types.js";
 import type { ActionResult, Target } from "../targets/types.js";
 
 export type AppliedAction = { action: Action; result: ActionResult };
@@ -16,7 +16,7 @@ export type ApplyOptions = {
 };
 
 /**
- * Runs the grants, extends and revokes of a plan: each target's calls concurrently up to its own
+ * Runs the grants, extends, shortens and revokes of a plan: each target's calls concurrently up to its own
  * bound, targets side by side. Actions on the same access (target, resource, identity) form a chain
  * that runs one at a time, what takes access away first: a revoke that names only the identity and
  * the resource, run beside or after a new grant, would take that grant away too. A failed action
@@ -29,7 +29,7 @@ export async function applyPlan(
   log: Logger,
   opts: ApplyOptions = {},
 ): Promise<Map<Action, ActionResult>> {
-  const todo = actions.filter((a) => a.kind === "grant" || a.kind === "extend" || a.kind === "revoke");
+  const todo = actions.filter((a) => CALL_KINDS.has(a.kind));
   const byTarget = new Map<string, Map<string, Action[]>>();
   for (const a of todo) {
     let chains = byTarget.get(a.target);
@@ -93,7 +93,9 @@ async function call(target: Target | undefined, name: string, action: Action): P
       ? await target.grant(c)
       : action.kind === "extend"
         ? await target.extend(c)
-        : await target.revoke(c);
+        : action.kind === "shorten"
+          ? await target.shorten({ ...c, grants: action.shortens ?? [] })
+          : await target.revoke(c);
   } catch (err) {
     return { status: "failed", error: `internal error: ${err instanceof Error ? err.message : String(err)}` };
   }

@@ -6,9 +6,10 @@ import { resolveSecrets } from "../config/secrets.js";
 import { resolveWindow } from "../config/window.js";
 import { applyPlan } from "../apply/apply.js";
 import { combineExitCodes, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
+import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
 import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
-import type { Action, ActionStatus } from "../plan/types.js";
+import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { createAuditLog, type AuditLog } from "../state/audit.js";
 import { nodeStateFs } from "../state/fs.js";
@@ -161,6 +162,19 @@ async function sync(
       });
     }
     await audit.open();
+    const orphans = findOrphanedGrants(
+      held,
+      { targets: new Set(config.targets.keys()), rules: new Set(config.rules.map((r) => r.name)) },
+      now,
+      stateFile,
+    );
+    for (const o of orphans) {
+      deps.log.warn("the ledger holds grants of a target or rule the config no longer has", {
+        [o.kind]: o.name,
+        grants: o.count,
+        detail: o.message,
+      });
+    }
     const { sources, http } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
     const targets = buildTargets(config, new Set(rules.map((r) => r.target)), secrets, deps);
     const scheduleCount = new Set(rules.flatMap((r) => r.schedules)).size;
@@ -198,6 +212,7 @@ async function sync(
       shifts: fetched.shifts,
       held,
       identities: config.identities,
+      window,
       capabilities: (t) =>
         (targets.get(t) as NonNullable<ReturnType<typeof targets.get>>).target.capabilities,
     });
@@ -207,6 +222,7 @@ async function sync(
       window,
       actions: actions.map((a) => ({ ...a, status: initialStatus(a.kind) })),
       errors: fetched.errors,
+      warnings: orphans.map((o) => o.message),
     };
 
     const codes: ExitCode[] = [0];
@@ -293,7 +309,7 @@ function render(report: Report, opts: SyncOptions, deps: CommandDeps, now: DateT
 }
 
 function isCall(a: { kind: ReportedAction["kind"] }): boolean {
-  return a.kind === "grant" || a.kind === "extend" || a.kind === "revoke";
+  return CALL_KINDS.has(a.kind);
 }
 
 /** Which signal stopped the run, and its exit code (128 + the signal's number, as shells report it). */
@@ -389,7 +405,9 @@ async function applyAndRecord(
           ? Promise.resolve()
           : action.kind === "revoke"
             ? writer.remove(action.revokes ?? [])
-            : writer.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId });
+            : action.kind === "shorten"
+              ? writer.shorten(action.shortens ?? [], action.end)
+              : writer.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId });
       const auditWrite = audit.record(action, clean).catch((err: unknown) => {
         const error = err instanceof Error ? err.message : String(err);
         auditError ??= error;
@@ -447,5 +465,5 @@ export function selectRules(config: Config, names: string[]): RuleConfig[] {
  * in a dry run and when a guard stops the run. Actions that make no call are `skipped`.
  */
 function initialStatus(kind: ReportedAction["kind"]): ActionStatus {
-  return kind === "grant" || kind === "extend" || kind === "revoke" ? "planned" : "skipped";
+  return CALL_KINDS.has(kind) ? "planned" : "skipped";
 }

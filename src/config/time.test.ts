@@ -164,6 +164,18 @@ describe("formatUtc", () => {
   });
 });
 
+describe("formatUtc outside the years 0000–9999", () => {
+  it("throws rather than print a six-digit year such as +010000-01-01T00:14Z", () => {
+    assert.equal(formatUtc(Date.UTC(9999, 11, 31, 23, 59, 59)), "9999-12-31T23:59:59Z");
+    assert.equal(formatUtc(Date.parse("0000-01-01T00:00:00Z")), "0000-01-01T00:00:00Z");
+    assert.throws(() => formatUtc(Date.UTC(10_000, 0, 1, 0, 14)), {
+      name: "RangeError",
+      message: "+010000-01-01T00:14:00.000Z is outside the years 0000–9999",
+    });
+    assert.throws(() => formatUtc(Date.parse("-000001-12-31T23:59:59Z")), RangeError);
+  });
+});
+
 describe("formatLength", () => {
   it("prints days, hours, minutes and seconds, leaving out the zero ones", () => {
     assert.equal(formatLength(45 * MIN), "45m");

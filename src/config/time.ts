@@ -129,6 +129,9 @@ export function formatUtc(t: DateTime | number): string {
   // Date's ISO form is the same text as luxon's toFormat here, and many times faster: this runs for
   // every grant in every ledger write and every line of output.
   const iso = new Date(typeof t === "number" ? t : t.toMillis()).toISOString();
+  // Outside the years 0000–9999 the ISO form has a signed six-digit year (`+010000-01-01T…`), which
+  // no target reads: the plan caps every grant well inside, so reaching here is a bug, not a time.
+  if (iso.length !== 24) throw new RangeError(`${iso} is outside the years 0000–9999`);
   return `${iso.slice(0, 19)}Z`;
 }
 

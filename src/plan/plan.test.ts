@@ -12,7 +12,12 @@ const NOW = utc("2026-11-22T10:00:00Z");
 const H = 3_600_000;
 const M = 60_000;
 
-const FULL: TargetCapabilities = { futureStart: true, revoke: true, extendInPlace: false };
+const FULL: TargetCapabilities = {
+  futureStart: true,
+  revoke: true,
+  extendInPlace: false,
+  shortenInPlace: false,
+};
 
 function rule(over: Partial<RuleConfig> = {}): RuleConfig {
   return {
@@ -52,7 +57,13 @@ type PlanArgs = {
   now?: DateTime;
   caps?: TargetCapabilities;
   identities?: Record<string, string>;
+  /** The window's length, from now (default 24h). */
+  windowMs?: number;
 };
+
+function window(since: DateTime, ms: number) {
+  return { since, until: since.plus({ milliseconds: ms }) };
+}
 
 function plan(args: PlanArgs): Action[] {
   const rules = args.rules ?? [rule()];
@@ -63,6 +74,7 @@ function plan(args: PlanArgs): Action[] {
     held: args.held ?? [],
     identities: new Map(Object.entries(args.identities ?? {})),
     capabilities: () => args.caps ?? FULL,
+    window: window(args.now ?? NOW, args.windowMs ?? 24 * H),
   });
 }
 
@@ -269,7 +281,12 @@ describe("planGrants: with the ledger", () => {
 });
 
 describe("planGrants: targets that cannot schedule a future start", () => {
-  const caps: TargetCapabilities = { futureStart: false, revoke: true, extendInPlace: false };
+  const caps: TargetCapabilities = {
+    futureStart: false,
+    revoke: true,
+    extendInPlace: false,
+    shortenInPlace: false,
+  };
 
   it("waits for a grant that starts later, and grants one that starts now", () => {
     const actions = plan({
@@ -328,7 +345,7 @@ describe("planGrants: revoke", () => {
       rules: [rule({ revoke: true })],
       shifts: swapped,
       held: bobHeld,
-      caps: { futureStart: true, revoke: false, extendInPlace: false },
+      caps: { futureStart: true, revoke: false, extendInPlace: false, shortenInPlace: false },
     });
     assert.deepEqual(lines(actions), [
       "skip r db bob@example.com 11-22T09:00 11-22T18:00",
@@ -370,11 +387,12 @@ describe("planGrants: revoke", () => {
   });
 
   it("does not revoke what another rule still wants", () => {
+    // The other rule wants it to the held end: nothing is cut either (a shorter want is a cut, below).
     const actions = plan({
       rules: [rule({ revoke: true }), rule({ name: "other", schedules: ["secondary"] })],
       shifts: {
         r: [],
-        other: [shift("bob@example.com", "2026-11-22T12:00:00Z", "2026-11-22T14:00:00Z", "secondary")],
+        other: [shift("bob@example.com", "2026-11-22T12:00:00Z", "2026-11-22T18:00:00Z", "secondary")],
       },
       held: bobHeld,
     });
@@ -405,6 +423,7 @@ describe("planGrants: revoke", () => {
       held: bobHeld,
       identities: new Map(),
       capabilities: () => FULL,
+      window: window(NOW, 24 * H),
     });
     assert.deepEqual(lines(actions), ["skip r db bob@example.com 11-22T09:00 11-22T18:00"]);
     assert.equal(
@@ -420,8 +439,341 @@ describe("planGrants: revoke", () => {
       held: bobHeld,
       identities: new Map(),
       capabilities: () => FULL,
+      window: window(NOW, 24 * H),
     });
     assert.deepEqual(lines(unrelated), ["revoke r db bob@example.com 11-22T09:00 11-22T18:00"]);
+  });
+});
+
+describe("planGrants: a shift that gets shorter", () => {
+  // alice's 8-hour shift (09:00–17:00, grace 15m) was granted at 09:00; at 10:00 an override hands
+  // the rest of it to bob. alice now wants access until 10:15 (1 hour plus grace), not 17:15.
+  const TELEPORT: TargetCapabilities = {
+    futureStart: false,
+    revoke: true,
+    extendInPlace: true,
+    shortenInPlace: true,
+  };
+  const grace = 15 * M;
+  const overridden = {
+    r: [
+      shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T10:00:00Z"),
+      shift("bob@example.com", "2026-11-22T10:00:00Z", "2026-11-22T17:00:00Z"),
+    ],
+  };
+  const aliceHeld = [held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T17:15:00Z")];
+
+  it("cuts the held grant in place (shorten) where the target can: the new end is the shift's plus grace", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true, graceMs: grace })],
+      shifts: overridden,
+      held: aliceHeld,
+      caps: TELEPORT,
+    });
+    assert.deepEqual(lines(actions), [
+      "shorten r db alice@example.com 11-22T09:00 11-22T10:15",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+    ]);
+    const cut = actions[0] as Action;
+    assert.deepEqual(cut.shortens, aliceHeld);
+    assert.equal(formatUtc(cut.previousEnd ?? 0), "2026-11-22T17:15:00Z");
+    assert.equal(cut.reason, "on call: primary (rota)");
+    assert.equal(cut.note, "was until 2026-11-22T17:15:00Z; shift now ends at 2026-11-22T10:15:00Z");
+  });
+
+  it("elsewhere revokes the held grant, then grants what remains [now, new end]", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true, graceMs: grace })],
+      shifts: overridden,
+      held: aliceHeld,
+    });
+    assert.deepEqual(lines(actions), [
+      "revoke r db alice@example.com 11-22T09:00 11-22T17:15",
+      "grant r db alice@example.com 11-22T10:00 11-22T10:15",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+    ]);
+    assert.deepEqual(actions[0]?.revokes, aliceHeld);
+    assert.equal(actions[0]?.reason, "no longer on call after 2026-11-22T10:15:00Z");
+    // The revoke is listed before the grant of the same access even when both start together.
+    const future = plan({
+      rules: [rule({ revoke: true })],
+      shifts: { r: [shift("alice@example.com", "2026-11-22T12:00:00Z", "2026-11-22T14:00:00Z")] },
+      held: [held("alice@example.com", "2026-11-22T12:00:00Z", "2026-11-22T20:00:00Z")],
+    });
+    assert.deepEqual(lines(future), [
+      "revoke r db alice@example.com 11-22T12:00 11-22T20:00",
+      "grant r db alice@example.com 11-22T12:00 11-22T14:00",
+    ]);
+  });
+
+  it("cuts a grant and its extensions together; an extension past the new end goes whole", () => {
+    const chain = [
+      held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T13:00:00Z"),
+      held("alice@example.com", "2026-11-22T13:00:00Z", "2026-11-22T17:15:00Z"),
+    ];
+    const actions = plan({
+      rules: [rule({ revoke: true, graceMs: grace })],
+      shifts: overridden,
+      held: chain,
+      caps: TELEPORT,
+    });
+    assert.deepEqual(lines(actions), [
+      "shorten r db alice@example.com 11-22T09:00 11-22T10:15",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+    ]);
+    assert.deepEqual(actions[0]?.shortens, chain);
+  });
+
+  it("without revoke: true cuts nothing and says so on the unchanged grant", () => {
+    const actions = plan({
+      rules: [rule({ graceMs: grace })],
+      shifts: overridden,
+      held: aliceHeld,
+      caps: TELEPORT,
+    });
+    assert.deepEqual(lines(actions), [
+      "unchanged r db alice@example.com 11-22T09:00 11-22T17:15",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+    ]);
+    assert.equal(actions[0]?.note, "kept until 2026-11-22T17:15:00Z; shift now ends at 2026-11-22T10:15:00Z");
+  });
+
+  it("a target that can neither revoke nor shorten: skip, the grant expires at its old end", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true, graceMs: grace })],
+      shifts: overridden,
+      held: aliceHeld,
+      caps: { futureStart: true, revoke: false, extendInPlace: false, shortenInPlace: false },
+    });
+    assert.deepEqual(lines(actions), [
+      "skip r db alice@example.com 11-22T09:00 11-22T17:15",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+    ]);
+    assert.equal(
+      actions[0]?.note,
+      "cmd cannot revoke or shorten; the grant expires at its old end, 2026-11-22T17:15:00Z (shift now ends at 2026-11-22T10:15:00Z)",
+    );
+  });
+
+  it("no cut while a rule sharing the access was not read (skip, with why), nor for a rule whose source failed", () => {
+    const other = rule({ name: "other", schedules: ["secondary"] });
+    for (const caps of [TELEPORT, FULL]) {
+      const actions = plan({
+        rules: [rule({ revoke: true, graceMs: grace }), other],
+        shifts: overridden, // "other" is absent: its source failed
+        held: aliceHeld,
+        caps,
+      });
+      assert.deepEqual(lines(actions), [
+        "skip r db alice@example.com 11-22T09:00 11-22T17:15",
+        "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+      ]);
+      assert.equal(
+        actions[0]?.note,
+        "not cut to 2026-11-22T10:15:00Z in this run: rule other also grants this access and its source failed",
+      );
+    }
+    const failed = plan({
+      rules: [rule({ revoke: true, graceMs: grace })],
+      shifts: {},
+      held: aliceHeld,
+      caps: TELEPORT,
+    });
+    assert.deepEqual(lines(failed), []);
+  });
+
+  it("never cuts what another rule still wants: the new end is the latest wanted end", () => {
+    const rules = [rule({ revoke: true, graceMs: grace }), rule({ name: "other", schedules: ["secondary"] })];
+    const shifts = {
+      ...overridden,
+      other: [shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z", "secondary")],
+    };
+    assert.deepEqual(lines(plan({ rules, shifts, held: aliceHeld, caps: TELEPORT })), [
+      "shorten r db alice@example.com 11-22T09:00 11-22T12:00",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+      "unchanged other db alice@example.com 11-22T09:00 11-22T12:00",
+    ]);
+    // Wanted to its end by the other rule: nothing to cut.
+    const whole = {
+      ...overridden,
+      other: [shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T17:15:00Z", "secondary")],
+    };
+    assert.deepEqual(lines(plan({ rules, shifts: whole, held: aliceHeld, caps: TELEPORT })), [
+      "unchanged r db alice@example.com 11-22T09:00 11-22T17:15",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+      "unchanged other db alice@example.com 11-22T09:00 11-22T17:15",
+    ]);
+  });
+
+  it("in place, never cuts the shared membership before another rule's held grant ends", () => {
+    const rules = [rule({ revoke: true, graceMs: grace }), rule({ name: "other", schedules: ["secondary"] })];
+    const shifts = { ...overridden, other: [] };
+    const both = [
+      ...aliceHeld,
+      held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T13:00:00Z", { rule: "other" }),
+    ];
+    // alice still wants 10:00–10:15 for rule r: the other rule's grant covers it.
+    assert.deepEqual(lines(plan({ rules, shifts, held: both, caps: TELEPORT })), [
+      "unchanged r db alice@example.com 11-22T09:00 11-22T13:00",
+      "shorten r db alice@example.com 11-22T09:00 11-22T13:00",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+    ]);
+    // An extension held by the other rule continues the membership: it is not cut at all.
+    const chained = [
+      held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+      held("alice@example.com", "2026-11-22T12:00:00Z", "2026-11-22T17:15:00Z", { rule: "other" }),
+    ];
+    assert.deepEqual(lines(plan({ rules, shifts, held: chained, caps: TELEPORT })), [
+      "unchanged r db alice@example.com 11-22T09:00 11-22T12:00",
+      "grant r db bob@example.com 11-22T10:00 11-22T17:15",
+    ]);
+  });
+
+  it("never cuts to a shift end at the window's end, where some sources cut what they return", () => {
+    // Held from an earlier run up to 20:00 tomorrow; this run's window ends at 10:00 tomorrow.
+    const long = [held("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-23T20:00:00Z")];
+    const at = (end: string) =>
+      lines(
+        plan({
+          rules: [rule({ revoke: true })],
+          shifts: { r: [shift("alice@example.com", "2026-11-22T09:00:00Z", end)] },
+          held: long,
+        }),
+      );
+    assert.deepEqual(at("2026-11-23T10:00:00Z"), [
+      "unchanged r db alice@example.com 11-22T09:00 11-23T20:00",
+    ]);
+    // An end inside the window is news: cut.
+    assert.deepEqual(at("2026-11-23T09:59:00Z"), [
+      "revoke r db alice@example.com 11-22T09:00 11-23T20:00",
+      "grant r db alice@example.com 11-22T10:00 11-23T09:59",
+    ]);
+  });
+
+  it("cuts only the tail: a gap in the middle of a held grant stays", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true })],
+      shifts: {
+        r: [
+          shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z"),
+          shift("alice@example.com", "2026-11-22T14:00:00Z", "2026-11-22T17:15:00Z"),
+        ],
+      },
+      held: aliceHeld,
+    });
+    assert.deepEqual(lines(actions), ["unchanged r db alice@example.com 11-22T09:00 11-22T17:15"]);
+  });
+});
+
+describe("planGrants: the cap on a grant's length without maxDuration", () => {
+  // The window plus lead and grace: 24h + 15m + 15m here.
+  const capped = rule({ leadMs: 15 * M, graceMs: 15 * M });
+
+  it("a rota typo ending in 2062 is granted up to the cap, not for 36 years", () => {
+    const actions = plan({
+      rules: [capped],
+      shifts: { r: [shift("alice@example.com", "2026-11-22T09:00:00Z", "2062-11-22T09:00:00Z")] },
+    });
+    assert.deepEqual(lines(actions), ["grant r db alice@example.com 11-22T10:00 11-23T10:30"]);
+    assert.equal(formatUtc(actions[0]?.end ?? 0), "2026-11-23T10:30:00Z");
+  });
+
+  it("an end of 9999-12-31 (or past year 9999) is clipped, on grants and on skips alike", () => {
+    const endless = Date.UTC(10_000, 0, 1, 0, 14);
+    const actions = plan({
+      rules: [capped],
+      shifts: {
+        r: [
+          shift("alice@example.com", "2026-11-22T09:00:00Z", "9999-12-31T23:59:59Z"),
+          { ...shift("-bad@example.com", "2026-11-22T09:00:00Z", "2026-11-22T10:00:00Z"), end: endless },
+          { ...shift("bob@example.com", "2026-11-22T12:00:00Z", "2026-11-22T13:00:00Z"), end: endless },
+        ],
+      },
+    });
+    assert.deepEqual(
+      actions.map((a) => `${a.kind} ${a.identity} ${formatUtc(a.start)} ${formatUtc(a.end)}`),
+      [
+        "skip -bad@example.com 2026-11-22T10:00:00Z 2026-11-23T10:30:00Z",
+        "grant alice@example.com 2026-11-22T10:00:00Z 2026-11-23T10:30:00Z",
+        "grant bob@example.com 2026-11-22T11:45:00Z 2026-11-23T12:15:00Z",
+      ],
+    );
+  });
+
+  it("the window sets it: --window 2h caps at 2h plus lead and grace; maxDuration, when set, is the cap", () => {
+    const long = { r: [shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-30T09:00:00Z")] };
+    assert.deepEqual(lines(plan({ rules: [capped], shifts: long, windowMs: 2 * H })), [
+      "grant r db alice@example.com 11-22T10:00 11-22T12:30",
+    ]);
+    assert.deepEqual(lines(plan({ rules: [rule({ maxDurationMs: 72 * H })], shifts: long })), [
+      "grant r db alice@example.com 11-22T10:00 11-25T10:00",
+    ]);
+  });
+
+  // Hourly runs with a 24h window, each reading the shifts a source returns for its window and
+  // applying its plan to the ledger the next one reads.
+  function simulate(shifts: Shift[], from: string, hours: number): string[] {
+    let heldNow: HeldGrant[] = [];
+    const calls: string[] = [];
+    for (let h = 0; h < hours; h++) {
+      const now = utc(from).plus({ hours: h });
+      const read = shifts.filter(
+        (s) => s.start - capped.leadMs < now.toMillis() + 24 * H && s.end + capped.graceMs > now.toMillis(),
+      );
+      const actions = plan({ rules: [capped], shifts: { r: read }, held: heldNow, now });
+      for (const a of actions) {
+        if (a.kind !== "grant" && a.kind !== "extend") continue;
+        calls.push(`${formatUtc(now).slice(5, 16)} ${a.kind} ${a.identity} ${formatUtc(a.end).slice(5, 16)}`);
+        heldNow = [
+          ...heldNow,
+          {
+            target: a.target,
+            resource: a.resource,
+            identity: a.identity,
+            rule: a.rule,
+            start: a.start,
+            end: a.end,
+          },
+        ];
+      }
+    }
+    return calls;
+  }
+
+  it("normal rotations no longer than the window cause no extra call: one grant per shift", () => {
+    // 12-hour shifts, hourly runs over two days: each shift is granted once, a day ahead, in full.
+    const daily: Shift[] = [];
+    for (let i = 0; i < 6; i++) {
+      const start = utc("2026-11-22T08:00:00Z").plus({ hours: 12 * i });
+      daily.push(
+        shift(
+          i % 2 ? "bob@example.com" : "alice@example.com",
+          formatUtc(start),
+          formatUtc(start.plus({ hours: 12 })),
+        ),
+      );
+    }
+    assert.deepEqual(simulate(daily, "2026-11-22T10:00:00Z", 48), [
+      "11-22T10:00 grant alice@example.com 11-22T20:15",
+      "11-22T10:00 grant alice@example.com 11-23T20:15",
+      "11-22T10:00 grant bob@example.com 11-23T08:15",
+      "11-22T20:00 grant bob@example.com 11-24T08:15",
+      "11-23T08:00 grant alice@example.com 11-24T20:15",
+      "11-23T20:00 grant bob@example.com 11-25T08:15",
+    ]);
+  });
+
+  it("a weekly shift read with a one-day window is extended about every 18 hours, not by every run", () => {
+    const weekly = [shift("alice@example.com", "2026-11-22T09:00:00Z", "2026-11-29T09:00:00Z")];
+    assert.deepEqual(simulate(weekly, "2026-11-22T10:00:00Z", 7 * 24), [
+      "11-22T10:00 grant alice@example.com 11-23T10:30",
+      "11-23T05:00 extend alice@example.com 11-24T11:00",
+      "11-24T05:00 extend alice@example.com 11-25T11:30",
+      "11-25T06:00 extend alice@example.com 11-26T12:00",
+      "11-26T06:00 extend alice@example.com 11-27T12:30",
+      "11-27T07:00 extend alice@example.com 11-28T13:00",
+      "11-28T07:00 extend alice@example.com 11-29T09:15",
+    ]);
   });
 });
 

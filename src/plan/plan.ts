@@ -21,19 +21,35 @@ export type PlanInput = {
   held: readonly HeldGrant[];
   identities: ReadonlyMap<string, string>;
   capabilities: (target: string) => TargetCapabilities;
+  /**
+   * The run's window. Its length bounds grants of rules without maxDuration; its end is as far as the
+   * sources were read, so a shift that reaches it may go on past it.
+   */
+  window: { since: DateTime; until: DateTime };
 };
 
-type Desired = Interval & { reasons: string[]; shifts: { schedule: ScheduleRef; level: number | null }[] };
-type Held = Interval & { rule: string; planned: boolean };
+/** `open`: a shift behind it reaches the window's end, where some sources cut what they return. */
+type Desired = Interval & {
+  reasons: string[];
+  shifts: { schedule: ScheduleRef; level: number | null }[];
+  open: boolean;
+};
+/**
+ * A held grant as pass 2 sees it. `cut`: its rule's own report is the cut (a shorten, or a skip that
+ * says why not), not an `unchanged`. `note`: said on its `unchanged` (a grant kept past the shift).
+ */
+type Held = Interval & { rule: string; planned: boolean; cut?: boolean; note?: string };
 
 /**
  * Decides every action of a run. Pure: everything comes in as arguments, nothing is read or written.
  *
  * Per (rule, resource, identity): each shift becomes [start − lead, end + grace]; intervals that
  * overlap or touch merge; the start is clipped to now; what is already held is subtracted. What is
- * left is a `grant`, or an `extend` where it continues a held grant. A grant is cut at maxDuration
- * from its start; the rest is issued as an extend by a later run, once the held grant has less than
- * a quarter of maxDuration left (`renewBeforeMs`).
+ * left is a `grant`, or an `extend` where it continues a held grant. A grant is cut at its rule's cap
+ * (`grantCapMs`: maxDuration, else the window plus lead and grace) from its start; the rest is issued
+ * as an extend by a later run, once the held grant has less than a quarter of the cap left
+ * (`renewBeforeMs`). With `revoke: true`, a held grant that nothing wants any more is revoked, and
+ * one whose wanted coverage now ends earlier is cut to that end (`planCuts`).
  */
 export function planGrants(input: PlanInput): Action[] {
   instants = new Map();
@@ -46,40 +62,58 @@ export function planGrants(input: PlanInput): Action[] {
 
 function plan(input: PlanInput): Action[] {
   const now = input.now.toMillis();
+  const windowMs = input.window.until.toMillis() - input.window.since.toMillis();
   const actions: Action[] = [];
+  // The held grants in force, by (target, resource, identity): as the ledger has them (for the
+  // calls and the ledger), and as pass 2 sees them (`view`, which a cut changes).
+  const heldByKey = new Map<string, { grant: HeldGrant; view: Held }[]>();
   const held = new Map<string, Held[]>();
   for (const h of input.held) {
     if (h.end.toMillis() <= now) continue;
-    pushTo(held, grantKey(h.target, h.resource, h.identity), {
-      start: h.start.toMillis(),
-      end: h.end.toMillis(),
-      rule: h.rule,
-      planned: false,
-    });
+    const key = grantKey(h.target, h.resource, h.identity);
+    const view: Held = { start: h.start.toMillis(), end: h.end.toMillis(), rule: h.rule, planned: false };
+    pushTo(heldByKey, key, { grant: h, view });
+    pushTo(held, key, view);
   }
 
-  // Pass 1: what every rule wants, so that a revoke never removes what another rule still wants.
-  // Only access that a revoking rule holds can be revoked, so only that is indexed.
-  const revocable = new Set<string>();
-  for (const h of input.held) {
-    if (input.rules.some((r) => r.revoke && r.name === h.rule))
-      revocable.add(grantKey(h.target, h.resource, h.identity));
-  }
+  // Pass 1: what every rule wants, so that a revoke or a cut never removes what another rule still
+  // wants. Only access that is held can be revoked or cut, so only that is indexed.
   const wanted = new Map<string, Map<string, Desired[]>>();
-  const wantedByKey = new Map<string, Interval[]>();
+  const wantedByKey = new Map<string, Desired[]>();
   for (const rule of input.rules) {
     const shifts = input.shifts.get(rule.name);
     if (!shifts) continue;
-    const perIdentity = desiredByIdentity(rule, shifts, input.identities, now, actions);
+    const perIdentity = desiredByIdentity(rule, shifts, input, actions, grantCapMs(rule, windowMs));
     wanted.set(rule.name, perIdentity);
-    if (revocable.size === 0) continue;
+    if (held.size === 0) continue;
     for (const [identity, desired] of perIdentity) {
       for (const resource of rule.resources) {
         const key = grantKey(rule.target, resource, identity);
-        if (revocable.has(key)) for (const d of desired) pushTo(wantedByKey, key, d);
+        if (held.has(key)) for (const d of desired) pushTo(wantedByKey, key, d);
       }
     }
   }
+
+  // What a rule whose source failed wants is unknown, and so is what a rule left out of this run
+  // wants (`--rule`); and one held grant may cover several rules (a grant planned for one rule is
+  // coverage for the others). So no rule revokes or cuts access that such a rule could still want:
+  // the same target and resource. That waits for a run that reads every rule sharing that access.
+  const unknownWants = new Map<string, string[]>();
+  const unread = [
+    ...input.rules.filter((r) => !input.shifts.has(r.name)).map((r) => ({ r, why: "its source failed" })),
+    ...(input.unplannedRules ?? []).map((r) => ({ r, why: "it was not selected (--rule)" })),
+  ];
+  for (const { r, why } of unread) {
+    for (const resource of r.resources) {
+      pushTo(
+        unknownWants,
+        accessKey(r.target, resource),
+        `rule ${r.name} also grants this access and ${why}`,
+      );
+    }
+  }
+
+  planCuts(input, heldByKey, held, wantedByKey, unknownWants, actions);
 
   // Pass 2: grants, extends and what is already covered, rule by rule; planned grants count as held
   // for the rules after, so two rules wanting the same access issue one call.
@@ -88,6 +122,7 @@ function plan(input: PlanInput): Action[] {
     if (!perIdentity) continue;
     wanted.delete(rule.name); // what a rule wants is not needed after its turn: let it be collected
     const caps = input.capabilities(rule.target);
+    const cap = grantCapMs(rule, windowMs);
     const identities = [...perIdentity.keys()].sort();
     for (const resource of rule.resources) {
       for (const identity of identities) {
@@ -128,20 +163,22 @@ function plan(input: PlanInput): Action[] {
           near = near.filter((h) => h.end >= d.start);
           const heldHere = near;
           for (const h of heldHere) {
-            // A held grant that spans two desired intervals (a shift split in two) is reported once.
-            if (!h.planned && overlaps(h, d) && !reported.has(h)) {
-              reported.add(h);
-              actions.push(make("unchanged", h.start, h.end, reason, d.shifts));
-            }
+            // A held grant that spans two desired intervals (a shift split in two) is reported once;
+            // one its own rule cuts is reported by the cut.
+            if (h.planned || !overlaps(h, d) || reported.has(h) || (h.cut && h.rule === rule.name)) continue;
+            reported.add(h);
+            const action = make("unchanged", h.start, h.end, reason, d.shifts);
+            if (h.note) action.note = h.note;
+            actions.push(action);
           }
           for (const piece of subtractIntervals(d, heldHere)) {
             const continues = heldHere.find((h) => h.end === piece.start);
-            const end = rule.maxDurationMs
-              ? Math.min(piece.end, piece.start + rule.maxDurationMs)
-              : piece.end;
-            if (continues && rule.maxDurationMs && piece.start - now > renewBeforeMs(rule.maxDurationMs)) {
-              continue; // covered for now: a later run extends it when the held grant nears its end
-            }
+            const end = Math.min(piece.end, piece.start + cap);
+            // A continuation that reaches one cap from now or further (a long shift; an incident,
+            // always wanted until maxDuration after now) waits until the held grant nears its end: it
+            // is then extended about every three quarters of the cap, not by every run. One that ends
+            // sooner (a shift that grew) is issued at once.
+            if (continues && piece.end >= now + cap && piece.start - now > renewBeforeMs(cap)) continue;
             const kind = continues ? "extend" : "grant";
             const waits = piece.start > now && !caps.futureStart && !(continues && caps.extendInPlace);
             const action = make(waits ? "wait" : kind, piece.start, end, reason, d.shifts);
@@ -158,61 +195,33 @@ function plan(input: PlanInput): Action[] {
     }
   }
 
-  // What a rule whose source failed wants is unknown, and so is what a rule left out of this run
-  // wants (`--rule`); and one held grant may cover several rules (a grant planned for one rule is
-  // coverage for the others). So no rule revokes access that such a rule could still want: the same
-  // target and resource. The revoke waits for a run that reads every rule sharing that access.
-  const unknownWants = new Map<string, string[]>();
-  const unread = [
-    ...input.rules.filter((r) => !input.shifts.has(r.name)).map((r) => ({ r, why: "its source failed" })),
-    ...(input.unplannedRules ?? []).map((r) => ({ r, why: "it was not selected (--rule)" })),
-  ];
-  for (const { r, why } of unread) {
-    for (const resource of r.resources) {
-      pushTo(
-        unknownWants,
-        accessKey(r.target, resource),
-        `rule ${r.name} also grants this access and ${why}`,
-      );
-    }
-  }
-
   // Pass 3: revokes of this rule's own grants that nothing wants any more. Held grants of one key
   // that touch (a grant and its extensions) are revoked with one call.
   for (const rule of input.rules) {
     if (!rule.revoke || !input.shifts.has(rule.name)) continue;
     const caps = input.capabilities(rule.target);
-    const mine = new Map<string, HeldGrant[]>();
-    for (const h of input.held) {
-      if (h.rule !== rule.name || h.target !== rule.target || h.end.toMillis() <= now) continue;
-      pushTo(mine, grantKey(h.target, h.resource, h.identity), h);
-    }
-    for (const [key, list] of mine) {
-      const spans = mergeIntervals(
-        list.map((h) => ({ start: h.start.toMillis(), end: h.end.toMillis(), grants: [h] })),
-        (a, b) => ({ ...a, grants: a.grants.concat(b.grants) }),
-      );
+    for (const [key, spans] of ownSpans(rule, heldByKey)) {
       // Both sorted: one sweep finds whether anything still wants each span.
       const want = mergeIntervals(wantedByKey.get(key) ?? []);
       let w = 0;
-      for (const span of spans) {
-        while (w < want.length && (want[w] as Interval).end <= span.start) w++;
-        if (w < want.length && overlaps(want[w] as Interval, span)) continue;
-        const first = span.grants[0] as HeldGrant;
+      for (const { start, end, grants } of spans) {
+        while (w < want.length && (want[w] as Interval).end <= start) w++;
+        if (w < want.length && overlaps(want[w] as Interval, { start, end })) continue;
+        const first = grants[0] as HeldGrant;
         const base = {
           rule: rule.name,
           target: first.target,
           resource: first.resource,
           identity: first.identity,
-          start: at(span.start),
-          end: at(span.end),
+          start: at(start),
+          end: at(end),
           reason: "no longer on call",
           shifts: [],
         };
         const unknown = unknownWants.get(accessKey(first.target, first.resource));
         if (unknown) {
           actions.push({ ...base, kind: "skip", note: `not revoked in this run: ${unknown.join("; ")}` });
-        } else if (caps.revoke) actions.push({ ...base, kind: "revoke", revokes: span.grants });
+        } else if (caps.revoke) actions.push({ ...base, kind: "revoke", revokes: grants });
         else
           actions.push({
             ...base,
@@ -226,18 +235,173 @@ function plan(input: PlanInput): Action[] {
   return sortActions(actions, input.rules);
 }
 
-/** A held grant with less than this left is extended by the run that sees it. */
-export function renewBeforeMs(maxDurationMs: number): number {
-  return maxDurationMs / 4;
+type Span = Interval & { grants: HeldGrant[]; views: Held[] };
+
+/**
+ * A rule's own held grants in force, by key, as spans: grants of one key that overlap or touch (a
+ * grant and its extensions) make one span, sorted by start.
+ */
+function ownSpans(
+  rule: RuleConfig,
+  heldByKey: ReadonlyMap<string, readonly { grant: HeldGrant; view: Held }[]>,
+): Map<string, Span[]> {
+  const out = new Map<string, Span[]>();
+  for (const [key, list] of heldByKey) {
+    const mine = list.filter((e) => e.grant.rule === rule.name && e.grant.target === rule.target);
+    if (mine.length === 0) continue;
+    out.set(
+      key,
+      mergeIntervals(
+        mine.map((e) => ({
+          start: e.grant.start.toMillis(),
+          end: e.grant.end.toMillis(),
+          grants: [e.grant],
+          views: [e.view],
+        })),
+        (a, b) => ({ ...a, grants: a.grants.concat(b.grants), views: a.views.concat(b.views) }),
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * A held grant whose wanted coverage now ends earlier than it does (an override handed the rest of
+ * the shift to someone else) is cut to the new end: the latest end of what still wants it, lead and
+ * grace included, never earlier than now (what wants it has not ended). A gap in the middle is never
+ * cut, only the tail; what nothing wants at all is pass 3's revoke; a shift that reaches the
+ * window's end is never cut to it (it may go on past what was read).
+ *
+ * With `revoke: true`: a `shorten` where the target changes the end in place (the same membership
+ * then holds the other rules' grants too, so it is never cut before their ends); elsewhere a
+ * `revoke` of the held grant, after which pass 2 grants again what is still wanted. Not in this run
+ * (a `skip`, with why) when a rule sharing the access was not read, nor on a target that can neither.
+ * Without `revoke: true` nothing is cut: the grant's `unchanged` says until when it is kept.
+ *
+ * Changes `held` (pass 2's view) to what the cut leaves, so that pass 2 plans from it.
+ */
+function planCuts(
+  input: PlanInput,
+  heldByKey: ReadonlyMap<string, readonly { grant: HeldGrant; view: Held }[]>,
+  held: Map<string, Held[]>,
+  wantedByKey: ReadonlyMap<string, readonly Desired[]>,
+  unknownWants: ReadonlyMap<string, string[]>,
+  actions: Action[],
+): void {
+  for (const rule of input.rules) {
+    if (!input.shifts.has(rule.name)) continue;
+    const caps = input.capabilities(rule.target);
+    for (const [key, spans] of ownSpans(rule, heldByKey)) {
+      for (const span of spans) {
+        const still = (wantedByKey.get(key) ?? []).filter((d) => overlaps(d, span));
+        // A shift that reaches the window's end may be cut there by its source (Opsgenie's timeline,
+        // PagerDuty's rendered schedule): its end is not news that it got shorter.
+        if (still.length === 0 || still.some((d) => d.open)) continue;
+        const wantedEnd = still.reduce((m, d) => Math.max(m, d.end), 0);
+        if (wantedEnd >= span.end) continue;
+        const old = formatUtc(span.end);
+        if (!rule.revoke) {
+          for (const v of span.views) {
+            if (v.end > wantedEnd) v.note = `kept until ${old}; shift now ends at ${formatUtc(wantedEnd)}`;
+          }
+          continue;
+        }
+        let newEnd = wantedEnd;
+        if (caps.shortenInPlace) {
+          for (const o of heldByKey.get(key) ?? []) {
+            if (o.grant.rule !== rule.name && o.view.start <= span.end && o.view.end > newEnd)
+              newEnd = o.view.end;
+          }
+          if (newEnd >= span.end) continue;
+        }
+        const first = span.grants[0] as HeldGrant;
+        const reasons: string[] = [];
+        for (const d of still) for (const r of d.reasons) if (!reasons.includes(r)) reasons.push(r);
+        const shifts = still.flatMap((d) => d.shifts);
+        const base = {
+          rule: rule.name,
+          target: first.target,
+          resource: first.resource,
+          identity: first.identity,
+          start: at(span.start),
+          reason: reasons.join("; "),
+          shifts,
+        };
+        const unknown = unknownWants.get(accessKey(first.target, first.resource));
+        const views = new Set(span.views);
+        if (unknown || (!caps.shortenInPlace && !caps.revoke)) {
+          for (const v of views) v.cut = true;
+          actions.push({
+            ...base,
+            end: at(span.end),
+            kind: "skip",
+            note: unknown
+              ? `not cut to ${formatUtc(newEnd)} in this run: ${unknown.join("; ")}`
+              : `${rule.target} cannot revoke or shorten; the grant expires at its old end, ${old} (shift now ends at ${formatUtc(newEnd)})`,
+          });
+        } else if (caps.shortenInPlace) {
+          for (const v of views) {
+            v.cut = true;
+            v.end = Math.min(v.end, newEnd);
+          }
+          // A held extension that starts at or after the new end is cut away whole.
+          held.set(
+            key,
+            (held.get(key) ?? []).filter((h) => !views.has(h) || h.start < newEnd),
+          );
+          actions.push({
+            ...base,
+            end: at(newEnd),
+            kind: "shorten",
+            note: `was until ${old}; shift now ends at ${formatUtc(newEnd)}`,
+            shortens: span.grants,
+            previousEnd: at(span.end),
+          });
+        } else {
+          // Pass 2 no longer sees the held grant, so it grants again what is still wanted.
+          held.set(
+            key,
+            (held.get(key) ?? []).filter((h) => !views.has(h)),
+          );
+          actions.push({
+            ...base,
+            end: at(span.end),
+            kind: "revoke",
+            reason: `no longer on call after ${formatUtc(newEnd)}`,
+            note: "cut: revoked, and what is still wanted is granted again",
+            revokes: span.grants,
+            shifts: [],
+          });
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The longest grant a rule issues at once: its maxDuration, else the window plus lead and grace (the
+ * most one shift inside the window can want). A shift that runs longer (a weekly rotation read with a
+ * one-day window, a rota typo ending in 2062, an "until 9999" entry) is granted up to the cap and
+ * extended by later runs as their windows reach further.
+ */
+export function grantCapMs(rule: RuleConfig, windowMs: number): number {
+  return rule.maxDurationMs ?? windowMs + rule.leadMs + rule.graceMs;
+}
+
+/** A held grant with less than this left of its rule's cap is extended by the run that sees it. */
+export function renewBeforeMs(capMs: number): number {
+  return capMs / 4;
 }
 
 function desiredByIdentity(
   rule: RuleConfig,
   shifts: readonly Shift[],
-  identities: ReadonlyMap<string, string>,
-  now: number,
+  input: PlanInput,
   actions: Action[],
+  capMs: number,
 ): Map<string, Desired[]> {
+  const now = input.now.toMillis();
+  const until = input.window.until.toMillis();
   const byIdentity = new Map<string, Desired[]>();
   const bad = new Map<string, Desired[]>();
   const badReason = new Map<string, string>();
@@ -247,9 +411,10 @@ function desiredByIdentity(
       end: s.end + rule.graceMs,
       reasons: [s.reason],
       shifts: [{ schedule: s.schedule, level: s.level }],
+      open: s.end >= until,
     };
     if (d.end <= now) continue;
-    const id = resolveIdentity(s.email, identities);
+    const id = resolveIdentity(s.email, input.identities);
     if (id.ok) pushTo(byIdentity, id.identity, d);
     else {
       pushTo(bad, id.identity, d);
@@ -265,6 +430,7 @@ function desiredByIdentity(
       const last = out[out.length - 1];
       if (last && cur.start <= last.end) {
         last.end = Math.max(last.end, cur.end);
+        last.open ||= cur.open;
         for (const r of cur.reasons) if (!last.reasons.includes(r)) last.reasons.push(r);
         last.shifts.push(...cur.shifts);
       } else {
@@ -286,7 +452,7 @@ function desiredByIdentity(
           resource,
           identity,
           start: at(d.start),
-          end: at(d.end),
+          end: at(Math.min(d.end, d.start + capMs)),
           reason: d.reasons.join("; "),
           note: badReason.get(identity) as string,
           badIdentity: true,
@@ -298,7 +464,8 @@ function desiredByIdentity(
   return out;
 }
 
-const KIND_ORDER = { skip: 0, unchanged: 1, grant: 2, extend: 3, wait: 4, revoke: 5 } as const;
+/** A revoke comes before a grant of the same access at the same start: the order they run in. */
+const KIND_ORDER = { skip: 0, unchanged: 1, shorten: 2, revoke: 3, grant: 4, extend: 5, wait: 6 } as const;
 
 /** Deterministic order: rule (config order), resource, identity, start, kind. */
 function sortActions(actions: Action[], rules: readonly RuleConfig[]): Action[] {

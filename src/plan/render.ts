@@ -12,6 +12,8 @@ export type Report = {
   window: { since: DateTime; until: DateTime };
   actions: ReportedAction[];
   errors: SourceFailure[];
+  /** What the run noticed and did not stop for (held grants of a target the config no longer has). */
+  warnings?: string[];
   /** Why nothing was applied, when a guard stopped the run (e.g. --max-changes). */
   stopped?: string;
 };
@@ -19,7 +21,16 @@ export type Report = {
 export type Summary = Record<ActionKind, number> & { failed: number };
 
 export function summarize(actions: readonly ReportedAction[]): Summary {
-  const s: Summary = { grant: 0, extend: 0, revoke: 0, unchanged: 0, wait: 0, skip: 0, failed: 0 };
+  const s: Summary = {
+    grant: 0,
+    extend: 0,
+    shorten: 0,
+    revoke: 0,
+    unchanged: 0,
+    wait: 0,
+    skip: 0,
+    failed: 0,
+  };
   for (const a of actions) {
     s[a.kind]++;
     if (a.status === "failed") s.failed++;
@@ -47,6 +58,7 @@ export function renderJson(report: Report): string {
     })),
     errors: report.errors.map((e) => ({ rule: e.rule, source: e.source, message: e.message })),
     summary: summarize(report.actions),
+    ...(report.warnings?.length ? { warnings: report.warnings } : {}),
     ...(report.stopped ? { stopped: report.stopped } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -64,6 +76,7 @@ export type TextOptions = {
 const KIND_COLOR: Record<string, string> = {
   grant: "\u001b[32m",
   extend: "\u001b[36m",
+  shorten: "\u001b[33m",
   revoke: "\u001b[31m",
   wait: "\u001b[33m",
   skip: "\u001b[35m",
@@ -122,6 +135,11 @@ export function renderText(report: Report, opts: TextOptions): string {
     color: opts.color,
   });
   if (chart.length > 0) lines.push(`timeline (${opts.zone})`, ...chart, "");
+  if (report.warnings?.length) {
+    lines.push(c("\u001b[33m", "warnings:"));
+    for (const w of report.warnings) lines.push(sanitizeForTerminal(`  ${w}`));
+    lines.push("");
+  }
   if (report.errors.length > 0) {
     lines.push(c("\u001b[31m", "errors (these rules planned nothing):"));
     for (const e of report.errors) {
@@ -132,7 +150,7 @@ export function renderText(report: Report, opts: TextOptions): string {
   if (report.stopped) lines.push(c("\u001b[31m", `stopped: ${report.stopped}`), "");
   const s = summarize(report.actions);
   lines.push(
-    `summary: ${s.grant} grant, ${s.extend} extend, ${s.revoke} revoke, ${s.unchanged} unchanged, ${s.wait} wait, ${s.skip} skip, ${s.failed} failed${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
+    `summary: ${s.grant} grant, ${s.extend} extend, ${s.shorten} shorten, ${s.revoke} revoke, ${s.unchanged} unchanged, ${s.wait} wait, ${s.skip} skip, ${s.failed} failed${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
   );
   return `${lines.join("\n")}\n`;
 }

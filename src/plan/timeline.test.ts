@@ -50,6 +50,24 @@ describe("renderTimeline", () => {
     for (const l of lines) assert.ok(l.length <= 63, `${l.length}: ${l}`);
   });
 
+  it("draws a shorten as the grant it keeps (held) and the part it cuts off", () => {
+    const cut: ReportedAction = {
+      ...action("shorten", "alice@x.com", "2026-11-22T00:00:00Z", "2026-11-22T06:00:00Z"),
+      previousEnd: t("2026-11-22T18:00:00Z"),
+    };
+    const lines = renderTimeline([cut], {
+      width: 63,
+      now: t("2026-11-22T06:00:00Z"),
+      window: DAY,
+      zone: "UTC",
+      color: false,
+    });
+    assert.deepEqual(lines.slice(2), [
+      "alice@x.com db | ===========-----------------------",
+      "                 = held  - cut off",
+    ]);
+  });
+
   it("fits a narrow 60-column terminal, cutting long labels", () => {
     const lines = renderTimeline(
       [

@@ -18,23 +18,39 @@ export type TimelineOptions = {
 
 type Mark = { char: string; color: string; label: string };
 
-const MARKS: Record<"grant" | "extend" | "unchanged" | "wait" | "revoke", Mark> = {
+type Drawn = "grant" | "extend" | "shorten" | "unchanged" | "wait" | "revoke";
+
+const MARKS: Record<Drawn, Mark> = {
   unchanged: { char: "=", color: "\u001b[2m", label: "held" },
   grant: { char: "#", color: "\u001b[32m", label: "new" },
   extend: { char: "+", color: "\u001b[36m", label: "extended" },
   wait: { char: "~", color: "\u001b[33m", label: "waiting" },
+  shorten: { char: "-", color: "\u001b[33m", label: "cut off" },
   revoke: { char: "x", color: "\u001b[31m", label: "revoked" },
 };
 const RESET = "\u001b[0m";
 /** Later kinds draw over earlier ones where they share a column. */
-const LAYER: (keyof typeof MARKS)[] = ["unchanged", "wait", "grant", "extend", "revoke"];
+const LAYER: Drawn[] = ["unchanged", "wait", "grant", "extend", "shorten", "revoke"];
+
+type Bar = { kind: Drawn; start: DateTime; end: DateTime };
+
+/** A shorten draws the grant it keeps as held and the part it cuts off after it. */
+function bars(a: ReportedAction): Bar[] {
+  if (a.kind === "shorten") {
+    return [
+      { kind: "unchanged", start: a.start, end: a.end },
+      { kind: "shorten", start: a.end, end: a.previousEnd ?? a.end },
+    ];
+  }
+  return a.kind in MARKS ? [{ kind: a.kind as Drawn, start: a.start, end: a.end }] : [];
+}
 
 export function renderTimeline(actions: readonly ReportedAction[], opts: TimelineOptions): string[] {
-  const drawn = actions.filter((a) => a.kind in MARKS);
+  const drawn = actions.flatMap((a) => bars(a).map((b) => ({ ...b, row: `${a.identity} ${a.resource}` })));
   if (drawn.length === 0) return [];
-  const rows = new Map<string, ReportedAction[]>();
+  const rows = new Map<string, Bar[]>();
   for (const a of drawn) {
-    const key = sanitizeForTerminal(`${a.identity} ${a.resource}`);
+    const key = sanitizeForTerminal(a.row);
     rows.set(key, [...(rows.get(key) ?? []), a]);
   }
   const width = Math.max(40, opts.width);
@@ -51,7 +67,7 @@ export function renderTimeline(actions: readonly ReportedAction[], opts: Timelin
   const marker = nowCol >= 0 && nowCol < cols ? `${" ".repeat(nowCol)}v now` : "";
   lines.push(`${" ".repeat(labelWidth)} | ${marker}`.trimEnd());
   for (const [key, list] of rows) {
-    const cells: (keyof typeof MARKS | null)[] = new Array(cols).fill(null);
+    const cells: (Drawn | null)[] = new Array(cols).fill(null);
     for (const kind of LAYER) {
       for (const a of list.filter((x) => x.kind === kind)) {
         const from = Math.max(0, col(a.start.toMillis()));

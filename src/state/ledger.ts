@@ -441,6 +441,17 @@ export function createLedgerWriter(
     change,
     add: (g: LedgerGrant): Promise<void> => change({ remove: [], add: [g] }),
     remove: (matches: readonly HeldGrant[]): Promise<void> => change({ remove: matches, add: [] }),
+    /**
+     * A shorten applied: the grants it cut end at `end`; one that would start at or after it is gone.
+     * As one change, so the journal keeps it whole.
+     */
+    shorten(matches: readonly HeldGrant[], end: DateTime): Promise<void> {
+      const cut = entries.map((e) => e.grant).filter((g) => matches.some((m) => sameGrant(g, m)));
+      return change({
+        remove: cut,
+        add: cut.filter((g) => g.start < end).map((g) => (g.end > end ? { ...g, end } : g)),
+      });
+    },
     /** Waits for every change to be on disk; in journal mode, tries once more what could not be kept. */
     async flush(): Promise<void> {
       if (unwritten.length > 0) schedule();

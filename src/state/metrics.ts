@@ -19,7 +19,7 @@ export type RunMetrics = {
   grantsActive: number;
 };
 
-const KINDS: ActionKind[] = ["grant", "extend", "revoke", "unchanged", "wait", "skip"];
+const KINDS: ActionKind[] = ["grant", "extend", "shorten", "revoke", "unchanged", "wait", "skip"];
 const STATUSES: ActionStatus[] = ["planned", "applied", "failed", "skipped"];
 
 /** Prometheus text exposition format (version 0.0.4). Every series is always written, zeros included. */

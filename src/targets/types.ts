@@ -10,7 +10,10 @@ export type TargetCall = {
   end: DateTime;
   rule: string;
   reason: string;
-  /** For a revoke: the grants it ends, as they were issued (targets that address grants by key). */
+  /**
+   * For a revoke or a shorten: the grants it ends or cuts, as they were issued (for targets that
+   * address grants by key).
+   */
   grants?: { rule: string; resource: string; identity: string; start: DateTime; end: DateTime }[];
 };
 
@@ -24,6 +27,11 @@ export type Target = {
   /** Continues a held grant up to `call.end` (from `call.start`, the held end). */
   extend(call: TargetCall): Promise<ActionResult>;
   revoke(call: TargetCall): Promise<ActionResult>;
+  /**
+   * Cuts a held grant to the earlier `call.end`, where the target can (`shortenInPlace`); `call.grants`
+   * are the held grants it cuts. The plan asks no other target: they get a revoke and a new grant.
+   */
+  shorten(call: TargetCall): Promise<ActionResult>;
   /** For `validate --online`: proves the tool is there and answers, without granting anything. */
   check(): Promise<CheckResult>;
 };
@@ -52,6 +60,14 @@ export function childEnv(env: NodeJS.ProcessEnv, names: readonly string[] = []):
     if (v !== undefined) out[name] = v;
   }
   return out;
+}
+
+/** `shorten` of a target without `shortenInPlace`: the plan never asks it, so a call fails visibly. */
+export async function cannotShorten(): Promise<ActionResult> {
+  return {
+    status: "failed",
+    error: "this target cannot cut a grant in place; the plan revokes it and grants the rest instead",
+  };
 }
 
 /** A CLI call's outcome as an action result. */

@@ -1,5 +1,6 @@
 import type { TargetConfig } from "../../config/load.js";
 import {
+  cannotShorten,
   childEnv,
   findExecutable,
   toResult,
@@ -26,9 +27,10 @@ export function createCommandTarget(
   };
   const revoke = config.revoke;
   return {
-    capabilities: { futureStart: true, revoke: revoke !== null, extendInPlace: false },
+    capabilities: { futureStart: true, revoke: revoke !== null, extendInPlace: false, shortenInPlace: false },
     grant: (call) => run(config.grant, call),
     extend: (call) => run(config.grant, call),
+    shorten: cannotShorten,
     revoke: (call) =>
       revoke
         ? run(revoke, call)

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { formatUtc } from "../../config/time.js";
 import type { TargetConfig } from "../../config/load.js";
 import { HttpError } from "../../infra/http.js";
-import type { ActionResult, Target, TargetCall, TargetDeps } from "../types.js";
+import { cannotShorten, type ActionResult, type Target, type TargetCall, type TargetDeps } from "../types.js";
 
 /**
  * Any HTTP endpoint: `POST url` with the grant as JSON, `DELETE url/{key}` to revoke (when the
@@ -55,9 +55,10 @@ export function createHttpTarget(config: Extract<TargetConfig, { type: "http" }>
       key: grantKey(call),
     });
   return {
-    capabilities: { futureStart: true, revoke: config.revoke, extendInPlace: false },
+    capabilities: { futureStart: true, revoke: config.revoke, extendInPlace: false, shortenInPlace: false },
     grant: post,
     extend: post,
+    shorten: cannotShorten,
     revoke: async (call) => {
       if (!config.revoke) return { status: "failed", error: `target ${config.name} does not revoke` };
       // One DELETE per grant the revoke ends: each was POSTed under its own key.

@@ -1,5 +1,6 @@
 import type { TargetConfig } from "../../config/load.js";
 import {
+  cannotShorten,
   childEnv,
   toResult,
   findExecutable,
@@ -38,9 +39,10 @@ export function createStrongdmTarget(
       await deps.exec([config.command, ...fillTemplate(args, call)], { env, timeoutMs: config.timeoutMs }),
     );
   return {
-    capabilities: { futureStart: true, revoke: false, extendInPlace: false },
+    capabilities: { futureStart: true, revoke: false, extendInPlace: false, shortenInPlace: false },
     grant,
     extend: grant,
+    shorten: cannotShorten,
     revoke: async () => ({
       status: "failed",
       error: "strongdm grants cannot be revoked by shiftgrant; they expire at their end",

@@ -13,7 +13,8 @@ import {
 /**
  * Teleport: access-list membership with an expiry, through `tctl`. The access list (RESOURCE) grants
  * its roles to members when they sign in. `acl users add` is an upsert, so an extension is the same
- * call with a later expiry; `acl users rm` revokes. A membership cannot start in the future, so the
+ * call with a later expiry, and a cut to an earlier end (a shift handed over) the same call with the
+ * earlier expiry; `acl users rm` revokes. A membership cannot start in the future, so the
  * plan waits (`wait`) until the shift begins.
  *
  *   tctl [args...] acl users add LIST IDENTITY END REASON
@@ -31,9 +32,10 @@ export function createTeleportTarget(
   const add = (call: TargetCall) =>
     run(["acl", "users", "add", call.resource, call.identity, formatUtc(call.end), call.reason]);
   return {
-    capabilities: { futureStart: false, revoke: true, extendInPlace: true },
+    capabilities: { futureStart: false, revoke: true, extendInPlace: true, shortenInPlace: true },
     grant: add,
     extend: add,
+    shorten: add,
     revoke: (call) => run(["acl", "users", "rm", call.resource, call.identity]),
     // `tctl status` authenticates against the cluster and changes nothing.
     async check() {

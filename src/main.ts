@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DateTime } from "luxon";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError, ShiftgrantError, type ExitCode } from "./errors.js";
+import { ShiftgrantError, type ExitCode } from "./errors.js";
 import type { CommandDeps } from "./commands/context.js";
 import type { LogFormat, LogLevel } from "./infra/log.js";
 import { SecretSet } from "./infra/redact.js";
@@ -45,6 +45,8 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     .configureOutput({
       writeOut: (s) => deps.stdout.write(s),
       writeErr: (s) => deps.stderr.write(s),
+      // Commander's own errors ("error: unknown option") in the style of every other error line.
+      outputError: (s, write) => write(s.replace(/^error: /, "shiftgrant: error: ")),
     })
     .showHelpAfterError("(run with --help for usage)");
 
@@ -232,15 +234,17 @@ function clockFrom(env: NodeJS.ProcessEnv, dt: typeof DateTime): () => DateTime 
   return () => dt.utc();
 }
 
+/** Every error line starts `shiftgrant: error: `, whatever the error, so that one grep finds them all. */
 function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: SecretSet): ExitCode {
   if (err instanceof ShiftgrantError) {
-    const prefix = err instanceof ConfigError ? "" : "error: ";
-    stderr.write(redactor.redact(`shiftgrant: ${prefix}${err.message}\n`));
+    stderr.write(redactor.redact(`shiftgrant: error: ${err.message}\n`));
     return err.exitCode;
   }
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
   stderr.write(
-    redactor.redact(`shiftgrant: internal error (a bug; please report it with this message):\n${detail}\n`),
+    redactor.redact(
+      `shiftgrant: error: internal error (a bug; please report it with this message):\n${detail}\n`,
+    ),
   );
   return 1;
 }

@@ -61,12 +61,14 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         import("./infra/exec.js"),
         import("luxon"),
       ]);
+      const progress = progressLine(deps.stderr);
       const log = createLogger({
         level: globals.logLevel,
         format: globals.logFormat ?? (deps.stderr.isTTY ? "text" : "json"),
         secrets: redactor,
         runId,
         stream: deps.stderr,
+        aroundLine: progress.aroundLine,
       });
       const commandDeps: CommandDeps = {
         env: deps.env,
@@ -77,11 +79,12 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         redactor,
         exec: runCommand,
         runId,
-        progress: progressLine(deps.stderr),
+        progress: progress.show,
       };
       try {
         code = await fn(commandDeps, globals);
       } catch (err) {
+        progress.show(null);
         code = reportError(err, deps.stderr, redactor);
       }
     };
@@ -251,18 +254,30 @@ function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: Secr
 
 /**
  * Progress on a terminal's stderr, rewritten in place (`null` clears it); nothing when stderr is a
- * file or a pipe, where it would only clutter the logs.
+ * file or a pipe, where it would only clutter the logs. A log line on the same terminal clears it
+ * first and draws it again below (`aroundLine`), so that the two never share a line.
  */
-function progressLine(stderr: NodeJS.WritableStream & { isTTY?: boolean }): (note: string | null) => void {
-  if (!stderr.isTTY) return () => undefined;
-  let shown = false;
-  return (note) => {
-    if (note === null) {
-      if (shown) stderr.write("\r\u001b[K");
-      shown = false;
-      return;
-    }
-    stderr.write(`\r\u001b[K${note}`);
-    shown = true;
+function progressLine(stderr: NodeJS.WritableStream & { isTTY?: boolean }): {
+  show: (note: string | null) => void;
+  aroundLine: (write: () => void) => void;
+} {
+  if (!stderr.isTTY) return { show: () => undefined, aroundLine: (write) => write() };
+  let shown: string | null = null;
+  return {
+    show: (note) => {
+      if (note === null) {
+        if (shown !== null) stderr.write("\r\u001b[K");
+        shown = null;
+        return;
+      }
+      stderr.write(`\r\u001b[K${note}`);
+      shown = note;
+    },
+    aroundLine: (write) => {
+      if (shown === null) return write();
+      stderr.write("\r\u001b[K");
+      write();
+      stderr.write(shown);
+    },
   };
 }

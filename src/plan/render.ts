@@ -179,11 +179,15 @@ export function renderText(report: Report, opts: TextOptions): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Aligned columns, the last one left ragged; one pass to measure and one to print. */
+/**
+ * Aligned columns, the last one left ragged; one pass to measure and one to print. Cells are made
+ * visible first (control characters escaped), so that the columns are measured as printed.
+ */
 export function table(header: string[], rows: string[][]): string[] {
-  const widths = columnWidths(header, rows);
+  const visible = rows.map((r) => r.map(sanitizeForTerminal));
+  const widths = columnWidths(header, visible);
   const out = [formatRow(header, widths)];
-  for (const r of rows) out.push(formatRow(r, widths));
+  for (const r of visible) out.push(formatRow(r, widths));
   return out;
 }
 

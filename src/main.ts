@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DateTime } from "luxon";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError, ShiftgrantError, UsageError, type ExitCode } from "./errors.js";
+import { ShiftgrantError, UsageError, type ExitCode } from "./errors.js";
 import type { CommandDeps } from "./commands/context.js";
 import type { LogFormat, LogLevel } from "./infra/log.js";
 import { SecretSet } from "./infra/redact.js";
@@ -56,6 +56,8 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     .configureOutput({
       writeOut: (s) => deps.stdout.write(s),
       writeErr: (s) => deps.stderr.write(s),
+      // Commander's own errors ("error: unknown option") in the style of every other error line.
+      outputError: (s, write) => write(s.replace(/^error: /, "shiftgrant: error: ")),
     })
     .showHelpAfterError("(run with --help for usage)");
 
@@ -72,12 +74,14 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         import("luxon"),
         import("./config/time.js"),
       ]);
+      const progress = progressLine(deps.stderr);
       const log = createLogger({
         level: globals.logLevel,
         format: globals.logFormat ?? (deps.stderr.isTTY ? "text" : "json"),
         secrets: redactor,
         runId,
         stream: deps.stderr,
+        aroundLine: progress.aroundLine,
       });
       try {
         const commandDeps: CommandDeps = {
@@ -89,12 +93,13 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
           redactor,
           exec: runCommand,
           runId,
-          progress: progressLine(deps.stderr),
+          progress: progress.show,
           ...(graceful && deps.stop ? { signal: deps.stop.signal, onHardStop: deps.stop.onHardStop } : {}),
         };
         if (graceful) deps.stop?.graceful();
         code = await fn(commandDeps, globals);
       } catch (err) {
+        progress.show(null);
         code = reportError(err, deps.stderr, redactor);
       }
     };
@@ -272,33 +277,47 @@ function refuseFakeClock(env: NodeJS.ProcessEnv, dryRun: boolean): void {
   );
 }
 
+/** Every error line starts `shiftgrant: error: `, whatever the error, so that one grep finds them all. */
 function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: SecretSet): ExitCode {
   if (err instanceof ShiftgrantError) {
-    const prefix = err instanceof ConfigError ? "" : "error: ";
-    stderr.write(redactor.redact(`shiftgrant: ${prefix}${err.message}\n`));
+    stderr.write(redactor.redact(`shiftgrant: error: ${err.message}\n`));
     return err.exitCode;
   }
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
   stderr.write(
-    redactor.redact(`shiftgrant: internal error (a bug; please report it with this message):\n${detail}\n`),
+    redactor.redact(
+      `shiftgrant: error: internal error (a bug; please report it with this message):\n${detail}\n`,
+    ),
   );
   return 1;
 }
 
 /**
  * Progress on a terminal's stderr, rewritten in place (`null` clears it); nothing when stderr is a
- * file or a pipe, where it would only clutter the logs.
+ * file or a pipe, where it would only clutter the logs. A log line on the same terminal clears it
+ * first and draws it again below (`aroundLine`), so that the two never share a line.
  */
-function progressLine(stderr: NodeJS.WritableStream & { isTTY?: boolean }): (note: string | null) => void {
-  if (!stderr.isTTY) return () => undefined;
-  let shown = false;
-  return (note) => {
-    if (note === null) {
-      if (shown) stderr.write("\r\u001b[K");
-      shown = false;
-      return;
-    }
-    stderr.write(`\r\u001b[K${note}`);
-    shown = true;
+function progressLine(stderr: NodeJS.WritableStream & { isTTY?: boolean }): {
+  show: (note: string | null) => void;
+  aroundLine: (write: () => void) => void;
+} {
+  if (!stderr.isTTY) return { show: () => undefined, aroundLine: (write) => write() };
+  let shown: string | null = null;
+  return {
+    show: (note) => {
+      if (note === null) {
+        if (shown !== null) stderr.write("\r\u001b[K");
+        shown = null;
+        return;
+      }
+      stderr.write(`\r\u001b[K${note}`);
+      shown = note;
+    },
+    aroundLine: (write) => {
+      if (shown === null) return write();
+      stderr.write("\r\u001b[K");
+      write();
+      stderr.write(shown);
+    },
   };
 }

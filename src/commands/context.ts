@@ -88,12 +88,16 @@ export function buildTargets(
   return out;
 }
 
-/** How text output looks where it goes: colour and width on a terminal, plain 100 columns elsewhere. */
-export function textOptions(deps: CommandDeps, now: DateTime) {
+/**
+ * How text output looks where it goes: colour on a terminal (not with NO_COLOR or TERM=dumb); the
+ * terminal's width, else `COLUMNS` (so `… | less` or `watch` can ask for one), else 100 columns.
+ */
+export function textOptions(deps: Pick<CommandDeps, "stdout" | "env">, now: DateTime) {
   const tty = deps.stdout.isTTY === true;
   const noColor = deps.env.NO_COLOR !== undefined && deps.env.NO_COLOR !== "";
+  const columns = /^\d+$/.test(deps.env.COLUMNS ?? "") ? Number(deps.env.COLUMNS) : 0;
   return {
-    width: tty && deps.stdout.columns ? deps.stdout.columns : 100,
+    width: tty && deps.stdout.columns ? deps.stdout.columns : columns > 0 ? columns : 100,
     color: tty && !noColor && deps.env.TERM !== "dumb",
     zone: now.setZone("local").zoneName ?? "UTC",
     now,

@@ -616,12 +616,24 @@ rules:
     [
       "duplicate YAML keys",
       BASE.replace("    type: strongdm\n", "    type: strongdm\n    type: command\n"),
-      [`line 9, column 5: duplicate key "type": a key may appear only once in a mapping`],
+      [`targets.sdm.type: duplicate key (line 9, column 5); a key may appear only once in a mapping`],
     ],
     [
       "duplicate JSON keys",
       '{"version": 1, "version": 1}',
-      [`line 1, column 16: duplicate key "version": a key may appear only once in a mapping`],
+      [`version: duplicate key (line 1, column 16); a key may appear only once in a mapping`],
+    ],
+    [
+      "duplicate keys in a rule and in identities, each with its path, in the order written",
+      `${BASE.replace("    target: sdm\n", "    target: sdm\n    target: sdm\n")}identities:
+  a@x.example: b@x.example
+  "A@x.example": c@x.example
+  a@x.example: d@x.example
+`,
+      [
+        `rules[0].target: duplicate key (line 14, column 5); a key may appear only once in a mapping`,
+        `identities."a@x.example": duplicate key (line 19, column 3); a key may appear only once in a mapping`,
+      ],
     ],
     [
       "a response cap under 1 KB",
@@ -657,6 +669,26 @@ rules:
         `invalid config ${FILE}:\n  - rules[0].target: unknown target "sdn" (did you mean "sdm"?)`,
       );
     }
+  });
+});
+
+describe("parseConfig: a large identities map", () => {
+  const many = (n: number) =>
+    Array.from({ length: n }, (_, i) => `  user${i}@corp.example: user${i}@ops.example`).join("\n");
+
+  it("loads 20,000 identities", () => {
+    const config = parseConfig(`${BASE}identities:\n${many(20_000)}\n`, FILE);
+    assert.equal(config.identities.size, 20_000);
+    assert.equal(config.identities.get("user19999@corp.example"), "user19999@ops.example");
+  });
+
+  it("still finds a duplicate among 20,000 identities, with its path and line", () => {
+    assert.deepEqual(
+      problemsOf(`${BASE}identities:\n${many(20_000)}\n  user7@corp.example: x@ops.example\n`),
+      [
+        `identities."user7@corp.example": duplicate key (line 20016, column 3); a key may appear only once in a mapping`,
+      ],
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import winston from "winston";
 import { sanitizeForTerminal, type SecretSet } from "./redact.js";
 
@@ -11,7 +12,23 @@ export type LoggerOptions = {
   secrets: SecretSet;
   runId: string;
   stream?: NodeJS.WritableStream;
+  /**
+   * Runs the write of each line. A terminal that also shows a progress line passes one that
+   * clears it before the line and draws it again after, so that the two never run together.
+   */
+  aroundLine?: (write: () => void) => void;
 };
+
+/** A stream that hands each chunk (one log line) to `out` through `aroundLine`, synchronously. */
+function lineStream(out: NodeJS.WritableStream, aroundLine: (write: () => void) => void): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done) {
+      aroundLine(() => out.write(chunk));
+      done();
+    },
+  });
+}
 
 /** Logs go to stderr (stdout is for the plan and JSON output): static messages plus fields. */
 export function createLogger(opts: LoggerOptions): Logger {
@@ -40,7 +57,13 @@ export function createLogger(opts: LoggerOptions): Logger {
       winston.format.timestamp(),
       opts.format === "json" ? winston.format.json() : text,
     ),
-    transports: [new winston.transports.Stream({ stream: opts.stream ?? process.stderr })],
+    transports: [
+      new winston.transports.Stream({
+        stream: opts.aroundLine
+          ? lineStream(opts.stream ?? process.stderr, opts.aroundLine)
+          : (opts.stream ?? process.stderr),
+      }),
+    ],
   });
 }
 

@@ -68,12 +68,20 @@ function redactValue(v: unknown, secrets: SecretSet, depth: number): unknown {
   return out;
 }
 
-/** Makes control characters visible, so that data from an API cannot rewrite a terminal. */
+/**
+ * C0 and C1 controls, DEL, the Unicode line and paragraph separators and the bidirectional overrides
+ * (which reorder what a terminal shows).
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * Makes control characters visible (`\n`, `\t`, `\u001b`), so that data from a source or an API
+ * can neither rewrite a terminal nor forge lines of a report or a log (a schedule named
+ * "x\nsummary: …"). Apply it to one line or one cell, never to text whose newlines are meant.
+ */
 export function sanitizeForTerminal(text: string): string {
-  return text.replace(
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  return text.replace(CONTROL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Longest reason passed on: enough for a schedule name or an incident title, short of any argv limit. */

@@ -83,12 +83,41 @@ const KIND_COLOR: Record<string, string> = {
   unchanged: "\u001b[2m",
 };
 
-/** `Sun 22 Nov 10:00 (09:00Z)`: local and UTC; just UTC when the viewer is on UTC. */
-function when(t: DateTime, zone: string): string {
-  const utc = t.toUTC();
-  const local = t.setZone(zone);
-  if (local.offset === 0) return utc.toFormat("ccc dd LLL HH:mm'Z'");
-  return `${local.toFormat("ccc dd LLL HH:mm")} (${utc.toFormat("HH:mm'Z'")})`;
+const HEADER = ["ACTION", "IDENTITY", "RESOURCE", "START", "END", "STATUS", "REASON"];
+
+/**
+ * `Sun 22 Nov 10:00 (09:00Z)`: local and UTC, with the UTC day when it is another day
+ * (`Sat 28 Nov 19:15 (Sun 00:15Z)`); just UTC when the viewer is on UTC. Instants repeat across a
+ * plan (now, handoffs shared by many people), so each is formatted once per report.
+ */
+function clock(zone: string): (t: DateTime) => string {
+  const seen = new Map<number, string>();
+  return (t) => {
+    const ms = t.toMillis();
+    let text = seen.get(ms);
+    if (text === undefined) {
+      const utc = t.toUTC();
+      const local = t.setZone(zone);
+      if (local.offset === 0) text = utc.toFormat("ccc dd LLL HH:mm'Z'");
+      else {
+        const sameDay = local.day === utc.day;
+        text = `${local.toFormat("ccc dd LLL HH:mm")} (${utc.toFormat(sameDay ? "HH:mm'Z'" : "ccc HH:mm'Z'")})`;
+      }
+      seen.set(ms, text);
+    }
+    return text;
+  };
+}
+
+/**
+ * The status as people read it. "skipped" in the JSON means "no call is made"; in a table beside
+ * `unchanged` it would read as "something was missed", so rows that need no call say why instead.
+ */
+function statusText(a: ReportedAction): string {
+  if (a.status !== "skipped") return a.status;
+  if (a.kind === "unchanged") return "held";
+  if (a.kind === "wait") return "not yet";
+  return "skipped";
 }
 
 /** The plan for people: a table per rule, a timeline of the window, errors, then a one-line summary. */
@@ -96,35 +125,43 @@ export function renderText(report: Report, opts: TextOptions): string {
   const lines: string[] = [];
   const c = (color: string | undefined, text: string) =>
     opts.color && color ? `${color}${text}\u001b[0m` : text;
-  const head = `shiftgrant sync: ${when(report.window.since, opts.zone)} → ${when(report.window.until, opts.zone)}`;
+  const when = clock(opts.zone);
+  const head = `shiftgrant sync: ${when(report.window.since)} → ${when(report.window.until)}`;
   lines.push(
     report.dryRun ? `${head}\nDRY RUN: nothing was changed; this is what a run would do.` : head,
     "",
   );
   const byRule = new Map<string, ReportedAction[]>();
-  for (const a of report.actions) byRule.set(a.rule, [...(byRule.get(a.rule) ?? []), a]);
+  for (const a of report.actions) {
+    const list = byRule.get(a.rule);
+    if (list) list.push(a);
+    else byRule.set(a.rule, [a]);
+  }
   if (byRule.size === 0) lines.push("No one needs access in this window.", "");
   for (const [rule, actions] of byRule) {
     lines.push(sanitizeForTerminal(`rule ${rule} → target ${actions[0]?.target ?? ""}`));
-    // Data from sources can hold control characters: they are made visible before colour is added.
+    // Data from sources can hold control characters and newlines: each cell is made visible on
+    // its own, before the columns are measured and before colour is added.
     const rows = actions.map((a) =>
       [
         a.kind,
         a.identity,
         a.resource,
-        when(a.start, opts.zone),
-        when(a.end, opts.zone),
-        a.status,
+        when(a.start),
+        // A revoke ends the access when it runs, not at the end the grant had.
+        a.kind === "revoke" ? `${when(opts.now)}, was ${when(a.end)}` : when(a.end),
+        statusText(a),
         [a.reason, a.note, a.error].filter(Boolean).join(" — "),
       ].map(sanitizeForTerminal),
     );
-    const tableLines = table(["ACTION", "IDENTITY", "RESOURCE", "START", "END", "STATUS", "REASON"], rows);
-    lines.push(`  ${tableLines[0] ?? ""}`);
-    tableLines.slice(1).forEach((l, i) => {
-      const kind = actions[i]?.kind ?? "";
+    const widths = columnWidths(HEADER, rows);
+    lines.push(`  ${formatRow(HEADER, widths)}`);
+    for (const row of rows) {
+      const line = formatRow(row, widths);
+      const kind = row[0] ?? "";
       // Colour only the action word, so that the columns stay aligned.
-      lines.push(`  ${c(KIND_COLOR[kind], l.slice(0, kind.length))}${l.slice(kind.length)}`);
-    });
+      lines.push(`  ${c(KIND_COLOR[kind], line.slice(0, kind.length))}${line.slice(kind.length)}`);
+    }
     lines.push("");
   }
   const chart = renderTimeline(report.actions, {
@@ -134,7 +171,12 @@ export function renderText(report: Report, opts: TextOptions): string {
     zone: opts.zone,
     color: opts.color,
   });
-  if (chart.length > 0) lines.push(`timeline (${opts.zone})`, ...chart, "");
+  if (chart.length > 0) {
+    lines.push(`timeline (${opts.zone})`);
+    // One at a time: spreading a chart of 100,000 rows into push() overflows the stack.
+    for (const l of chart) lines.push(l);
+    lines.push("");
+  }
   if (report.warnings?.length) {
     lines.push(c("\u001b[33m", "warnings:"));
     for (const w of report.warnings) lines.push(sanitizeForTerminal(`  ${w}`));
@@ -155,12 +197,33 @@ export function renderText(report: Report, opts: TextOptions): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Aligned columns, the last one left ragged; one pass to measure and one to print. Cells are made
+ * visible first (control characters escaped), so that the columns are measured as printed.
+ */
 export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (r: string[]) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [fmt(header), ...rows.map(fmt)];
+  const visible = rows.map((r) => r.map(sanitizeForTerminal));
+  const widths = columnWidths(header, visible);
+  const out = [formatRow(header, widths)];
+  for (const r of visible) out.push(formatRow(r, widths));
+  return out;
+}
+
+function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
+  const widths = header.map((h) => h.length);
+  // A loop, not Math.max(...rows): spreading a long list overflows the stack.
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) {
+      const len = (r[i] ?? "").length;
+      if (len > (widths[i] ?? 0)) widths[i] = len;
+    }
+  }
+  return widths;
+}
+
+function formatRow(r: readonly string[], widths: readonly number[]): string {
+  return r
+    .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+    .join("  ")
+    .trimEnd();
 }

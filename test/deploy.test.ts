@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -173,6 +173,30 @@ describe("the systemd unit", () => {
     assert.match(timer, /^OnCalendar=\*-\*-\* \*:07:00$/m);
     assert.match(timer, /^Persistent=true$/m);
   });
+
+  const hasSystemdAnalyze = spawnSync("sh", ["-c", "command -v systemd-analyze"]).status === 0;
+  it(
+    "passes systemd-analyze verify (with ExecStart's path present)",
+    { skip: !hasSystemdAnalyze && "systemd-analyze is not installed" },
+    async () => {
+      const { dir, cleanup } = await makeTempDir("shiftgrant-systemd-");
+      try {
+        const exe = path.join(dir, "shiftgrant");
+        await writeFile(exe, "#!/bin/sh\nexit 0\n");
+        await chmod(exe, 0o755);
+        await writeFile(path.join(dir, "shiftgrant.service"), unit.replace("/usr/bin/shiftgrant", exe));
+        await writeFile(path.join(dir, "shiftgrant.timer"), read("examples/deploy/shiftgrant.timer"));
+        const r = spawnSync("systemd-analyze", ["verify", "shiftgrant.service", "shiftgrant.timer"], {
+          cwd: dir,
+          encoding: "utf8",
+        });
+        assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+        assert.equal(`${r.stdout}${r.stderr}`, "");
+      } finally {
+        await cleanup();
+      }
+    },
+  );
 
   it("counts exit 0 and 5 (skipped) as success and every other code as a failure, never restarting", () => {
     assert.deepEqual(values("SuccessExitStatus"), ["5"]);

@@ -49,7 +49,7 @@ function optionSpec(o: Option): OptionSpec {
 }
 
 /** The program's commands and options, as completion needs them. */
-export function describeCli(program: Command): CliSpec {
+function describeCli(program: Command): CliSpec {
   const help = program.createHelp();
   const visible = help.visibleCommands(program);
   const names = visible.map((c) => c.name());

@@ -52,6 +52,8 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     )
     .addOption(new Option("-v, --verbose", "log everything (as --log-level debug)").conflicts("logLevel"))
     .addHelpText("after", helpEpilogue())
+    // A command's --help also lists the global options, which are accepted after it too.
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => deps.stdout.write(s),

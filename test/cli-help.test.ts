@@ -113,11 +113,15 @@ describe("--help", () => {
     }
   });
 
-  it("lists --quiet and --verbose among the global options", () => {
+  it("lists --quiet and --verbose among the global options, in a command's help too", async () => {
     const flags = optionFlags(help);
     for (const f of ["-q", "--quiet", "-v", "--verbose", "--log-level", "--log-format"]) {
       assert.ok(flags.includes(f), f);
     }
+    const sync = await runCli(["sync", "--help"]);
+    assert.equal(sync.code, 0, sync.stderr);
+    const global = section(sync.stdout, "Global Options:").join("\n");
+    for (const f of ["-q, --quiet", "-v, --verbose", "--log-level <level>"]) assert.ok(global.includes(f), f);
   });
 });
 

@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { DateTime } from "luxon";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { SOURCE_TYPES, TARGET_TYPES, type SourceType, type TargetType } from "./config/defaults.js";
 import { ShiftgrantError, UsageError, type ExitCode } from "./errors.js";
+import { completionScript, SHELLS, type Shell } from "./commands/completion.js";
 import type { CommandDeps } from "./commands/context.js";
 import type { LogFormat, LogLevel } from "./infra/log.js";
+import { helpEpilogue } from "./help.js";
 import { SecretSet } from "./infra/redact.js";
 import { VERSION } from "./version.js";
 
@@ -28,7 +31,7 @@ export type StopControl = {
   onHardStop(cleanup: () => Promise<void>): () => void;
 };
 
-type GlobalOpts = { logLevel: LogLevel; logFormat?: LogFormat };
+type GlobalOpts = { logLevel: LogLevel; logFormat?: LogFormat; quiet?: boolean; verbose?: boolean };
 /** A command's parsed options, as commander gives them. */
 type Opts = Record<string, unknown>;
 
@@ -52,6 +55,16 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         "json",
       ]),
     )
+    .addOption(
+      new Option("-q, --quiet", "log errors only, and show no progress (as --log-level error)").conflicts([
+        "logLevel",
+        "verbose",
+      ]),
+    )
+    .addOption(new Option("-v, --verbose", "log everything (as --log-level debug)").conflicts("logLevel"))
+    .addHelpText("after", helpEpilogue())
+    // A command's --help also lists the global options, which are accepted after it too.
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => deps.stdout.write(s),
@@ -76,7 +89,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       ]);
       const progress = progressLine(deps.stderr);
       const log = createLogger({
-        level: globals.logLevel,
+        level: globals.quiet ? "error" : globals.verbose ? "debug" : globals.logLevel,
         format: globals.logFormat ?? (deps.stderr.isTTY ? "text" : "json"),
         secrets: redactor,
         runId,
@@ -93,7 +106,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
           redactor,
           exec: runCommand,
           runId,
-          progress: progress.show,
+          progress: globals.quiet ? () => undefined : progress.show,
           ...(graceful && deps.stop ? { signal: deps.stop.signal, onHardStop: deps.stop.onHardStop } : {}),
         };
         if (graceful) deps.stop?.graceful();
@@ -178,8 +191,38 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     );
 
   program
+    .command("init")
+    .description("write a commented starter config for one source and one target")
+    .addOption(
+      new Option("--source <type>", "where on-call data comes from")
+        .choices(SOURCE_TYPES)
+        .default("pagerduty"),
+    )
+    .addOption(
+      new Option("--target <type>", "the access tool that grants access")
+        .choices(TARGET_TYPES)
+        .default("strongdm"),
+    )
+    .option("-o, --out <file>", 'where to write it ("-" for stdout)', "shiftgrant.yaml")
+    .option("--force", "overwrite the file if it exists", false)
+    .action(
+      run(async (d, o) => {
+        const { runInit } = await import("./commands/init.js");
+        return runInit(
+          {
+            source: o.source as SourceType,
+            target: o.target as TargetType,
+            out: o.out as string,
+            force: Boolean(o.force),
+          },
+          d,
+        );
+      }),
+    );
+
+  program
     .command("schedules")
-    .description("list each source's schedules (id, name), to write the config")
+    .description("list each source's schedules (id, name), to write the config; needs only its sources")
     .addOption(configOption())
     .option("--source <name>", "only this source")
     .option("--query <text>", "only schedules whose name contains this")
@@ -215,6 +258,14 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         );
       }),
     );
+
+  program
+    .command("completion")
+    .description("print a shell completion script (bash, zsh or fish)")
+    .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
+    .action((shell: Shell) => {
+      deps.stdout.write(completionScript(shell, program));
+    });
 
   if (argv.length === 0) {
     // No command at all is a usage error (commander would print the help and call it success).

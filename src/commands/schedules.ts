@@ -13,9 +13,12 @@ export type SchedulesOptions = {
   output: "text" | "json";
 };
 
-/** Lists each source's schedules (id, name), so that users can write the config. */
+/**
+ * Lists each source's schedules (id, name), so that users can write the config: it reads only the
+ * config's sources, so that it works before any target or rule is written.
+ */
 export async function runSchedules(opts: SchedulesOptions, deps: CommandDeps): Promise<ExitCode> {
-  const config = await loadConfig(opts.config);
+  const config = await loadConfig(opts.config, { scope: "sources" });
   if (opts.source !== undefined && !config.sources.has(opts.source)) {
     throw new UsageError(
       `--source: no source named "${opts.source}" (sources: ${[...config.sources.keys()].join(", ")})`,

@@ -272,6 +272,38 @@ rules:
     assert.deepEqual(script.revoke, ["revoke-tool", "{identity}"]);
   });
 
+  it("reads ~/ at the start of a path as the home directory", () => {
+    const c = parseConfig(
+      `
+version: 1
+state: ~/.local/state/shiftgrant/state.json
+audit: ~/audit.jsonl
+sources:
+  rota: { type: file, path: ~/rotas/rota.yaml }
+targets:
+  script: { type: command, grant: ["~/bin/grant", "{identity}"], tokenFile: ~/.grant-token }
+rules:
+  - { name: r, source: rota, schedules: [s], target: script, resources: [x] }
+`,
+      "/etc/shiftgrant/shiftgrant.yaml",
+      { home: "/home/ops" },
+    );
+    assert.equal(c.state, "/home/ops/.local/state/shiftgrant/state.json");
+    assert.equal(c.audit, "/home/ops/audit.jsonl");
+    assert.deepEqual(c.sources.get("rota"), {
+      name: "rota",
+      type: "file",
+      path: "/home/ops/rotas/rota.yaml",
+    });
+    const script = c.targets.get("script");
+    assert.ok(script?.type === "command");
+    assert.deepEqual(script.grant, ["/home/ops/bin/grant", "{identity}"]);
+    assert.equal(script.secret?.tokenFile, "/home/ops/.grant-token");
+    // only a leading "~/" is special: "~x" and "a/~/b" are ordinary relative paths
+    const other = parseConfig(`state: ~x/state.json\n${BASE}`, FILE, { home: "/home/ops" });
+    assert.equal(other.state, "/tmp/x/~x/state.json");
+  });
+
   it("allows plain http for 127.0.0.1 and localhost", () => {
     for (const url of ["http://127.0.0.1:1234", "http://localhost:8080/", "http://[::1]:9000"]) {
       const c = parseConfig(BASE.replace("type: pagerduty", `type: pagerduty\n    baseUrl: "${url}"`), FILE);
@@ -774,6 +806,61 @@ rules:
     assert.deepEqual(problems, [
       "targets.sdm.colour: unknown key (expected one of: type, command, tokenEnv, tokenFile, grantArgs, concurrency, timeout)",
     ]);
+  });
+});
+
+describe("parseConfig: the sources scope (for schedules)", () => {
+  const SOURCES_ONLY = `
+version: 1
+http: { timeout: 5s }
+sources:
+  pd: { type: pagerduty, tokenFile: pd-token }
+`;
+
+  it("accepts a config with sources and no targets or rules", () => {
+    const c = parseConfig(SOURCES_ONLY, FILE, { scope: "sources" });
+    assert.deepEqual(c.sources.get("pd"), {
+      name: "pd",
+      type: "pagerduty",
+      secret: { tokenEnv: "PAGERDUTY_TOKEN", tokenFile: "/tmp/x/pd-token" },
+      baseUrl: "https://api.pagerduty.com",
+    });
+    assert.equal(c.http.timeoutMs, 5000);
+    assert.equal(c.targets.size, 0);
+    assert.deepEqual(c.rules, []);
+  });
+
+  it("ignores half-written targets, rules and other sections", () => {
+    const c = parseConfig(
+      `${SOURCES_ONLY}targets:\n  sdm: { type: strongdm, tokn: x }\nrules:\n  - { name: dba, source: nope }\nwindw: 3h\n`,
+      FILE,
+      { scope: "sources" },
+    );
+    assert.deepEqual([...c.sources.keys()], ["pd"]);
+  });
+
+  it("still checks the sources, and says when there are none", () => {
+    assert.throws(
+      () =>
+        parseConfig(`${SOURCES_ONLY.replace("type: pagerduty", "type: pagerdutty")}`, FILE, {
+          scope: "sources",
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems, [
+          'sources.pd.type: unknown source type "pagerdutty" (did you mean "pagerduty"?); use one of: pagerduty, opsgenie, incidentio, file',
+        ]);
+        return true;
+      },
+    );
+    assert.throws(
+      () => parseConfig("version: 1\ntargets: {}\n", FILE, { scope: "sources" }),
+      (err: unknown) => err instanceof ConfigError && err.problems.join() === "sources: missing (required)",
+    );
+  });
+
+  it("the full scope (sync, validate) still wants targets and rules", () => {
+    assert.deepEqual(problemsOf(SOURCES_ONLY), ["targets: missing (required)", "rules: missing (required)"]);
   });
 });
 

@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { DEFAULT_TOKEN_ENV } from "./defaults.js";
 import { DEFAULT_HTTP, DEFAULT_MAX_RESPONSE_BYTES, type HttpSettings } from "../infra/http.js";
 import { isPlainEmail, normalizeEmail } from "../plan/identity.js";
 import {
@@ -76,12 +78,7 @@ const DEFAULT_BASE_URL = {
   incidentio: "https://api.incident.io",
 };
 
-export const DEFAULT_TOKEN_ENV: Record<string, string> = {
-  pagerduty: "PAGERDUTY_TOKEN",
-  opsgenie: "OPSGENIE_API_KEY",
-  incidentio: "INCIDENTIO_API_KEY",
-  strongdm: "SDM_ADMIN_TOKEN",
-};
+export { DEFAULT_TOKEN_ENV };
 
 /**
  * Finds the config file: `-c`, then `$SHIFTGRANT_CONFIG`, then `./shiftgrant.yaml`. An empty value
@@ -92,8 +89,31 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv, cwd
   return path.resolve(cwd, chosen ?? "shiftgrant.yaml");
 }
 
+/**
+ * How much of a config a command needs. `full` (sync, validate, oncall): every section. `sources`
+ * (schedules, which helps to write the rest): only the sources and their HTTP settings are read and
+ * checked, so that a config with no targets or rules yet, or half-written ones, can be used.
+ */
+export type ConfigScope = "full" | "sources";
+
+export type ParseOptions = {
+  scope?: ConfigScope;
+  /** What `~/` at the start of a path stands for (default: the user's home directory). */
+  home?: string;
+};
+
+/** The top-level keys read in the `sources` scope. */
+const SOURCE_SCOPE_KEYS = ["$schema", "version", "concurrency", "http", "sources"] as const;
+const sourceScopeSchema = configSchema.pick({
+  $schema: true,
+  version: true,
+  concurrency: true,
+  http: true,
+  sources: true,
+});
+
 /** Read → parse → validate (every problem at once) → normalize. Throws ConfigError. */
-export async function loadConfig(file: string): Promise<Config> {
+export async function loadConfig(file: string, opts: ParseOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -109,7 +129,7 @@ export async function loadConfig(file: string): Promise<Config> {
             : `cannot read it (${code ?? String(err)})`;
     throw new ConfigError([`${file}: ${why}`]);
   }
-  return parseConfig(text, file);
+  return parseConfig(text, file, opts);
 }
 
 /**
@@ -117,14 +137,16 @@ export async function loadConfig(file: string): Promise<Config> {
  * found by checking references and values on every part that is valid on its own, so that one typo
  * does not hide the next.
  */
-export function parseConfig(text: string, file: string): Config {
-  const doc = parseText(text, file);
-  const parsed = configSchema.safeParse(doc);
+export function parseConfig(text: string, file: string, opts: ParseOptions = {}): Config {
+  const whole = parseText(text, file);
+  const sourcesOnly = opts.scope === "sources";
+  const doc = sourcesOnly ? pickKeys(whole, SOURCE_SCOPE_KEYS) : whole;
+  const parsed = (sourcesOnly ? sourceScopeSchema : configSchema).safeParse(doc);
   const problems = parsed.success
     ? []
     : inDocumentOrder(parsed.error.issues, doc).flatMap((i) => formatIssue(i, doc));
-  const raw: Salvaged = parsed.success ? parsed.data : salvage(doc);
-  const config = normalize(raw, doc, file, problems);
+  const raw: Salvaged = parsed.success ? { targets: {}, rules: [], ...parsed.data } : salvage(doc);
+  const config = normalize(raw, doc, file, problems, pathResolver(path.dirname(file), opts.home, problems));
   if (problems.length > 0) throw new ConfigError(dedupe(problems), file);
   return config;
 }
@@ -273,8 +295,46 @@ function salvage(doc: Record<string, unknown>): Salvaged {
   };
 }
 
-function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, problems: string[]): Config {
-  const dir = path.dirname(file);
+function pickKeys(doc: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(doc).filter(([k]) => keys.includes(k)));
+}
+
+/** Turns a path written in the config into an absolute one. */
+type ResolvePath = (p: string, at: string) => string;
+
+/**
+ * Paths in a config are relative to the config file, so that cron's working directory does not
+ * matter; `~/` at the start stands for the home directory, so that a config that ships inside a
+ * package (the demo) can keep its ledger outside it.
+ */
+function pathResolver(dir: string, home: string | undefined, problems: string[]): ResolvePath {
+  return (p, at) => {
+    if (p !== "~" && !p.startsWith("~/")) return path.resolve(dir, p);
+    let base = home;
+    if (base === undefined) {
+      try {
+        base = homedir();
+      } catch {
+        base = "";
+      }
+    }
+    if (!base) {
+      problems.push(
+        `${at}: ${JSON.stringify(p)} starts with ~ but there is no home directory (set HOME or write an absolute path)`,
+      );
+      return path.resolve(dir, p);
+    }
+    return path.join(base, p.slice(1));
+  };
+}
+
+function normalize(
+  raw: Salvaged,
+  doc: Record<string, unknown>,
+  file: string,
+  problems: string[],
+  resolvePath: ResolvePath,
+): Config {
   const ms = (v: string | undefined, fallback: number): number => {
     if (v === undefined) return fallback;
     const d = parseDuration(v);
@@ -291,14 +351,14 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
     const at = formatPath(["sources", name]);
     checkName(name, at, problems);
     if (s.type === "file") {
-      sources.set(name, { name, type: "file", path: path.resolve(dir, s.path) });
+      sources.set(name, { name, type: "file", path: resolvePath(s.path, `${at}.path`) });
     } else {
       const baseUrl = s.baseUrl ?? DEFAULT_BASE_URL[s.type];
       checkBaseUrl(baseUrl, `${at}.baseUrl`, problems);
       sources.set(name, {
         name,
         type: s.type,
-        secret: secretRef(s, s.type, at, dir, problems),
+        secret: secretRef(s, s.type, at, resolvePath, problems),
         baseUrl: baseUrl.replace(/\/+$/, ""),
       });
     }
@@ -313,8 +373,8 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
       targets.set(name, {
         ...common,
         type: "strongdm",
-        command: resolveExecutable(t.command ?? "sdm", dir),
-        secret: secretRef(t, "strongdm", at, dir, problems),
+        command: resolveExecutable(t.command ?? "sdm", `${at}.command`, resolvePath),
+        secret: secretRef(t, "strongdm", at, resolvePath, problems),
         grantArgs: t.grantArgs ?? null,
       });
       if (t.grantArgs) checkTemplate(t.grantArgs, `${at}.grantArgs`, problems);
@@ -322,7 +382,7 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
       targets.set(name, {
         ...common,
         type: "teleport",
-        command: resolveExecutable(t.command ?? "tctl", dir),
+        command: resolveExecutable(t.command ?? "tctl", `${at}.command`, resolvePath),
         args: t.args ?? [],
         env: t.env ?? [],
       });
@@ -333,7 +393,7 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
         ...common,
         type: "http",
         url: t.url,
-        secret: hasSecret ? secretRef(t, "http", at, dir, problems) : null,
+        secret: hasSecret ? secretRef(t, "http", at, resolvePath, problems) : null,
         headersFromEnv: t.headersFromEnv ?? {},
         revoke: t.revoke ?? false,
       });
@@ -342,9 +402,9 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
       targets.set(name, {
         ...common,
         type: "command",
-        grant: resolveArgv(t.grant, dir),
-        revoke: t.revoke ? resolveArgv(t.revoke, dir) : null,
-        secret: hasSecret ? secretRef(t, "command", at, dir, problems) : null,
+        grant: resolveArgv(t.grant, `${at}.grant[0]`, resolvePath),
+        revoke: t.revoke ? resolveArgv(t.revoke, `${at}.revoke[0]`, resolvePath) : null,
+        secret: hasSecret ? secretRef(t, "command", at, resolvePath, problems) : null,
         env: t.env ?? [],
       });
       checkTemplate(t.grant, `${at}.grant`, problems, true);
@@ -409,8 +469,8 @@ function normalize(raw: Salvaged, doc: Record<string, unknown>, file: string, pr
   return {
     file,
     window,
-    state: path.resolve(dir, raw.state ?? "shiftgrant-state.json"),
-    audit: raw.audit ? path.resolve(dir, raw.audit) : null,
+    state: resolvePath(raw.state ?? "shiftgrant-state.json", "state"),
+    audit: raw.audit ? resolvePath(raw.audit, "audit") : null,
     maxChanges: raw.maxChanges ?? null,
     concurrency: raw.concurrency ?? 4,
     http: {
@@ -509,7 +569,7 @@ function secretRef(
   s: { tokenEnv?: string | undefined; tokenFile?: string | undefined },
   type: string,
   at: string,
-  dir: string,
+  resolvePath: ResolvePath,
   problems: string[],
 ): SecretRef {
   if (s.tokenEnv !== undefined && s.tokenFile !== undefined) {
@@ -518,7 +578,10 @@ function secretRef(
   const tokenEnv = s.tokenEnv ?? DEFAULT_TOKEN_ENV[type] ?? "";
   if (s.tokenFile === undefined && !tokenEnv)
     problems.push(`${at}: set tokenEnv (or tokenFile) for the token`);
-  return { tokenEnv, tokenFile: s.tokenFile !== undefined ? path.resolve(dir, s.tokenFile) : null };
+  return {
+    tokenEnv,
+    tokenFile: s.tokenFile !== undefined ? resolvePath(s.tokenFile, `${at}.tokenFile`) : null,
+  };
 }
 
 function checkBaseUrl(value: string, at: string, problems: string[]): void {
@@ -563,15 +626,16 @@ function checkTemplate(argv: string[], at: string, problems: string[], withExecu
 
 /**
  * `./grant.sh` (or any relative path with a `/`) in a config means the file beside the config,
- * wherever cron starts from. A bare name (`sdm`) is looked up on PATH.
+ * wherever cron starts from; `~/bin/grant` is in the home directory. A bare name (`sdm`) is looked
+ * up on PATH.
  */
-function resolveExecutable(exe: string, dir: string): string {
-  return exe.includes("/") && !path.isAbsolute(exe) ? path.resolve(dir, exe) : exe;
+function resolveExecutable(exe: string, at: string, resolvePath: ResolvePath): string {
+  return exe.includes("/") && !path.isAbsolute(exe) ? resolvePath(exe, at) : exe;
 }
 
-function resolveArgv(argv: string[], dir: string): string[] {
+function resolveArgv(argv: string[], at: string, resolvePath: ResolvePath): string[] {
   const [exe, ...rest] = argv as [string, ...string[]];
-  return [resolveExecutable(exe, dir), ...rest];
+  return [resolveExecutable(exe, at, resolvePath), ...rest];
 }
 
 function checkName(name: string, at: string, problems: string[]): void {

@@ -1,0 +1,17 @@
+/**
+ * Defaults that the help text shows as well as the config loader uses. This module imports nothing,
+ * so that `--help` stays fast.
+ */
+
+/** The environment variable each source or target type reads its token from, unless tokenEnv says. */
+export const DEFAULT_TOKEN_ENV: Record<string, string> = {
+  pagerduty: "PAGERDUTY_TOKEN",
+  opsgenie: "OPSGENIE_API_KEY",
+  incidentio: "INCIDENTIO_API_KEY",
+  strongdm: "SDM_ADMIN_TOKEN",
+};
+
+export const SOURCE_TYPES = ["pagerduty", "opsgenie", "incidentio", "file"] as const;
+export const TARGET_TYPES = ["strongdm", "teleport", "command", "http"] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+export type TargetType = (typeof TARGET_TYPES)[number];

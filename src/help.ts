@@ -1,0 +1,63 @@
+import { DEFAULT_TOKEN_ENV } from "./config/defaults.js";
+
+// What `shiftgrant --help` prints after the commands and options: what cron and scripts need to
+// know without the README at hand. Imports nothing heavy, so that --help stays fast.
+
+export const EXIT_CODE_MEANINGS: readonly (readonly [number, string])[] = [
+  [0, "success (including nothing to do, and --dry-run)"],
+  [1, "internal error (a bug: the message says so)"],
+  [2, "usage or config error, missing secret, or an unreadable ledger: fix and re-run"],
+  [3, "a source failed (after retries); its rules planned nothing"],
+  [4, "some actions failed or were skipped for bad identities; the rest were applied"],
+  [5, "another run holds the lock (this run was skipped; not a failure)"],
+  [6, "--max-changes exceeded; nothing applied"],
+];
+
+const ENVIRONMENT: readonly (readonly [string, string])[] = [
+  ["SHIFTGRANT_CONFIG", "the config file when -c is not given (default ./shiftgrant.yaml)"],
+  ...Object.entries(DEFAULT_TOKEN_ENV).map(
+    ([type, name]) =>
+      [
+        name,
+        `token of ${type} ${type === "strongdm" ? "targets" : "sources"} (their default tokenEnv)`,
+      ] as const,
+  ),
+  ["NO_COLOR", "set and not empty: no colour in text output"],
+  ["TZ", "the time zone of times in text output (UTC is shown beside them)"],
+  ["SHIFTGRANT_NOW", "pretend it is this time (ISO 8601), to simulate runs with --dry-run;"],
+  ["", "never set it in production"],
+];
+
+const EXAMPLES = [
+  "shiftgrant init --source pagerduty --target strongdm -o shiftgrant.yaml",
+  "shiftgrant schedules -c shiftgrant.yaml --query dba",
+  "shiftgrant validate --online -c /etc/shiftgrant/shiftgrant.yaml",
+  "shiftgrant oncall -c /etc/shiftgrant/shiftgrant.yaml --window 7d",
+  "shiftgrant sync -c /etc/shiftgrant/shiftgrant.yaml --dry-run",
+  "SHIFTGRANT_NOW=2026-11-22T09:00:00Z shiftgrant sync -c shiftgrant.yaml --dry-run",
+  "shiftgrant sync -c /etc/shiftgrant/shiftgrant.yaml --output json --quiet",
+  "shiftgrant completion bash > ~/.local/share/bash-completion/completions/shiftgrant",
+];
+
+function columns(rows: readonly (readonly [string | number, string])[]): string[] {
+  const width = Math.max(...rows.map(([k]) => String(k).length));
+  return rows.map(([k, v]) => `  ${String(k).padEnd(width)}  ${v}`);
+}
+
+/** The text after the generated help: exit codes, environment variables, examples. */
+export function helpEpilogue(): string {
+  return [
+    "",
+    "Exit codes:",
+    ...columns(EXIT_CODE_MEANINGS),
+    "  If several apply, the smallest code above 1 wins (3 before 4).",
+    "",
+    "Environment:",
+    ...columns(ENVIRONMENT),
+    "",
+    "Examples:",
+    ...EXAMPLES.map((e) => `  ${e}`),
+    "",
+    "Run `shiftgrant COMMAND --help` for a command's options.",
+  ].join("\n");
+}

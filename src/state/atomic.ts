@@ -122,7 +122,10 @@ export async function probeWritableDir(
   const tmp = tempPath(path.join(dir, name));
   const fh = await fs.open(tmp, "wx", 0o600);
   await fh.close().catch(() => undefined);
-  await fs.unlink(tmp);
+  await fs.unlink(tmp).catch((err: unknown) => {
+    // Gone already: a run's clean-up of leftover temp files took it; creating it proved the point.
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  });
 }
 
 /** Makes a rename or a new file in `dir` durable, where the filesystem supports it. */

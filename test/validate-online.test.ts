@@ -39,10 +39,10 @@ describe("validate --online", () => {
       const res = await validate(env);
       assert.equal(res.code, 0, res.stderr);
       assert.deepEqual(checklist(res.stdout), [
-        "  ok    files: the config, the ledger, its lock and journal, and the audit log are distinct files",
+        "  ok    files: distinct files: the config; the ledger, its lock and journal; the audit log",
         `  ok    state ${env.dir}/state.json: ${env.dir} takes new files; no ledger yet (the first run writes it)`,
         `  ok    lock ${env.dir}/state.json.lock: free; each run creates it beside the ledger`,
-        `  ok    audit ${env.dir}/audit.jsonl: no file yet; ${env.dir} takes new files (the run creates it)`,
+        `  ok    audit ${env.dir}/audit.jsonl: no file yet (the run creates it); ${env.dir} takes new files`,
         "  ok    source pd: key works; schedules: dba primary → PSCHED1, PSCHED2",
         `  ok    target sdm: ${env.sdm.path} runs (no version printed); the admin token is set`,
       ]);
@@ -106,7 +106,7 @@ describe("validate --online", () => {
       const res = await validate(env, {}, ["--metrics-file", "metrics.prom"]);
       assert.equal(res.code, 0, res.stdout);
       assert.deepEqual(checklist(res.stdout).slice(0, 5), [
-        "  ok    files: the config, the ledger, its lock and journal, the audit log, and the metrics file are distinct files",
+        "  ok    files: distinct files: the config; the ledger, its lock and journal; the audit log; the metrics file",
         `  ok    state ${env.dir}/state.json: ${env.dir} takes new files; the ledger reads (0 grants)`,
         `  ok    lock ${env.dir}/state.json.lock: free; each run creates it beside the ledger`,
         `  ok    audit ${env.dir}/audit.jsonl: a regular file that opens for appending`,
@@ -156,18 +156,21 @@ describe("validate --online", () => {
     }
   });
 
-  it("an audit log that is a directory fails, exit 2", async () => {
+  it("an audit log, or a lock, that is a directory fails, exit 2", async () => {
     const env = await setup();
     try {
       await mkdir(path.join(env.dir, "audit.jsonl"));
+      await mkdir(path.join(env.dir, "state.json.lock"));
       const res = await validate(env);
       assert.equal(res.code, 2);
       assert.deepEqual(
         checklist(res.stdout).filter((l) => l.startsWith("  FAIL")),
         [
+          `  FAIL  lock ${env.dir}/state.json.lock: it is a directory, not a regular file: remove it (each run creates its lock beside the ledger)`,
           `  FAIL  audit ${env.dir}/audit.jsonl: the audit log ${env.dir}/audit.jsonl is a directory, not a regular file: point audit at a file`,
         ],
       );
+      assert.match(res.stdout, /^2 check\(s\) failed$/m);
     } finally {
       await env.cleanup();
     }

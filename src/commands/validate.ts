@@ -168,7 +168,7 @@ async function checkRunFiles(
       ...(config.audit ? ["the audit log"] : []),
       ...(files.metrics ? ["the metrics file"] : []),
     ];
-    return `${named.slice(0, -1).join(", ")}, and ${named.at(-1) ?? ""} are distinct files`;
+    return `distinct files: ${named.join("; ")}`;
   });
   const stateOk = await check(`state ${files.state}`, async () => {
     const { missing } = await checkStateDir(files.state, fs, { create: false });
@@ -198,7 +198,7 @@ async function checkRunFiles(
       const got = await checkAuditLog(audit, fs);
       return got.exists
         ? "a regular file that opens for appending"
-        : `no file yet; ${dirNote(got.missing, path.dirname(audit))} (the run creates it)`;
+        : `no file yet (the run creates it); ${dirNote(got.missing, path.dirname(audit))}`;
     });
   }
   if (files.metrics) {

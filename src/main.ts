@@ -174,9 +174,13 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
 
   program
     .command("validate")
-    .description("check the config (offline); --online also checks credentials and target CLIs")
+    .description(
+      "check the config (offline); --online also checks the run's files, credentials and target CLIs",
+    )
     .addOption(configOption())
-    .option("--online", "also check each source's credentials and each target's CLI", false)
+    .option("--online", "also check the files a run writes, each source's key and each target's CLI", false)
+    .option("--state <file>", "with --online: check this ledger file (as sync --state)")
+    .option("--metrics-file <file>", "with --online: check this metrics file (as sync --metrics-file)")
     .action(
       run(async (d, o) => {
         const { runValidate } = await import("./commands/validate.js");
@@ -184,6 +188,8 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
           {
             config: await configFile(o.config),
             online: Boolean(o.online),
+            state: o.state as string | undefined,
+            metricsFile: o.metricsFile as string | undefined,
           },
           d,
         );

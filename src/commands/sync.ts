@@ -16,7 +16,6 @@ import { nodeStateFs } from "../state/fs.js";
 import {
   checkStateDir,
   createLedgerWriter,
-  journalPath,
   readLedger,
   type LedgerGrant,
   type LedgerProblem,
@@ -24,7 +23,7 @@ import {
 } from "../state/ledger.js";
 import { checkMetricsFile, writeMetrics } from "../state/metrics.js";
 import { acquireLock, type Lock } from "../state/lock.js";
-import { findSameFile, type NamedFile } from "../state/paths.js";
+import { findSharedRunFile, METRICS_ROLE } from "../state/run-files.js";
 import type { ActionResult } from "../targets/types.js";
 import { buildSources, buildTargets, textOptions, type CommandDeps } from "./context.js";
 
@@ -342,32 +341,22 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promis
   });
 }
 
-/**
- * The ledger, its lock and journal, the audit log, the metrics file and the config must be distinct
- * files: one written over another destroys it (metrics in place of the ledger make every later run
- * fail). Compared by real path, symlinks and hard links included.
- */
+/** Stops the run before anything is done when two of its files are one (see findSharedRunFile). */
 async function checkSeparateFiles(
   config: Config,
   stateFile: string,
   metricsFile: string | null,
   guard: { metricsSafe: boolean },
 ): Promise<void> {
-  const files: NamedFile[] = [
-    { role: "the config", file: config.file },
-    { role: "the ledger (state)", file: stateFile },
-    { role: "the ledger's lock", file: `${stateFile}.lock` },
-    { role: "the ledger's journal", file: journalPath(stateFile) },
-    ...(config.audit ? [{ role: "the audit log (audit)", file: config.audit }] : []),
-    ...(metricsFile ? [{ role: "--metrics-file", file: metricsFile }] : []),
-  ];
-  const same = await findSameFile(files);
+  const same = await findSharedRunFile({
+    config: config.file,
+    state: stateFile,
+    audit: config.audit,
+    metrics: metricsFile,
+  });
   if (!same) return;
-  const [a, b] = same;
-  if (a.role === "--metrics-file" || b.role === "--metrics-file") guard.metricsSafe = false;
-  throw new UsageError(
-    `${b.role} (${b.file}) is the same file as ${a.role} (${a.file}): each needs a file of its own; nothing was done`,
-  );
+  if (same.roles.includes(METRICS_ROLE)) guard.metricsSafe = false;
+  throw new UsageError(`${same.message}; nothing was done`);
 }
 
 type ApplyContext = {

@@ -23,6 +23,12 @@ export type ScheduleRef = { id: string; name: string };
 /** What every source can do. Sources return data; they never plan, log the world or exit. */
 export type Source = {
   /**
+   * One cheap read with the source's key (for a file, reading and parsing it), whatever the rules use
+   * the source for: `validate --online` proves with it that a run can read the source. Resolves to
+   * what it proved, for the checklist; rejects with the error a run would meet.
+   */
+  check(): Promise<string>;
+  /**
    * Resolves the schedules a config names (ids or exact names) to ids. Unresolvable names are
    * errors. With `verify`, ids are checked to exist too, where that costs a request (`validate --online`).
    */

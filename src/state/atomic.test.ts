@@ -4,7 +4,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeF
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { ensureDir, writeFileAtomic } from "./atomic.js";
+import { ensureDir, probeWritableDir, writeFileAtomic } from "./atomic.js";
 import { nodeStateFs, type StateFs } from "./fs.js";
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -102,5 +102,22 @@ describe("ensureDir", () => {
           ["ENOENT", "EACCES", "EPERM", "EROFS"].includes(err.code ?? ""),
         );
       }
+    }));
+});
+
+describe("probeWritableDir", () => {
+  it("a probe file someone else's clean-up removed first still proves the directory (no error)", () =>
+    withDir(async (dir) => {
+      const cleanedUp: StateFs = {
+        ...nodeStateFs,
+        async unlink(file) {
+          await nodeStateFs.unlink(file);
+          throw osError("ENOENT", "unlink");
+        },
+      };
+      await probeWritableDir(dir, cleanedUp, "state.json");
+      assert.deepEqual(await readdir(dir), []);
+      const broken: StateFs = { ...nodeStateFs, unlink: () => Promise.reject(osError("EIO", "unlink")) };
+      await assert.rejects(probeWritableDir(dir, broken, "state.json"), { code: "EIO" });
     }));
 });

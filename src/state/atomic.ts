@@ -74,10 +74,10 @@ export async function resolveSymlinks(file: string): Promise<string> {
 }
 
 /**
- * Creates `dir` and its missing parents, one level at a time. Node's recursive mkdir loops for ever
- * on a path that a special filesystem refuses with ENOENT (`/proc/...`); this fails at once there.
+ * The directories ensureDir(dir) would create, outermost first; it fails as ensureDir would where a
+ * part of the path is not a directory (ENOTDIR) or cannot be looked at. Creates nothing.
  */
-export async function ensureDir(dir: string, fs: StateFs = nodeStateFs): Promise<void> {
+export async function missingDirs(dir: string): Promise<string[]> {
   const missing: string[] = [];
   let cur = path.resolve(dir);
   for (;;) {
@@ -92,7 +92,15 @@ export async function ensureDir(dir: string, fs: StateFs = nodeStateFs): Promise
     if (up === cur) break;
     cur = up;
   }
-  for (const d of missing.reverse()) {
+  return missing.reverse();
+}
+
+/**
+ * Creates `dir` and its missing parents, one level at a time. Node's recursive mkdir loops for ever
+ * on a path that a special filesystem refuses with ENOENT (`/proc/...`); this fails at once there.
+ */
+export async function ensureDir(dir: string, fs: StateFs = nodeStateFs): Promise<void> {
+  for (const d of await missingDirs(dir)) {
     try {
       await fs.mkdir(d);
     } catch (err) {
@@ -114,7 +122,10 @@ export async function probeWritableDir(
   const tmp = tempPath(path.join(dir, name));
   const fh = await fs.open(tmp, "wx", 0o600);
   await fh.close().catch(() => undefined);
-  await fs.unlink(tmp);
+  await fs.unlink(tmp).catch((err: unknown) => {
+    // Gone already: a run's clean-up of leftover temp files took it; creating it proved the point.
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  });
 }
 
 /** Makes a rename or a new file in `dir` durable, where the filesystem supports it. */

@@ -1,10 +1,12 @@
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import path from "node:path";
 import type { DateTime } from "luxon";
 import { formatUtc } from "../config/time.js";
 import { StateError } from "../errors.js";
 import type { Action } from "../plan/types.js";
 import type { ActionResult } from "../targets/types.js";
-import { ensureDir } from "./atomic.js";
+import { ensureDir, missingDirs, probeWritableDir, resolveSymlinks } from "./atomic.js";
 import { describeError, nodeStateFs, type StateFs, type WritableFile } from "./fs.js";
 import { notARegularFile } from "./paths.js";
 
@@ -91,4 +93,57 @@ export function createAuditLog(
       if (handle) await (await handle.catch(() => null))?.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * What a run's `open` needs, checked without writing (`validate --online`): the path is a regular
+ * file or absent; an existing file opens for appending; for an absent one, its directory exists or
+ * can be created and takes new files. Nothing is created but a probe file, removed at once. Returns
+ * the directories a run would create (none when the file exists).
+ */
+export async function checkAuditLog(
+  file: string,
+  fs: StateFs = nodeStateFs,
+): Promise<{ exists: boolean; missing: string[] }> {
+  const kind = await notARegularFile(file);
+  if (kind)
+    throw new StateError(`the audit log ${file} is ${kind}, not a regular file: point audit at a file`);
+  let target: string;
+  try {
+    target = await resolveSymlinks(file);
+  } catch (err) {
+    throw new StateError(`cannot resolve the audit log ${file} (${describeError(err)}): fix the symlink`);
+  }
+  try {
+    // Without O_CREAT: an absent file stays absent.
+    await (await open(target, constants.O_WRONLY | constants.O_APPEND)).close();
+    return { exists: true, missing: [] };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR")
+      throw new StateError(
+        `cannot open the audit log ${file} for appending (${describeError(err)}): make it writable by the user shiftgrant runs as`,
+      );
+  }
+  const dir = path.dirname(target);
+  let missing: string[];
+  try {
+    missing = await missingDirs(dir);
+  } catch (err) {
+    throw new StateError(
+      `cannot create the audit log's directory ${dir} (${describeError(err)}): create it, writable by the user shiftgrant runs as, or point audit elsewhere`,
+    );
+  }
+  // Creating a directory needs the same right as creating a file in its parent.
+  const probeIn = missing[0] !== undefined ? path.dirname(missing[0]) : dir;
+  try {
+    await probeWritableDir(probeIn, fs, path.basename(target));
+  } catch (err) {
+    const where =
+      probeIn === dir ? `the audit log's directory ${dir}` : `${probeIn} (where ${dir} would be created)`;
+    throw new StateError(
+      `${where} does not take new files (${describeError(err)}): make it writable by the user shiftgrant runs as, or point audit elsewhere`,
+    );
+  }
+  return { exists: false, missing };
 }

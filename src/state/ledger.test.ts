@@ -232,6 +232,34 @@ describe("checkStateDir: the state directory is created and must take files", ()
     }));
 });
 
+describe("checkStateDir with create: false (validate --online): creates nothing", () => {
+  it("a missing directory passes when its nearest existing parent takes new entries, and stays missing", () =>
+    withDir(async (dir) => {
+      const got = await checkStateDir(path.join(dir, "a", "b", "state.json"), nodeStateFs, { create: false });
+      assert.deepEqual(got.missing, [path.join(dir, "a"), path.join(dir, "a", "b")]);
+      assert.deepEqual(await readdir(dir), []);
+    }));
+
+  it("under a regular file, or a parent that takes no new entries: exit 2 naming the directory", () =>
+    withDir(async (dir) => {
+      await writeFile(path.join(dir, "file"), "");
+      await assert.rejects(
+        checkStateDir(path.join(dir, "file", "sub", "state.json"), nodeStateFs, { create: false }),
+        new RegExp(
+          `^StateError: cannot create the state directory ${path.join(dir, "file", "sub")} \\(ENOTDIR`,
+        ),
+      );
+      const readOnly: StateFs = { ...nodeStateFs, open: () => Promise.reject(osError("EROFS", "open")) };
+      await assert.rejects(
+        checkStateDir(path.join(dir, "new", "state.json"), readOnly, { create: false }),
+        new RegExp(
+          `^StateError: cannot create the state directory ${path.join(dir, "new")}: ${dir} does not take new entries \\(EROFS: injected, open\\)`,
+        ),
+      );
+      assert.deepEqual(await readdir(dir), ["file"]);
+    }));
+});
+
 describe("the ledger writer: a failed write stops the run; what follows goes to the journal", () => {
   it("the first failure is reported once; later changes are journaled; the next read folds them in", () =>
     withDir(async (dir) => {

@@ -5,7 +5,14 @@ import { formatUtc } from "../config/time.js";
 import { StateError } from "../errors.js";
 import { isPlainEmail } from "../plan/identity.js";
 import type { HeldGrant } from "../plan/types.js";
-import { ensureDir, probeWritableDir, resolveSymlinks, syncDir, writeFileAtomic } from "./atomic.js";
+import {
+  ensureDir,
+  missingDirs,
+  probeWritableDir,
+  resolveSymlinks,
+  syncDir,
+  writeFileAtomic,
+} from "./atomic.js";
 import { describeError, nodeStateFs, type StateFs } from "./fs.js";
 import { notARegularFile } from "./paths.js";
 
@@ -260,9 +267,16 @@ function journalLine(c: LedgerChange, runId: string): string {
 /**
  * Before a real run touches anything: the ledger's directory (and that of the file a symlinked
  * ledger points to) exists or is created, and takes new files. A read-only or unreachable directory
- * is exit 2 here, before the lock, any fetch or any call.
+ * is exit 2 here, before the lock, any fetch or any call. With `create: false` (`validate --online`)
+ * nothing is created but a probe file, removed at once: a missing directory passes when its nearest
+ * existing parent takes new entries (creating a directory needs the same right as creating a file).
+ * Returns the directories that were missing.
  */
-export async function checkStateDir(file: string, fs: StateFs = nodeStateFs): Promise<void> {
+export async function checkStateDir(
+  file: string,
+  fs: StateFs = nodeStateFs,
+  opts: { create?: boolean } = {},
+): Promise<{ missing: string[] }> {
   const kind = await notARegularFile(file);
   if (kind)
     throw new StateError(
@@ -274,22 +288,30 @@ export async function checkStateDir(file: string, fs: StateFs = nodeStateFs): Pr
   } catch (err) {
     throw new StateError(`cannot resolve the ledger ${file} (${describeError(err)}): fix the symlink`);
   }
+  const missing: string[] = [];
   for (const dir of new Set([path.dirname(path.resolve(file)), path.dirname(target)])) {
+    let probeIn = dir;
     try {
-      await ensureDir(dir, fs);
+      const absent = await missingDirs(dir);
+      missing.push(...absent);
+      if (opts.create ?? true) await ensureDir(dir, fs);
+      else if (absent[0] !== undefined) probeIn = path.dirname(absent[0]);
     } catch (err) {
       throw new StateError(
         `cannot create the state directory ${dir} (${describeError(err)}): create it, writable by the user shiftgrant runs as, or point state elsewhere`,
       );
     }
     try {
-      await probeWritableDir(dir, fs, path.basename(target));
+      await probeWritableDir(probeIn, fs, path.basename(target));
     } catch (err) {
       throw new StateError(
-        `the state directory ${dir} is not writable (${describeError(err)}): the ledger, its lock and journal live there; make it writable by the user shiftgrant runs as, or point state elsewhere`,
+        probeIn === dir
+          ? `the state directory ${dir} is not writable (${describeError(err)}): the ledger, its lock and journal live there; make it writable by the user shiftgrant runs as, or point state elsewhere`
+          : `cannot create the state directory ${dir}: ${probeIn} does not take new entries (${describeError(err)}); create it, writable by the user shiftgrant runs as, or point state elsewhere`,
       );
     }
   }
+  return { missing };
 }
 
 /** Why the ledger could not be kept in step, for the run's error. */

@@ -45,6 +45,11 @@ export function createFileSource(opts: { path: string; name: string }): Source {
   const has = (names: string[]): string => (names.length > 0 ? `it has: ${names.join(", ")}` : "it has none");
 
   return {
+    async check(): Promise<string> {
+      const n = rotaSchedules(await load()).length;
+      return `${opts.path} reads and parses (${n} schedule${n === 1 ? "" : "s"})`;
+    },
+
     async resolveSchedules(refs: string[]): Promise<Map<string, ScheduleRef | { error: string }>> {
       const names = rotaSchedules(await load());
       const byKey = new Map(names.map((n) => [n.toLowerCase(), n]));

@@ -109,6 +109,11 @@ export function createIncidentioSource(config: ApiSourceConfig, deps: SourceDeps
   };
 
   return {
+    async check() {
+      parseSchedulesPage(await get("/v2/schedules", [["page_size", "1"]]), "GET /v2/schedules");
+      return "key works";
+    },
+
     async resolveSchedules(refs) {
       const all = await listAll();
       const out = new Map<string, ScheduleRef | { error: string }>();

@@ -115,6 +115,12 @@ export function createOpsgenieSource(config: ApiSourceConfig, deps: SourceDeps):
   }
 
   return {
+    /** The schedule listing (one request, no paging) that name lookups use anyway. */
+    async check() {
+      const all = await listAll();
+      return `key works (it sees ${all.length} schedule${all.length === 1 ? "" : "s"})`;
+    },
+
     async resolveSchedules(refs) {
       const all = await listAll();
       const out = new Map<string, ScheduleRef | { error: string }>();

@@ -121,6 +121,12 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
   };
 
   return {
+    /** NOTE: `GET /users/me` refuses account API keys; one schedule is the cheapest read both kinds pass. */
+    async check() {
+      parseSchedulesPage(await get("/schedules", [["limit", "1"]]), "/schedules");
+      return "key works";
+    },
+
     /**
      * Ids (upper-case letters and digits) are taken as they are; each name is looked up with
      * `GET /schedules?query=NAME` and must match exactly one schedule (case-insensitive), which also

@@ -102,7 +102,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         assertExit2(r);
         assert.equal(
           r.stderr,
-          "shiftgrant: missing secret: PAGERDUTY_TOKEN is not set (sources.pd.tokenEnv); set it where shiftgrant runs (e.g. in the crontab, or an env file it sources), or use tokenFile\n",
+          "shiftgrant: error: missing secret: PAGERDUTY_TOKEN is not set (sources.pd.tokenEnv); set it where shiftgrant runs (e.g. in the crontab, or an env file it sources), or use tokenFile\n",
         );
         await assertNoSecret([SDM_TOKEN], [r.stdout, r.stderr]);
       }
@@ -112,7 +112,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
       const r = await runCli(["validate", "-c", pdConfig], { env: {} });
       assertExit2(
         r,
-        "shiftgrant: 2 secrets are missing or unusable:\n",
+        "shiftgrant: error: 2 secrets are missing or unusable:\n",
         "  - missing secret: PAGERDUTY_TOKEN is not set (sources.pd.tokenEnv); ",
         "  - missing secret: SDM_ADMIN_TOKEN is not set (targets.sdm.tokenEnv); ",
       );
@@ -179,7 +179,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         assertExit2(r);
         assert.equal(
           r.stderr,
-          `shiftgrant: unusable secret: ${file} is ${kind}, not a regular file (sources.pd.tokenFile)\n`,
+          `shiftgrant: error: unusable secret: ${file} is ${kind}, not a regular file (sources.pd.tokenFile)\n`,
         );
       }
     });
@@ -225,7 +225,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
       for (const [args, env, message] of cases) {
         const r = await runCli(args, { env });
         assertExit2(r);
-        assert.equal(r.stderr, `shiftgrant: ${message}\n`);
+        assert.equal(r.stderr, `shiftgrant: error: ${message}\n`);
         await assertNoSecret([bad, SDM_TOKEN], [r.stdout, r.stderr]);
       }
     });

@@ -189,7 +189,7 @@ sources:
   it("still checks the sources it reads, and sync and validate still want the rest", async () => {
     const r = await runCli(["schedules", "-c", config], { env: {} });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /missing secret: sources\.pd: environment variable PAGERDUTY_TOKEN is not set/);
+    assert.match(r.stderr, /missing secret: PAGERDUTY_TOKEN is not set \(sources\.pd\.tokenEnv\)/);
     const v = await runCli(["validate", "-c", config], { env: { PAGERDUTY_TOKEN: TOKEN } });
     assert.equal(v.code, 2);
     assert.match(v.stderr, /targets: missing \(required\)\n {2}- rules: missing \(required\)/);

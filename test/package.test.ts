@@ -151,7 +151,15 @@ describe("the npm package", () => {
           "json",
           "--quiet",
         ],
-        { cwd: work, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, SHIFTGRANT_NOW: NOW } },
+        {
+          cwd: work,
+          env: {
+            PATH: process.env.PATH ?? "/usr/bin:/bin",
+            HOME: home,
+            SHIFTGRANT_NOW: NOW,
+            SHIFTGRANT_TEST_ALLOW_FAKE_NOW: "1",
+          },
+        },
       );
       return JSON.parse(stdout) as {
         actions: { kind: string; status: string }[];

@@ -73,6 +73,7 @@ rules:
         env: {
           PATH: [bin, process.env.PATH].join(path.delimiter),
           SHIFTGRANT_NOW: "2026-11-22T10:00:00Z",
+          SHIFTGRANT_TEST_ALLOW_FAKE_NOW: "1",
         },
         cwd: dir,
         stdout,

@@ -28,7 +28,7 @@ describe("redaction of a token in every spelling", () => {
       encodeURIComponent(TOKEN),
       encodeURIComponent(TOKEN).replace(/%20/g, "+"),
       json.replace("é", "\\u00e9"),
-      'pd"tok\\en\\x01 é-42',
+      'pd"tok\\en\\u0001 é-42',
     ]) {
       assert.equal(secrets.redact(`<${form}>`), "<[REDACTED]>", form);
     }

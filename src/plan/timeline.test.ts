@@ -69,7 +69,7 @@ describe("renderTimeline", () => {
       zone: "UTC",
       color: false,
     });
-    assert.deepEqual(lines.slice(2), [
+    assert.deepEqual(lines.slice(3), [
       "alice@x.com db | ===========-----------------------",
       "                 = held  - cut off",
     ]);

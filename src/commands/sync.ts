@@ -193,16 +193,19 @@ async function sync(
     if (!fetched || sig) {
       // Stopped before a plan: nothing was changed. Requests already sent are abandoned.
       const name = sig?.name ?? "a stop request";
+      const code = sig?.code ?? 143;
       const report: Report = {
         dryRun: opts.dryRun,
+        exitCode: code,
         window,
+        rules: rules.map((r) => ({ name: r.name, target: r.target })),
         actions: [],
         errors: [],
         stopped: `${name} received while reading the sources: nothing was planned or applied`,
       };
       deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
       deps.log.warn("sync stopped", { signal: name });
-      return { code: sig?.code ?? 143, actions: [], ...stats(), sourceErrors: 0, ledger: held };
+      return { code, actions: [], ...stats(), sourceErrors: 0, ledger: held };
     }
 
     const actions = planGrants({
@@ -219,7 +222,9 @@ async function sync(
     const changes = actions.filter(isCall).length;
     const report: Report = {
       dryRun: opts.dryRun,
+      exitCode: 0,
       window,
+      rules: rules.map((r) => ({ name: r.name, target: r.target })),
       actions: actions.map((a) => ({ ...a, status: initialStatus(a.kind) })),
       errors: fetched.errors,
       warnings: orphans.map((o) => o.message),
@@ -281,8 +286,9 @@ async function sync(
       }
     }
 
-    deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
     const code = combineExitCodes(codes);
+    report.exitCode = code;
+    deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
     deps.log.info("sync finished", {
       exitCode: code,
       actions: actions.length,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { assertNoSecret } from "./helpers.js";
+import { assertNoSecret, makeFakeCli, makeTempDir, runCli, writeYaml } from "./helpers.js";
 import { setup } from "./pd-setup.js";
 
 // What a run says when it goes wrong: a failed source is never "nobody on call".
@@ -85,6 +85,21 @@ describe("a source that failed", { concurrency: true }, () => {
           },
         ],
       );
+      assert.deepEqual(
+        logLines(text.stderr).find((l) => l.message === "sync finished"),
+        {
+          level: "info",
+          message: "sync finished",
+          exitCode: 3,
+          actions: 1,
+          changes: 0,
+          errors: 2,
+          sourceErrors: 2,
+          failedActions: 0,
+          badIdentities: 0,
+        },
+      );
+
       const json = await env.run(["--output", "json"], { PAGERDUTY_TOKEN: WRONG_KEY });
       assert.equal(json.code, 3, json.stderr);
       assert.deepEqual(JSON.parse(json.stdout), {
@@ -118,6 +133,93 @@ describe("a source that failed", { concurrency: true }, () => {
       await assertNoSecret([WRONG_KEY], [text.stdout, text.stderr, json.stdout, json.stderr]);
     } finally {
       await env.cleanup();
+    }
+  });
+});
+
+describe("the logs say why a run exits 4", { concurrency: true }, () => {
+  it("a warn line for a bad identity's skip (escaped) and for a failed action; `errors` counts both", async () => {
+    const { dir, cleanup } = await makeTempDir("shiftgrant-why4-");
+    try {
+      const bin = path.join(dir, "bin");
+      await mkdir(bin);
+      const grant = await makeFakeCli(bin, "grant-cmd", { failFor: ["bob@example.com"] });
+      await writeYaml(
+        path.join(dir, "rota.yaml"),
+        `
+shifts:
+  - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2026-11-22T14:00:00Z }
+  - { schedule: primary, email: bob@example.com, start: 2026-11-22T14:00:00Z, end: 2026-11-22T20:00:00Z }
+  - { schedule: primary, email: "--admin\\e[2J@evil.com", start: 2026-11-22T20:00:00Z, end: 2026-11-23T09:00:00Z }
+`,
+      );
+      const config = await writeYaml(
+        path.join(dir, "shiftgrant.yaml"),
+        `
+version: 1
+state: state.json
+sources:
+  rota: { type: file, path: rota.yaml }
+targets:
+  cmd: { type: command, grant: ["grant-cmd", "{identity}", "{resource}"] }
+rules:
+  - { name: prod, source: rota, schedules: [primary], target: cmd, resources: [db] }
+`,
+      );
+      const res = await runCli(["sync", "-c", config, "--log-format", "json"], {
+        binDir: bin,
+        cwd: dir,
+        env: { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z" },
+      });
+      assert.equal(res.code, 4, res.stderr);
+      assert.deepEqual((await grant.calls()).map((c) => c.argv).sort(), [
+        ["alice@example.com", "db"],
+        ["bob@example.com", "db"],
+      ]);
+      const lines = logLines(res.stderr);
+      assert.deepEqual(
+        lines.filter((l) => l.level === "warn"),
+        [
+          {
+            level: "warn",
+            message: "action skipped",
+            kind: "skip",
+            rule: "prod",
+            target: "cmd",
+            resource: "db",
+            identity: "--admin\\u001b[2J@evil.com",
+            reason:
+              '"--admin\\u001b[2J@evil.com" is not a plain email address; it is never passed to a target',
+            badIdentity: true,
+          },
+          {
+            level: "warn",
+            message: "action failed",
+            kind: "grant",
+            rule: "prod",
+            target: "cmd",
+            resource: "db",
+            identity: "bob@example.com",
+            error: "grant-cmd exited with code 1: fake grant-cmd: refused bob@example.com db",
+          },
+        ],
+      );
+      assert.deepEqual(
+        lines.find((l) => l.message === "sync finished"),
+        {
+          level: "info",
+          message: "sync finished",
+          exitCode: 4,
+          actions: 3,
+          changes: 2,
+          errors: 2,
+          sourceErrors: 0,
+          failedActions: 1,
+          badIdentities: 1,
+        },
+      );
+    } finally {
+      await cleanup();
     }
   });
 });

@@ -10,6 +10,7 @@ import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
 import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
 import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
+import { sanitizeForTerminal } from "../infra/redact.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { createAuditLog, type AuditLog } from "../state/audit.js";
 import { nodeStateFs } from "../state/fs.js";
@@ -220,6 +221,7 @@ async function sync(
         (targets.get(t) as NonNullable<ReturnType<typeof targets.get>>).target.capabilities,
     });
     const changes = actions.filter(isCall).length;
+    for (const a of actions) if (a.kind === "skip") logSkip(a, deps);
     const report: Report = {
       dryRun: opts.dryRun,
       exitCode: 0,
@@ -289,11 +291,17 @@ async function sync(
     const code = combineExitCodes(codes);
     report.exitCode = code;
     deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
+    const failedActions = report.actions.filter((a) => a.status === "failed").length;
+    const badIdentities = actions.filter((a) => a.badIdentity).length;
     deps.log.info("sync finished", {
       exitCode: code,
       actions: actions.length,
       changes,
-      errors: fetched.errors.length,
+      // Everything that makes the exit code 3 or 4, so that the line explains it.
+      errors: fetched.errors.length + failedActions + badIdentities,
+      sourceErrors: fetched.errors.length,
+      failedActions,
+      badIdentities,
     });
     return {
       code,
@@ -308,6 +316,29 @@ async function sync(
     unregister?.();
     await lock?.release();
   }
+}
+
+/**
+ * A skip is never done, so it has no "action failed" line of its own: this one says what was not
+ * done and why. A bad identity is shown with its control characters escaped and cut short, as it
+ * came from a source and passed no check.
+ */
+function logSkip(a: Action, deps: CommandDeps): void {
+  deps.log.warn("action skipped", {
+    kind: a.kind,
+    rule: a.rule,
+    target: a.target,
+    resource: a.resource,
+    identity: a.badIdentity ? shortEscaped(a.identity) : a.identity,
+    reason: a.note ?? a.reason,
+    ...(a.badIdentity ? { badIdentity: true } : {}),
+  });
+}
+
+/** Control characters made visible, and at most 254 characters (the longest email) of it. */
+function shortEscaped(text: string): string {
+  const visible = sanitizeForTerminal(text);
+  return visible.length <= 254 ? visible : `${visible.slice(0, 253)}…`;
 }
 
 function render(report: Report, opts: SyncOptions, deps: CommandDeps, now: DateTime): string {

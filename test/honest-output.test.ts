@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
+import { main } from "../src/main.js";
 import { assertNoSecret, makeFakeCli, makeTempDir, runCli, writeYaml } from "./helpers.js";
 import { setup } from "./pd-setup.js";
 
@@ -221,5 +224,259 @@ rules:
     } finally {
       await cleanup();
     }
+  });
+});
+
+/** Every line of stderr is a JSON log line: returns them whole. */
+function jsonLines(stderr: string): Record<string, unknown>[] {
+  const lines = stderr.split("\n").filter(Boolean);
+  return lines.map((l) => {
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      throw new Error(`a stderr line that is no JSON: ${l}\n--- stderr:\n${stderr}`);
+    }
+  });
+}
+
+/** A file-source config with a command target, in a fresh folder; `run` asks for JSON out and JSON logs. */
+async function fileEnv(grantScript?: string) {
+  const { dir, cleanup } = await makeTempDir("shiftgrant-json-");
+  const bin = path.join(dir, "bin");
+  await mkdir(bin);
+  if (grantScript === undefined) await makeFakeCli(bin, "grant-cmd");
+  else {
+    await writeFile(path.join(bin, "grant-cmd"), grantScript);
+    await chmod(path.join(bin, "grant-cmd"), 0o755);
+  }
+  await writeYaml(
+    path.join(dir, "rota.yaml"),
+    `
+shifts:
+  - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2026-11-22T14:00:00Z }
+`,
+  );
+  const config = await writeYaml(
+    path.join(dir, "shiftgrant.yaml"),
+    `
+version: 1
+state: state/ledger.json
+sources:
+  rota: { type: file, path: rota.yaml }
+targets:
+  cmd: { type: command, grant: ["grant-cmd", "{identity}", "{resource}"] }
+rules:
+  - { name: prod, source: rota, schedules: [primary], target: cmd, resources: [db] }
+`,
+  );
+  return {
+    dir,
+    config,
+    state: path.join(dir, "state", "ledger.json"),
+    cleanup,
+    run: (args: string[], env: Record<string, string> = {}) =>
+      runCli([...args, "--output", "json", "--log-format", "json"], {
+        binDir: bin,
+        cwd: dir,
+        env: { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z", ...env },
+      }),
+  };
+}
+
+describe("every exit path with --output json prints one JSON document", { concurrency: true }, () => {
+  it("exit 2, a bad config: the error document, for sync, oncall and schedules; stderr is JSON lines", async () => {
+    const env = await fileEnv();
+    try {
+      await writeFile(
+        env.config,
+        "version: 1\nsources:\n  pd: { type: pagerduty, token: abc }\nrules: nope\n",
+      );
+      const token =
+        "sources.pd.token: secrets are never written in the config; put the token in an environment variable and set tokenEnv: NAME, or in a file and set tokenFile: /path/to/file";
+      const all = [
+        token,
+        'rules: expected a list, got "nope" (write ["nope"] for a list of one)',
+        "targets: missing (required)",
+      ];
+      // `schedules` reads only the sources: only their problem stops it.
+      for (const [command, problems] of [
+        ["sync", all],
+        ["oncall", all],
+        ["schedules", [token]],
+      ] as const) {
+        const res = await env.run([command, "-c", env.config]);
+        assert.equal(res.code, 2, res.stderr);
+        const message = `invalid config ${env.config}:\n${problems.map((p) => `  - ${p}`).join("\n")}`;
+        assert.equal(
+          res.stdout,
+          `${JSON.stringify({ version: 1, error: { code: 2, kind: "config", message, problems } }, null, 2)}\n`,
+        );
+        assert.deepEqual(
+          jsonLines(res.stderr).map(({ timestamp: _t, runId: _r, ...l }) => l),
+          [{ level: "error", message, exitCode: 2, kind: "config" }],
+        );
+      }
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("exit 5, a live run holds the lock: the error document names it; the lock is left alone", async () => {
+    const env = await fileEnv();
+    try {
+      await mkdir(path.dirname(env.state));
+      const lock = `${JSON.stringify({
+        pid: process.pid,
+        host: hostname(),
+        since: new Date().toISOString(),
+        runId: "held0001",
+      })}\n`;
+      await writeFile(`${env.state}.lock`, lock);
+      const res = await env.run(["sync", "-c", env.config]);
+      assert.equal(res.code, 5, res.stderr);
+      const { since } = JSON.parse(lock) as { since: string };
+      const message = `another run holds the lock ${env.state}.lock: pid ${process.pid} on ${hostname()} since ${since} (run held0001); this run did nothing`;
+      assert.equal(
+        res.stdout,
+        `${JSON.stringify({ version: 1, error: { code: 5, kind: "locked", message } }, null, 2)}\n`,
+      );
+      assert.deepEqual(
+        jsonLines(res.stderr).map(({ timestamp: _t, runId: _r, ...l }) => l),
+        [{ level: "error", message, exitCode: 5, kind: "locked" }],
+      );
+      assert.equal(await readFile(`${env.state}.lock`, "utf8"), lock);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("a command line commander refuses (unknown option, unknown command): the usage document, every stderr line JSON", async () => {
+    const env = await fileEnv();
+    try {
+      for (const [args, message] of [
+        [["sync", "-c", env.config, "--dry-runn"], "unknown option '--dry-runn'\n(Did you mean --dry-run?)"],
+        [
+          ["oncall", "--output=xml"],
+          "option '--output <format>' argument 'xml' is invalid. Allowed choices are text, json.",
+        ],
+        [["synk"], "unknown command 'synk'\n(Did you mean sync?)"],
+      ] as const) {
+        const res = await env.run([...args]);
+        assert.equal(res.code, 2, res.stderr);
+        if (args[1] === "--output=xml") {
+          // The last --output wins, as commander reads it: here json, so the document is printed.
+          assert.deepEqual(JSON.parse(res.stdout), {
+            version: 1,
+            error: {
+              code: 2,
+              kind: "usage",
+              message:
+                "option '--output <format>' argument 'xml' is invalid. Allowed choices are text, json.",
+            },
+          });
+        } else {
+          assert.equal(
+            res.stdout,
+            `${JSON.stringify({ version: 1, error: { code: 2, kind: "usage", message } }, null, 2)}\n`,
+          );
+        }
+        assert.deepEqual(
+          jsonLines(res.stderr).map(({ timestamp: _t, ...l }) => l),
+          [{ level: "error", message, exitCode: 2, kind: "usage" }],
+        );
+      }
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it("options but no command, or nothing at all: exit 2, and with JSON logs stderr is JSON lines only", async () => {
+    const bare = await runCli(["--quiet", "--log-format", "json"]);
+    assert.equal(bare.code, 2, bare.stderr);
+    assert.equal(bare.stdout, "");
+    // Commander shows the help instead: two JSON lines, the options and commands, then the epilogue.
+    assert.deepEqual(
+      jsonLines(bare.stderr).map((l) => [l.level, String(l.message).split("\n")[0]]),
+      [
+        ["error", "Usage: shiftgrant [options] [command]"],
+        ["error", "Exit codes:"],
+      ],
+    );
+    const nothing = await runCli([]);
+    assert.equal(nothing.code, 2, nothing.stderr);
+    assert.deepEqual(
+      jsonLines(nothing.stderr).map(({ timestamp: _t, ...l }) => l),
+      [
+        {
+          level: "error",
+          message: "no command given: run shiftgrant --help for the commands",
+          exitCode: 2,
+          kind: "usage",
+        },
+      ],
+    );
+  });
+
+  it("a report, then a ledger that could not be written: the report is the one document (exit 2 in it)", async () => {
+    // The grant succeeds, and replaces the state folder with a file: the ledger cannot be written.
+    const dir = await makeTempDir("shiftgrant-json-state-");
+    const stateDir = path.join(dir.dir, "state");
+    const env = await fileEnv(`#!/bin/sh\nset -e\nrm -rf '${stateDir}'\ntouch '${stateDir}'\n`);
+    try {
+      const res = await env.run(["sync", "-c", env.config, "--state", path.join(stateDir, "ledger.json")]);
+      assert.equal(res.code, 2, res.stderr);
+      const doc = JSON.parse(res.stdout) as {
+        exitCode: number;
+        actions: { status: string }[];
+        stopped?: string;
+      };
+      assert.equal(doc.exitCode, 2);
+      assert.deepEqual(
+        doc.actions.map((a) => a.status),
+        ["applied"],
+      );
+      assert.match(doc.stopped ?? "", /could not write the ledger/);
+      const errors = jsonLines(res.stderr).filter((l) => l.level === "error");
+      assert.equal(errors.at(-1)?.kind, "state");
+      assert.match(String(errors.at(-1)?.message), /could not write the ledger/);
+    } finally {
+      await env.cleanup();
+      await dir.cleanup();
+    }
+  });
+});
+
+describe("a bug says so, machine-readably too", () => {
+  it("an internal error: exit 1, the document's kind is internal, the JSON log line carries the stack", async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = "";
+    let err = "";
+    stdout.on("data", (d: Buffer) => (out += d.toString()));
+    stderr.on("data", (d: Buffer) => (err += d.toString()));
+    // An environment that breaks when read: no real input reaches this, which is the point.
+    const env = new Proxy({} as NodeJS.ProcessEnv, {
+      get(_t, key) {
+        if (key === "SHIFTGRANT_NOW") throw new TypeError("the environment broke");
+        return undefined;
+      },
+    });
+    const code = await main(["oncall", "-c", "x.yaml", "--output", "json", "--log-format", "json"], {
+      env,
+      cwd: "/",
+      stdout,
+      stderr,
+    });
+    // winston hands its lines to the stream a tick later
+    await new Promise((r) => setImmediate(r));
+    assert.equal(code, 1);
+    const message = "internal error (a bug; please report it with this message): the environment broke";
+    assert.deepEqual(JSON.parse(out), { version: 1, error: { code: 1, kind: "internal", message } });
+    const lines = jsonLines(err);
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.message, l.exitCode, l.kind]),
+      [["error", message, 1, "internal"]],
+    );
+    assert.match(String(lines[0]?.stack), /^TypeError: the environment broke\n\s+at /);
   });
 });

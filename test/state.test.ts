@@ -714,13 +714,13 @@ shifts:
         for (const args of [[], ["--dry-run"]]) {
           const res = await env.run("2026-11-22T11:00:00Z", args);
           ok(res, 2);
-          assert.equal(res.stdout, "");
-          assert.match(
-            res.stderr,
-            new RegExp(
-              `the ledger ${env.state.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not valid JSON .*left in place`,
-            ),
+          const said = new RegExp(
+            `the ledger ${env.state.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not valid JSON .*left in place`,
           );
+          const doc = JSON.parse(res.stdout) as { error: { code: number; kind: string; message: string } };
+          assert.deepEqual([doc.error.code, doc.error.kind], [2, "state"]);
+          assert.match(doc.error.message, said);
+          assert.match(res.stderr, said);
           assert.deepEqual(await readFile(env.state), torn);
         }
         assert.deepEqual(await env.takeCalls(), []);

@@ -46,10 +46,12 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
       .sort((a, b) => a.shift.start - b.shift.start || cmp(a.identity, b.identity)),
   );
 
+  const code: ExitCode = fetched.errors.length > 0 ? 3 : 0;
   let out: string;
   if (opts.output === "json") {
     const doc = {
       version: 1,
+      exitCode: code,
       window: { since: formatUtc(window.since), until: formatUtc(window.until) },
       shifts: rows.map((r) => ({
         rule: r.rule,
@@ -92,7 +94,7 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
     out = `${lines.map(sanitizeForTerminal).join("\n")}\n`;
   }
   deps.stdout.write(deps.redactor.redact(out));
-  return fetched.errors.length > 0 ? 3 : 0;
+  return code;
 }
 
 function cmp(a: string, b: string): number {

@@ -140,6 +140,31 @@ describe("a source that failed", { concurrency: true }, () => {
   });
 });
 
+describe("oncall with a source that failed", () => {
+  it("never says no one is on call: it says nothing is known, with the errors; exit 3", async () => {
+    const env = await setup();
+    try {
+      const res = await runCli(["oncall", "-c", env.config], {
+        env: { PAGERDUTY_TOKEN: WRONG_KEY, SHIFTGRANT_NOW: "2026-11-22T10:00:00Z", TZ: "UTC" },
+      });
+      assert.equal(res.code, 3, res.stderr);
+      assert.equal(
+        res.stdout,
+        [
+          "on call Sun 2026-11-22 10:00 → Mon 2026-11-23 10:00 (UTC)",
+          "",
+          "Nothing is known: the source of every rule failed.",
+          "error: rule dba (source pd): GET /schedules: 401 Authentication failed",
+          "error: rule platform (source pd): GET /schedules: 401 Authentication failed",
+          "",
+        ].join("\n"),
+      );
+    } finally {
+      await env.cleanup();
+    }
+  });
+});
+
 describe("the logs say why a run exits 4", { concurrency: true }, () => {
   it("a warn line for a bad identity's skip (escaped) and for a failed action; `errors` counts both", async () => {
     const { dir, cleanup } = await makeTempDir("shiftgrant-why4-");

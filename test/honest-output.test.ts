@@ -471,6 +471,39 @@ describe("every exit path with --output json prints one JSON document", { concur
   });
 });
 
+describe("JSON logs on a terminal", () => {
+  it("draw no progress line: every stderr line is JSON", async () => {
+    const env = await fileEnv();
+    try {
+      const stdout = new PassThrough();
+      const stderr = Object.assign(new PassThrough(), { isTTY: true });
+      let err = "";
+      stderr.on("data", (d: Buffer) => (err += d.toString()));
+      stdout.resume();
+      const args = ["sync", "-c", env.config, "--dry-run"];
+      const run = (...more: string[]) =>
+        main([...args, ...more], {
+          env: { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z" },
+          cwd: env.dir,
+          stdout,
+          stderr,
+        });
+      assert.equal(await run("--log-format", "json"), 0);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        jsonLines(err).map((l) => l.message),
+        ["sync started", "sync finished"],
+      );
+      // The same run with text logs draws one (the check above could not pass by accident).
+      err = "";
+      assert.equal(await run("--log-format", "text"), 0);
+      assert.ok(err.includes("\r\u001b[K"), JSON.stringify(err));
+    } finally {
+      await env.cleanup();
+    }
+  });
+});
+
 describe("a bug says so, machine-readably too", () => {
   it("an internal error: exit 1, the document's kind is internal, the JSON log line carries the stack", async () => {
     const stdout = new PassThrough();

@@ -258,7 +258,7 @@ function plan(input: PlanInput): Action[] {
 }
 
 /** The reason of a held grant reported for a rule whose source failed: no call, nothing planned. */
-export const KEPT_ON_SOURCE_FAILURE = "kept: the source failed; nothing planned";
+const KEPT_ON_SOURCE_FAILURE = "kept: the source failed; nothing planned";
 
 type Span = Interval & { grants: HeldGrant[]; views: Held[] };
 

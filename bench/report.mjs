@@ -37,7 +37,7 @@ function report(n) {
       status: kind === "unchanged" || kind === "wait" || kind === "skip" ? "skipped" : "planned",
     });
   }
-  return { dryRun: true, window, actions, errors: [] };
+  return { dryRun: true, exitCode: 0, window, rules: [{ name: "big", target: "sdm" }], actions, errors: [] };
 }
 
 function time(what, fn) {

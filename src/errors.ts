@@ -6,28 +6,33 @@
  */
 export type ExitCode = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 130 | 143;
 
+/** What ended a run, for scripts: the `kind` of the JSON error document (`internal`: a bug). */
+export type ErrorKind = "usage" | "config" | "secret" | "state" | "locked" | "internal";
+
 export class ShiftgrantError extends Error {
   readonly exitCode: ExitCode;
-  constructor(message: string, exitCode: ExitCode) {
+  readonly kind: ErrorKind;
+  constructor(message: string, exitCode: ExitCode, kind: ErrorKind) {
     super(message);
     this.name = new.target.name;
     this.exitCode = exitCode;
+    this.kind = kind;
   }
 }
 
 /** A bad flag or argument: fix the command line and re-run. */
 export class UsageError extends ShiftgrantError {
   constructor(message: string) {
-    super(message, 2);
+    super(message, 2, "usage");
   }
 }
 
 /** A config that cannot be used; `problems` lists every problem found, each naming its path. */
 export class ConfigError extends ShiftgrantError {
   readonly problems: string[];
-  constructor(problems: string[], file?: string) {
+  constructor(problems: string[], file?: string, kind: "config" | "secret" = "config") {
     const head = file ? `invalid config ${file}` : "invalid config";
-    super(`${head}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, 2);
+    super(`${head}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, 2, kind);
     this.problems = problems;
   }
 }
@@ -40,7 +45,7 @@ export class ConfigError extends ShiftgrantError {
  */
 export class SecretError extends ConfigError {
   constructor(problems: string[]) {
-    super(problems);
+    super(problems, undefined, "secret");
     this.message =
       problems.length === 1
         ? (problems[0] as string)
@@ -51,14 +56,14 @@ export class SecretError extends ConfigError {
 /** The ledger cannot be trusted (torn, corrupt, or from an unknown version). */
 export class StateError extends ShiftgrantError {
   constructor(message: string) {
-    super(message, 2);
+    super(message, 2, "state");
   }
 }
 
 /** Another run holds the lock. */
 export class LockedError extends ShiftgrantError {
   constructor(message: string) {
-    super(message, 5);
+    super(message, 5, "locked");
   }
 }
 

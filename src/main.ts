@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { DateTime } from "luxon";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { SOURCE_TYPES, TARGET_TYPES, type SourceType, type TargetType } from "./config/defaults.js";
-import { ShiftgrantError, UsageError, type ExitCode } from "./errors.js";
+import { ConfigError, ShiftgrantError, UsageError, type ErrorKind, type ExitCode } from "./errors.js";
 import { completionScript, SHELLS, type Shell } from "./commands/completion.js";
 import type { CommandDeps } from "./commands/context.js";
-import type { LogFormat, LogLevel } from "./infra/log.js";
+import type { LogFormat, Logger, LogLevel } from "./infra/log.js";
 import { helpEpilogue } from "./help.js";
 import { SecretSet } from "./infra/redact.js";
 import { VERSION } from "./version.js";
@@ -41,6 +41,11 @@ type Opts = Record<string, unknown>;
  */
 export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
   let code: ExitCode = 0;
+  // Commander reports a bad command line before any option is known: what the command line asks
+  // for is read from it first, so that even that error comes as JSON where JSON was asked for.
+  const asked = { output: lastValue(argv, "--output"), logFormat: lastValue(argv, "--log-format") };
+  const jsonLogs = (asked.logFormat ?? (deps.stderr.isTTY ? "text" : "json")) === "json";
+  const out = watchWrites(deps.stdout);
   const program = new Command("shiftgrant")
     .description("Gives whoever is on call just-in-time, time-bounded access.")
     .version(VERSION, "--version")
@@ -67,12 +72,18 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => deps.stdout.write(s),
-      writeErr: (s) => deps.stderr.write(s),
+      writeOut: (s) => out.stream.write(s),
+      // With JSON logs, every line on stderr is JSON, commander's own included.
+      writeErr: (s) => deps.stderr.write(jsonLogs ? jsonLogLine("error", s.trim()) : s),
       // Commander's own errors ("error: unknown option") in the style of every other error line.
-      outputError: (s, write) => write(s.replace(/^error: /, "shiftgrant: error: ")),
+      outputError: (s, write) =>
+        jsonLogs
+          ? deps.stderr.write(
+              jsonLogLine("error", s.replace(/^error: /, "").trimEnd(), { exitCode: 2, kind: "usage" }),
+            )
+          : write(s.replace(/^error: /, "shiftgrant: error: ")),
     })
-    .showHelpAfterError("(run with --help for usage)");
+    .showHelpAfterError(jsonLogs ? false : "(run with --help for usage)");
 
   /** Wraps a command: its options (with the global ones), a logger, the clock; errors to exit codes. */
   const run =
@@ -87,10 +98,12 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         import("luxon"),
         import("./config/time.js"),
       ]);
-      const progress = progressLine(deps.stderr);
+      const format = globals.logFormat ?? (deps.stderr.isTTY ? "text" : "json");
+      // JSON logs are for machines: no progress line among them, even on a terminal.
+      const progress = progressLine(deps.stderr, format === "text");
       const log = createLogger({
         level: globals.quiet ? "error" : globals.verbose ? "debug" : globals.logLevel,
-        format: globals.logFormat ?? (deps.stderr.isTTY ? "text" : "json"),
+        format,
         secrets: redactor,
         runId,
         stream: deps.stderr,
@@ -101,7 +114,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
           env: deps.env,
           cwd: deps.cwd,
           now: clockFrom(deps.env, dt, parseInstant),
-          stdout: deps.stdout,
+          stdout: out.stream,
           log,
           redactor,
           exec: runCommand,
@@ -113,7 +126,13 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         code = await fn(commandDeps, globals);
       } catch (err) {
         progress.show(null);
-        code = reportError(err, deps.stderr, redactor);
+        code = reportError(err, {
+          stderr: deps.stderr,
+          redactor,
+          log: format === "json" ? log : null,
+          // A command that printed its document already (a report, then a failed record) has said it.
+          doc: globals.output === "json" && !out.written() ? out.stream : null,
+        });
       }
     };
 
@@ -275,24 +294,79 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
 
   if (argv.length === 0) {
     // No command at all is a usage error (commander would print the help and call it success).
-    program.outputHelp({ error: true });
+    if (jsonLogs)
+      deps.stderr.write(
+        jsonLogLine("error", "no command given: run shiftgrant --help for the commands", {
+          exitCode: 2,
+          kind: "usage",
+        }),
+      );
+    else program.outputHelp({ error: true });
     return 2;
   }
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === "commander.helpDisplayed" ||
-        err.code === "commander.version" ||
-        err.code === "commander.help"
-      )
-        return 0;
+      // Help shown because it was asked for is success; help shown instead of a command that is
+      // missing (`shiftgrant --quiet`) is a usage error, as no command at all is.
+      const asksHelp = err.code === "commander.help" && err.exitCode === 0;
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || asksHelp) return 0;
+      // Commander has already said it on stderr; the JSON document says it on stdout.
+      if (asked.output === "json" && !out.written()) {
+        writeErrorDocument(out.stream, new SecretSet(), {
+          code: 2,
+          kind: "usage",
+          message:
+            err.code === "commander.help"
+              ? "no command given: run shiftgrant --help for the commands"
+              : err.message.replace(/^error: /, ""),
+        });
+      }
       return 2;
     }
-    return reportError(err, deps.stderr, new SecretSet());
+    return reportError(err, {
+      stderr: deps.stderr,
+      redactor: new SecretSet(),
+      log: null,
+      jsonLogs,
+      doc: asked.output === "json" && !out.written() ? out.stream : null,
+    });
   }
   return code;
+}
+
+/**
+ * The value an option is given last on a command line (`--output json` or `--output=json`), as
+ * commander will read it; undefined when it is not given. Arguments after `--` are not options.
+ */
+function lastValue(argv: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") break;
+    if (arg === flag) value = argv[++i];
+    else if (arg.startsWith(`${flag}=`)) value = arg.slice(flag.length + 1);
+  }
+  return value;
+}
+
+/** Stdout, and whether anything was written to it: one document per run, never a second one. */
+function watchWrites(stdout: MainDeps["stdout"]): { stream: MainDeps["stdout"]; written: () => boolean } {
+  let written = false;
+  const stream = new Proxy(stdout, {
+    get(target, prop) {
+      if (prop === "write") {
+        return (...args: unknown[]) => {
+          written = true;
+          return (target.write as (...a: unknown[]) => boolean)(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { stream, written: () => written };
 }
 
 function parseCount(v: string): number {
@@ -334,19 +408,64 @@ function refuseFakeClock(env: NodeJS.ProcessEnv, dryRun: boolean): void {
   );
 }
 
-/** Every error line starts `shiftgrant: error: `, whatever the error, so that one grep finds them all. */
-function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: SecretSet): ExitCode {
-  if (err instanceof ShiftgrantError) {
-    stderr.write(redactor.redact(`shiftgrant: error: ${err.message}\n`));
-    return err.exitCode;
+type ErrorSinks = {
+  stderr: NodeJS.WritableStream;
+  redactor: SecretSet;
+  /** The run's logger when logs are JSON: the error is its last line. */
+  log: Logger | null;
+  /** JSON logs without a logger (the command line could not be read): a JSON line all the same. */
+  jsonLogs?: boolean;
+  /** Where the JSON error document goes (`--output json`), or null. */
+  doc: NodeJS.WritableStream | null;
+};
+
+/**
+ * Says why the run ended, on stderr (`shiftgrant: error: …`, so that one grep finds every error; a
+ * JSON line with JSON logs) and, with `--output json`, as the run's one JSON document on stdout.
+ */
+function reportError(err: unknown, sinks: ErrorSinks): ExitCode {
+  const known = err instanceof ShiftgrantError;
+  const code: ExitCode = known ? err.exitCode : 1;
+  const kind: ErrorKind = known ? err.kind : "internal";
+  const message = known
+    ? err.message
+    : `internal error (a bug; please report it with this message): ${err instanceof Error ? err.message : String(err)}`;
+  const stack = !known && err instanceof Error ? err.stack : undefined;
+  if (sinks.doc) {
+    writeErrorDocument(sinks.doc, sinks.redactor, {
+      code,
+      kind,
+      message,
+      ...(err instanceof ConfigError ? { problems: err.problems } : {}),
+    });
   }
-  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  stderr.write(
-    redactor.redact(
-      `shiftgrant: error: internal error (a bug; please report it with this message):\n${detail}\n`,
-    ),
-  );
-  return 1;
+  const fields = { exitCode: code, kind, ...(stack ? { stack } : {}) };
+  if (sinks.log) sinks.log.error(message, fields);
+  else if (sinks.jsonLogs) sinks.stderr.write(sinks.redactor.redact(jsonLogLine("error", message, fields)));
+  else {
+    const text = known
+      ? message
+      : `internal error (a bug; please report it with this message):\n${stack ?? message}`;
+    sinks.stderr.write(sinks.redactor.redact(`shiftgrant: error: ${text}\n`));
+  }
+  return code;
+}
+
+/** `{"version":1,"error":{"code":5,"kind":"locked","message":"…"}}`: the document of a run that ended without a report. */
+function writeErrorDocument(
+  out: NodeJS.WritableStream,
+  redactor: SecretSet,
+  error: { code: ExitCode; kind: ErrorKind; message: string; problems?: string[] },
+): void {
+  out.write(redactor.redact(`${JSON.stringify({ version: 1, error }, null, 2)}\n`));
+}
+
+/**
+ * One JSON log line, as the logger writes them, for what is said before there is a logger (the
+ * command line could not be read) or without one.
+ */
+function jsonLogLine(level: "error", message: string, fields: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ level, message, ...fields, timestamp: new Date().toISOString() })}\n`;
 }
 
 /**
@@ -354,11 +473,14 @@ function reportError(err: unknown, stderr: NodeJS.WritableStream, redactor: Secr
  * file or a pipe, where it would only clutter the logs. A log line on the same terminal clears it
  * first and draws it again below (`aroundLine`), so that the two never share a line.
  */
-function progressLine(stderr: NodeJS.WritableStream & { isTTY?: boolean }): {
+function progressLine(
+  stderr: NodeJS.WritableStream & { isTTY?: boolean },
+  enabled: boolean,
+): {
   show: (note: string | null) => void;
   aroundLine: (write: () => void) => void;
 } {
-  if (!stderr.isTTY) return { show: () => undefined, aroundLine: (write) => write() };
+  if (!stderr.isTTY || !enabled) return { show: () => undefined, aroundLine: (write) => write() };
   let shown: string | null = null;
   return {
     show: (note) => {

@@ -216,7 +216,7 @@ rules:
     ] as const) {
       const r = await dryRun(...flags);
       assert.equal(r.code, 2, flags.join(" "));
-      assert.equal(r.stdout, "");
+      assert.deepEqual(JSON.parse(r.stdout), { version: 1, error: { code: 2, kind: "usage", message } });
       assert.ok(r.stderr.includes(message), r.stderr);
     }
   });

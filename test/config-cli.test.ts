@@ -50,6 +50,14 @@ shifts:
   - { schedule: primary, email: alice@example.com, start: 2026-11-22T09:00:00Z, end: 2026-11-23T09:00:00Z }
 `;
 
+/**
+ * The CLI with text logs: these tests read each error line as people see it. (Where stderr is no
+ * terminal, logs and errors are JSON lines by default; test/honest-output.test.ts checks those.)
+ */
+function runText(args: string[], opts?: Parameters<typeof runCli>[1]): Promise<CliResult> {
+  return runCli([...args, "--log-format", "text"], opts);
+}
+
 /** A usage, config or secret error: exit 2, nothing on stdout, the message on stderr. */
 function assertExit2(r: CliResult, ...expected: (string | RegExp)[]): void {
   assert.equal(r.code, 2, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
@@ -98,7 +106,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
 
     it("names a missing secret variable as a missing secret, not an invalid config, and never prints the secrets that are set", async () => {
       for (const command of ["validate", "sync"]) {
-        const r = await runCli([command, "-c", pdConfig], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
+        const r = await runText([command, "-c", pdConfig], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
         assertExit2(r);
         assert.equal(
           r.stderr,
@@ -109,7 +117,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
     });
 
     it("lists every missing secret at once", async () => {
-      const r = await runCli(["validate", "-c", pdConfig], { env: {} });
+      const r = await runText(["validate", "-c", pdConfig], { env: {} });
       assertExit2(
         r,
         "shiftgrant: error: 2 secrets are missing or unusable:\n",
@@ -172,7 +180,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
           PD_CONFIG.replace("type: pagerduty", `type: pagerduty\n    tokenFile: ${file}`),
         );
         // A hang (the FIFO has no writer) would be killed by the timeout: exit null, not 2.
-        const r = await runCli(["validate", "-c", config], {
+        const r = await runText(["validate", "-c", config], {
           env: { SDM_ADMIN_TOKEN: SDM_TOKEN },
           timeoutMs: 15_000,
         });
@@ -223,7 +231,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         ],
       ];
       for (const [args, env, message] of cases) {
-        const r = await runCli(args, { env });
+        const r = await runText(args, { env });
         assertExit2(r);
         assert.equal(r.stderr, `shiftgrant: error: ${message}\n`);
         await assertNoSecret([bad, SDM_TOKEN], [r.stdout, r.stderr]);
@@ -255,7 +263,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
           .replace("target: sdm\n    resources: [prod-db]", "target: sdn\n    resources: [prod-db]")
           .replace("resources: [prod-api]", "resources: [prod-api]\n    lead: 15"),
       );
-      const r = await runCli(["validate", "-c", config], { env: both });
+      const r = await runText(["validate", "-c", config], { env: both });
       assertExit2(r);
       assert.equal(
         r.stderr,
@@ -307,7 +315,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
 
   describe("sync flags", { concurrency: 3 }, () => {
     const sync = (...args: string[]) =>
-      runCli(["sync", "-c", pdConfig, "--dry-run", ...args], { env: { ...both, SHIFTGRANT_NOW: NOW } });
+      runText(["sync", "-c", pdConfig, "--dry-run", ...args], { env: { ...both, SHIFTGRANT_NOW: NOW } });
 
     it("refuses --since that is not a time", async () => {
       assertExit2(
@@ -383,7 +391,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         path.join(dir, "sync-bad.yaml"),
         PD_CONFIG.replace("target: sdm", "target: sdn"),
       );
-      const r = await runCli(["sync", "-c", config, "--dry-run"], { env: both });
+      const r = await runText(["sync", "-c", config, "--dry-run"], { env: both });
       assertExit2(r, `rules[0].target: unknown target "sdn" (did you mean "sdm"?)`);
     });
 

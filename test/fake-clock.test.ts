@@ -45,7 +45,12 @@ rules:
     );
     await body({
       state: path.join(dir, "state.json"),
-      run: (args, env) => runCli([args[0] as string, "-c", config, ...args.slice(1)], { binDir: bin, env }),
+      // Text logs: the refusals are read as people see them.
+      run: (args, env) =>
+        runCli([args[0] as string, "-c", config, ...args.slice(1), "--log-format", "text"], {
+          binDir: bin,
+          env,
+        }),
       calls: async () => (await grant.calls()).map((c) => c.argv),
     });
   } finally {

@@ -92,7 +92,7 @@ const CASES: Case[] = [
     code: 3,
     oncallsRequests: 2,
     grants: 0,
-    message: /^GET \/oncalls: no answer within 300ms after 2 tries$/,
+    message: /^GET \/oncalls: no answer from 127\.0\.0\.1:\d+ within 300ms after 2 tries$/,
   },
   {
     name: "a connection reset: retried, then succeeds",

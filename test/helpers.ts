@@ -164,6 +164,7 @@ export async function writeYaml(file: string, text: string): Promise<string> {
 
 export function parseJsonOutput(stdout: string): {
   version: number;
+  exitCode: number;
   dryRun: boolean;
   window: { since: string; until: string };
   actions: Record<string, unknown>[];

@@ -175,6 +175,7 @@ sources:
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), {
       version: 1,
+      exitCode: 0,
       schedules: [
         { source: "pd", id: "PSCHED1", name: "DBA Primary" },
         { source: "pd", id: "PSCHED2", name: "Platform" },
@@ -190,7 +191,9 @@ sources:
     const r = await runCli(["schedules", "-c", config], { env: {} });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /missing secret: PAGERDUTY_TOKEN is not set \(sources\.pd\.tokenEnv\)/);
-    const v = await runCli(["validate", "-c", config], { env: { PAGERDUTY_TOKEN: TOKEN } });
+    const v = await runCli(["validate", "-c", config, "--log-format", "text"], {
+      env: { PAGERDUTY_TOKEN: TOKEN },
+    });
     assert.equal(v.code, 2);
     assert.match(v.stderr, /targets: missing \(required\)\n {2}- rules: missing \(required\)/);
   });

@@ -183,14 +183,15 @@ describe("the run lock", { concurrency: true }, () => {
       const codes = results.map((r) => r.code).sort();
       assert.deepEqual(codes, [0, 5], results.map((r) => r.stderr).join("\n"));
       const loser = results.find((r) => r.code === 5) as CliResult;
-      assert.equal(loser.stdout, "");
-      assert.match(
-        loser.stderr,
-        new RegExp(
-          `another run holds the lock ${escape(env.lock)}: pid \\d+ on ${escape(hostname())} since ` +
-            `\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z \\(run [0-9a-f]{8}\\); this run did nothing`,
-        ),
+      const held = new RegExp(
+        `^another run holds the lock ${escape(env.lock)}: pid \\d+ on ${escape(hostname())} since ` +
+          `\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z \\(run [0-9a-f]{8}\\); this run did nothing$`,
       );
+      // Its one JSON document says so, and so does its last log line.
+      const doc = JSON.parse(loser.stdout) as { error: { code: number; kind: string; message: string } };
+      assert.deepEqual([doc.error.code, doc.error.kind], [5, "locked"]);
+      assert.match(doc.error.message, held);
+      assert.match(String(logLines(loser.stderr).at(-1)?.message), held);
       assert.deepEqual(await env.calls(), EXPECTED);
       assert.equal(existsSync(env.lock), false, "the winner released the lock");
     }));
@@ -203,11 +204,11 @@ describe("the run lock", { concurrency: true }, () => {
         const res = await env.run();
         assert.equal(res.code, 5, res.stderr);
         const { since } = JSON.parse(lock) as { since: string };
-        assert.ok(
-          res.stderr.includes(
-            `shiftgrant: error: another run holds the lock ${env.lock}: pid ${pid} on ${hostname()} since ${since} (run held0001); this run did nothing`,
-          ),
-          res.stderr,
+        const message = `another run holds the lock ${env.lock}: pid ${pid} on ${hostname()} since ${since} (run held0001); this run did nothing`;
+        assert.deepEqual(JSON.parse(res.stdout), { version: 1, error: { code: 5, kind: "locked", message } });
+        assert.deepEqual(
+          logLines(res.stderr).map((l) => [l.level, l.message, l.exitCode, l.kind]),
+          [["error", message, 5, "locked"]],
         );
         assert.deepEqual(await env.calls(), []);
         assert.equal(await readFile(env.lock, "utf8"), lock);
@@ -302,16 +303,12 @@ describe("the run lock", { concurrency: true }, () => {
         [path.join(file, "state.json"), `ENOTDIR: not a directory, mkdir '${file}'`],
         [path.join(file, "sub", "state.json"), `ENOTDIR: not a directory, stat '${path.join(file, "sub")}'`],
       ] as const) {
-        const res = await env.run(["--state", state]);
+        const res = await env.run(["--state", state, "--log-format", "text"]);
         assert.equal(res.code, 2, res.stderr);
-        assert.equal(res.stdout, "");
         const dir = path.dirname(state);
-        assert.ok(
-          res.stderr.includes(
-            `shiftgrant: error: cannot create the state directory ${dir} (${os}): create it, writable by the user shiftgrant runs as, or point state elsewhere\n`,
-          ),
-          res.stderr,
-        );
+        const message = `cannot create the state directory ${dir} (${os}): create it, writable by the user shiftgrant runs as, or point state elsewhere`;
+        assert.deepEqual(JSON.parse(res.stdout), { version: 1, error: { code: 2, kind: "state", message } });
+        assert.ok(res.stderr.includes(`shiftgrant: error: ${message}\n`), res.stderr);
         assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
       }
       assert.deepEqual(await env.calls(), []);

@@ -314,6 +314,7 @@ describe("oncall and schedules with incident.io", () => {
     assert.equal(res.code, 0, res.stderr);
     assert.deepEqual(JSON.parse(res.stdout), {
       version: 1,
+      exitCode: 0,
       schedules: [{ source: "inc", id: PLATFORM, name: "Platform" }],
       errors: [],
     });

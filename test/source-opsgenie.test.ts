@@ -361,6 +361,7 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
       assert.equal(res.code, 0, res.stderr);
       assert.deepEqual(JSON.parse(res.stdout), {
         version: 1,
+        exitCode: 0,
         schedules: [
           { source: "og", id: PLATFORM, name: "Platform" },
           { source: "og", id: OTHER, name: "Platform Shadow" },

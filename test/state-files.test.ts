@@ -76,14 +76,30 @@ rules:
   };
 }
 
-/** Exit 2 with `message` as its error line on stderr, nothing on stdout, and no stack trace. */
+/**
+ * Exit 2 with `message`, no bug: stdout is the JSON error document (the runs ask for
+ * `--output json`), and stderr (JSON logs: no terminal) has it as its one error line.
+ */
 function refused(res: CliResult, message: RegExp): void {
   assert.equal(res.code, 2, `exit ${res.code}\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
-  assert.equal(res.stdout, "");
-  const errors = res.stderr.split("\n").filter((l) => l.startsWith("shiftgrant: "));
-  assert.equal(errors.length, 1, res.stderr);
-  assert.match(errors[0] ?? "", message);
-  assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
+  const doc = JSON.parse(res.stdout) as {
+    version: number;
+    error: { code: number; kind: string; message: string };
+  };
+  assert.deepEqual(Object.keys(doc), ["version", "error"]);
+  assert.deepEqual([doc.version, doc.error.code], [1, 2]);
+  assert.notEqual(doc.error.kind, "internal");
+  assert.match(doc.error.message, message);
+  const errors = res.stderr
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.level === "error");
+  assert.deepEqual(
+    errors.map((l) => [l.message, l.exitCode, l.kind, l.stack]),
+    [[doc.error.message, 2, doc.error.kind, undefined]],
+    res.stderr,
+  );
 }
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -106,7 +122,7 @@ describe("the ledger is input too", { concurrency: true }, () => {
           refused(
             await env.run(args),
             new RegExp(
-              `^shiftgrant: error: ${esc(env.state)}: grants\\[0\\]\\.identity "--admin@evil\\.com" is not a plain email address; it is never passed to a target\\. It was left in place`,
+              `^${esc(env.state)}: grants\\[0\\]\\.identity "--admin@evil\\.com" is not a plain email address; it is never passed to a target\\. It was left in place`,
             ),
           );
         }
@@ -172,7 +188,7 @@ describe("the run's files must be distinct", { concurrency: true }, () => {
       refused(
         await env.run(["--metrics-file", env.state]),
         new RegExp(
-          `^shiftgrant: error: --metrics-file \\(${esc(env.state)}\\) is the same file as the ledger \\(state\\) \\(${esc(env.state)}\\): each needs a file of its own; nothing was done`,
+          `^--metrics-file \\(${esc(env.state)}\\) is the same file as the ledger \\(state\\) \\(${esc(env.state)}\\): each needs a file of its own; nothing was done`,
         ),
       );
       assert.deepEqual(await env.calls(), []);
@@ -263,9 +279,7 @@ describe("a state path that cannot work fails at once with exit 2", { concurrenc
         await writeFile(path.join(env.dir, "notadir"), "");
         refused(
           await env.run(),
-          new RegExp(
-            `^shiftgrant: error: cannot create the state directory ${esc(path.join(env.dir, "notadir"))} \\(ENOTDIR`,
-          ),
+          new RegExp(`^cannot create the state directory ${esc(path.join(env.dir, "notadir"))} \\(ENOTDIR`),
         );
         assert.deepEqual(await env.calls(), []);
       },

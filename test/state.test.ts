@@ -158,6 +158,7 @@ describe("issue 3: safe unattended re-runs", { concurrency: true }, () => {
         assert.deepEqual(await env.takeCalls(), []);
         assert.deepEqual(parseJsonOutput(again.stdout), {
           version: 1,
+          exitCode: 0,
           dryRun: false,
           window: { since: "2026-11-22T10:15:00Z", until: "2026-11-23T10:15:00Z" },
           actions: [
@@ -600,10 +601,17 @@ shifts:
             [["prod", "rota"]],
           );
           assert.match(doc.errors[0]?.message ?? "", /^rota\.yaml: not valid YAML/);
+          // The failed rule's grants are reported, kept as they are.
           assert.deepEqual(actionLines(res.stdout), [
+            "unchanged prod db alice@example.com 2026-11-22T10:00:00Z 2026-11-22T18:00:00Z skipped",
+            "unchanged prod db bob@example.com 2026-11-22T18:00:00Z 2026-11-23T09:00:00Z skipped",
             "revoke ops k8s dave@example.com 2026-11-22T10:00:00Z 2026-11-22T21:00:00Z applied",
             "grant ops k8s erin@example.com 2026-11-22T11:00:00Z 2026-11-22T21:00:00Z failed",
           ]);
+          assert.deepEqual(
+            doc.actions.slice(0, 2).map((a) => a.reason),
+            Array(2).fill("kept: the source failed; nothing planned"),
+          );
           assert.deepEqual(
             (await env.ledger()).grants.map((g) => `${g.rule} ${g.identity}`),
             ["prod alice@example.com", "prod bob@example.com"],
@@ -706,13 +714,13 @@ shifts:
         for (const args of [[], ["--dry-run"]]) {
           const res = await env.run("2026-11-22T11:00:00Z", args);
           ok(res, 2);
-          assert.equal(res.stdout, "");
-          assert.match(
-            res.stderr,
-            new RegExp(
-              `the ledger ${env.state.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not valid JSON .*left in place`,
-            ),
+          const said = new RegExp(
+            `the ledger ${env.state.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not valid JSON .*left in place`,
           );
+          const doc = JSON.parse(res.stdout) as { error: { code: number; kind: string; message: string } };
+          assert.deepEqual([doc.error.code, doc.error.kind], [2, "state"]);
+          assert.match(doc.error.message, said);
+          assert.match(res.stderr, said);
           assert.deepEqual(await readFile(env.state), torn);
         }
         assert.deepEqual(await env.takeCalls(), []);

@@ -35,6 +35,7 @@ describe("sync: PagerDuty to strongDM", () => {
     const doc = parseJsonOutput(res.stdout);
     assert.deepEqual(doc, {
       version: 1,
+      exitCode: 0,
       dryRun: false,
       window: { since: "2026-11-22T10:00:00Z", until: "2026-11-23T10:00:00Z" },
       actions: [
@@ -558,7 +559,18 @@ describe("sync: PagerDuty paging that contradicts itself", () => {
         const res = await env.run(["--output", "json"]);
         assert.equal(res.code, 3, `${lie.kind}: ${res.stderr}`);
         const doc = parseJsonOutput(res.stdout);
-        assert.deepEqual(doc.actions, []);
+        // Nothing planned: the grants held are only reported, kept.
+        assert.deepEqual(
+          doc.actions.map((a) => [a.kind, a.identity, a.start, a.end, a.status, a.reason]),
+          [0, 1, 2, 3, 4].map((u) => [
+            "unchanged",
+            `user${u}@example.com`,
+            at(u * 50),
+            at((u + 1) * 50),
+            "skipped",
+            "kept: the source failed; nothing planned",
+          ]),
+        );
         assert.deepEqual(doc.errors, [
           {
             rule: "dba",

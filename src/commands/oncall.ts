@@ -46,10 +46,12 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
       .sort((a, b) => a.shift.start - b.shift.start || cmp(a.identity, b.identity)),
   );
 
+  const code: ExitCode = fetched.errors.length > 0 ? 3 : 0;
   let out: string;
   if (opts.output === "json") {
     const doc = {
       version: 1,
+      exitCode: code,
       window: { since: formatUtc(window.since), until: formatUtc(window.until) },
       shifts: rows.map((r) => ({
         rule: r.rule,
@@ -70,8 +72,14 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
     const local = (t: DateTime | number) =>
       (typeof t === "number" ? DateTime.fromMillis(t) : t).setZone(zone).toFormat("ccc yyyy-MM-dd HH:mm");
     const lines = [`on call ${local(window.since)} → ${local(window.until)} (${zone})`, ""];
-    if (rows.length === 0) lines.push("No one is on call in this window.");
-    else {
+    // A rule whose source failed is not a rule with nobody on call: only rules that were read count.
+    const answered = rules.filter((r) => !fetched.errors.some((e) => e.rule === r.name));
+    if (rows.length === 0) {
+      if (fetched.errors.length === 0) lines.push("No one is on call in this window.");
+      else if (answered.length > 0)
+        lines.push("No one is on call in this window under the rules whose source answered.");
+      else lines.push("Nothing is known: the source of every rule failed.");
+    } else {
       lines.push(
         ...table(
           ["RULE", "WHO", "SCHEDULE", "LEVEL", "START", "END"],
@@ -92,7 +100,7 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
     out = `${lines.map(sanitizeForTerminal).join("\n")}\n`;
   }
   deps.stdout.write(deps.redactor.redact(out));
-  return fetched.errors.length > 0 ? 3 : 0;
+  return code;
 }
 
 function cmp(a: string, b: string): number {

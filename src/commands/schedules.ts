@@ -42,8 +42,10 @@ export async function runSchedules(opts: SchedulesOptions, deps: CommandDeps): P
   const rows = names.flatMap((source, i) =>
     (lists[i] ?? []).map((s) => ({ source, id: s.id, name: s.name })),
   );
+  const code: ExitCode = errors.length > 0 ? 3 : 0;
   let out: string;
-  if (opts.output === "json") out = `${JSON.stringify({ version: 1, schedules: rows, errors }, null, 2)}\n`;
+  if (opts.output === "json")
+    out = `${JSON.stringify({ version: 1, exitCode: code, schedules: rows, errors }, null, 2)}\n`;
   else {
     const lines =
       rows.length > 0
@@ -56,5 +58,5 @@ export async function runSchedules(opts: SchedulesOptions, deps: CommandDeps): P
     out = `${lines.map(sanitizeForTerminal).join("\n")}\n`;
   }
   deps.stdout.write(deps.redactor.redact(out));
-  return errors.length > 0 ? 3 : 0;
+  return code;
 }

@@ -10,6 +10,7 @@ import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
 import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
 import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
+import { sanitizeForTerminal } from "../infra/redact.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { createAuditLog, type AuditLog } from "../state/audit.js";
 import { nodeStateFs } from "../state/fs.js";
@@ -192,16 +193,19 @@ async function sync(
     if (!fetched || sig) {
       // Stopped before a plan: nothing was changed. Requests already sent are abandoned.
       const name = sig?.name ?? "a stop request";
+      const code = sig?.code ?? 143;
       const report: Report = {
         dryRun: opts.dryRun,
+        exitCode: code,
         window,
+        rules: rules.map((r) => ({ name: r.name, target: r.target })),
         actions: [],
         errors: [],
         stopped: `${name} received while reading the sources: nothing was planned or applied`,
       };
       deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
       deps.log.warn("sync stopped", { signal: name });
-      return { code: sig?.code ?? 143, actions: [], ...stats(), sourceErrors: 0, ledger: held };
+      return { code, actions: [], ...stats(), sourceErrors: 0, ledger: held };
     }
 
     const actions = planGrants({
@@ -216,9 +220,12 @@ async function sync(
         (targets.get(t) as NonNullable<ReturnType<typeof targets.get>>).target.capabilities,
     });
     const changes = actions.filter(isCall).length;
+    for (const a of actions) if (a.kind === "skip") logSkip(a, deps);
     const report: Report = {
       dryRun: opts.dryRun,
+      exitCode: 0,
       window,
+      rules: rules.map((r) => ({ name: r.name, target: r.target })),
       actions: actions.map((a) => ({ ...a, status: initialStatus(a.kind) })),
       errors: fetched.errors,
       warnings: orphans.map((o) => o.message),
@@ -280,13 +287,20 @@ async function sync(
       }
     }
 
-    deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
     const code = combineExitCodes(codes);
+    report.exitCode = code;
+    deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
+    const failedActions = report.actions.filter((a) => a.status === "failed").length;
+    const badIdentities = actions.filter((a) => a.badIdentity).length;
     deps.log.info("sync finished", {
       exitCode: code,
       actions: actions.length,
       changes,
-      errors: fetched.errors.length,
+      // Everything that makes the exit code 3 or 4, so that the line explains it.
+      errors: fetched.errors.length + failedActions + badIdentities,
+      sourceErrors: fetched.errors.length,
+      failedActions,
+      badIdentities,
     });
     return {
       code,
@@ -301,6 +315,29 @@ async function sync(
     unregister?.();
     await lock?.release();
   }
+}
+
+/**
+ * A skip is never done, so it has no "action failed" line of its own: this one says what was not
+ * done and why. A bad identity is shown with its control characters escaped and cut short, as it
+ * came from a source and passed no check.
+ */
+function logSkip(a: Action, deps: CommandDeps): void {
+  deps.log.warn("action skipped", {
+    kind: a.kind,
+    rule: a.rule,
+    target: a.target,
+    resource: a.resource,
+    identity: a.badIdentity ? shortEscaped(a.identity) : a.identity,
+    reason: a.note ?? a.reason,
+    ...(a.badIdentity ? { badIdentity: true } : {}),
+  });
+}
+
+/** Control characters made visible, and at most 254 characters (the longest email) of it. */
+function shortEscaped(text: string): string {
+  const visible = sanitizeForTerminal(text);
+  return visible.length <= 254 ? visible : `${visible.slice(0, 253)}…`;
 }
 
 function render(report: Report, opts: SyncOptions, deps: CommandDeps, now: DateTime): string {

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import http from "node:http";
+import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-import { createHttpClient, HttpError, rateBudget, retryHintMs } from "./http.js";
-import { createSilentLogger } from "./log.js";
+import { createHttpClient, HttpError, hostPort, rateBudget, retryHintMs } from "./http.js";
+import { createLogger, createSilentLogger } from "./log.js";
+import { SecretSet } from "./redact.js";
 
 const headers = (h: Record<string, string>) => new Map(Object.entries(h));
 
@@ -167,5 +169,91 @@ describe("response size cap", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("failures name where they went", () => {
+  /** A logger whose JSON lines can be read back (winston hands them to the stream a tick later). */
+  function capture() {
+    const stream = new PassThrough();
+    let text = "";
+    stream.on("data", (d: Buffer) => (text += d.toString()));
+    const log = createLogger({
+      level: "debug",
+      format: "json",
+      secrets: new SecretSet(),
+      runId: "t",
+      stream,
+    });
+    return {
+      log,
+      lines: () =>
+        new Promise<Record<string, unknown>[]>((resolve) =>
+          setImmediate(() =>
+            resolve(
+              text
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => JSON.parse(l) as Record<string, unknown>),
+            ),
+          ),
+        ),
+    };
+  }
+  /** A port nothing listens on: one a server held and gave back. */
+  async function closedPort(): Promise<number> {
+    const server = http.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((r) => server.close(() => r()));
+    return port;
+  }
+
+  it("a refused connection: the retry warning and the error name the host and port, never the query", async () => {
+    const port = await closedPort();
+    const { log, lines } = capture();
+    const client = createHttpClient(
+      { timeoutMs: 2000, retries: 1, backoffMs: 1, maxRetryWaitMs: 1000 },
+      { log, sleep: async () => undefined, random: () => 0.5 },
+    );
+    const url = new URL(`http://127.0.0.1:${port}/oncalls?since=2026-11-22T10%3A00%3A00Z&secret=q-s3cr3t`);
+    await assert.rejects(client.request("GET", url, { headers: {} }), (err) => {
+      assert.ok(err instanceof HttpError);
+      assert.equal(err.message, `GET /oncalls: network error ECONNREFUSED 127.0.0.1:${port} after 2 tries`);
+      return true;
+    });
+    const warnings = (await lines()).map(({ timestamp: _t, ...rest }) => rest);
+    assert.deepEqual(warnings, [
+      {
+        level: "warn",
+        message: "request failed, retrying",
+        request: "GET /oncalls",
+        url: `http://127.0.0.1:${port}/oncalls`,
+        failure: `network error ECONNREFUSED 127.0.0.1:${port}`,
+        attempt: 1,
+        waitMs: 1,
+        runId: "t",
+      },
+    ]);
+  });
+
+  it("a timeout names the host and the port the scheme implies", async () => {
+    const server = http.createServer(() => undefined); // never answers
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    const client = createHttpClient(
+      { timeoutMs: 100, retries: 0, backoffMs: 1, maxRetryWaitMs: 1000 },
+      { log: createSilentLogger(), sleep: async () => undefined },
+    );
+    try {
+      await assert.rejects(client.request("GET", new URL(`http://127.0.0.1:${port}/slow`), { headers: {} }), {
+        message: `GET /slow: no answer from 127.0.0.1:${port} within 100ms after 1 tries`,
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    assert.equal(hostPort(new URL("https://api.pagerduty.com/oncalls")), "api.pagerduty.com:443");
+    assert.equal(hostPort(new URL("http://localhost/x")), "localhost:80");
   });
 });

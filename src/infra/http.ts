@@ -206,7 +206,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
             tries,
           );
         }
-        failure = describeNetworkError(err, settings.timeoutMs);
+        failure = describeNetworkError(err, settings.timeoutMs, url);
       }
       if (tries > settings.retries) {
         throw new HttpError(
@@ -236,7 +236,13 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
         );
       }
       stats.retries++;
-      deps.log.warn("request failed, retrying", { request: what, failure, attempt: tries, waitMs: wait });
+      deps.log.warn("request failed, retrying", {
+        request: what,
+        url: `${url.origin}${url.pathname}`,
+        failure,
+        attempt: tries,
+        waitMs: wait,
+      });
       await sleep(wait);
     }
   }
@@ -336,16 +342,29 @@ function errorSummary(body: unknown): string {
   return "";
 }
 
-function describeNetworkError(err: unknown, timeoutMs: number): string {
+/**
+ * What went wrong on the way, naming the host and port it went to: `network error ECONNREFUSED` alone
+ * does not say which of several sources, proxies or a typo in a baseUrl failed. The query string is
+ * never quoted (it may carry what a caller put there); the message of an error without a code
+ * usually embeds the whole URL, which is cut back to its origin and path.
+ */
+function describeNetworkError(err: unknown, timeoutMs: number, url: URL): string {
+  const where = hostPort(url);
   if (err && typeof err === "object") {
     const e = err as { name?: string; code?: string; message?: string };
-    if (e.name === "AbortError") return `no answer within ${formatMs(timeoutMs)}`;
+    if (e.name === "AbortError") return `no answer from ${where} within ${formatMs(timeoutMs)}`;
     if (e.code === "ECONNECTTIMEOUT" || /ECONNECTTIMEOUT/.test(e.message ?? ""))
-      return "could not connect in time";
-    if (e.code) return `network error ${e.code}`;
-    if (e.message) return `network error: ${e.message}`;
+      return `could not connect to ${where} in time`;
+    if (e.code) return `network error ${e.code} ${where}`;
+    if (e.message)
+      return `network error ${where}: ${e.message.split(url.href).join(`${url.origin}${url.pathname}`)}`;
   }
-  return "network error";
+  return `network error ${where}`;
+}
+
+/** `api.pagerduty.com:443`, `127.0.0.1:4123`: the port even where the scheme implies it. */
+export function hostPort(url: URL): string {
+  return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
 }
 
 /** Groups /users/PABC123 as /users/{id} so that request counts stay readable. */

@@ -369,9 +369,31 @@ describe("planGrants: revoke", () => {
     assert.deepEqual(actions[0]?.revokes, chain.slice(0, 2));
   });
 
-  it("never revokes for a rule whose source failed (its shifts are absent), nor grants", () => {
-    const actions = plan({ rules: [rule({ revoke: true })], shifts: {}, held: bobHeld });
-    assert.deepEqual(lines(actions), []);
+  it("never revokes for a rule whose source failed (its shifts are absent), nor grants: its grants are kept", () => {
+    const actions = plan({
+      rules: [rule({ revoke: true }), rule({ name: "other", resources: ["db", "k8s"] })],
+      shifts: {},
+      held: [
+        ...bobHeld,
+        held("bob@example.com", "2026-11-22T18:00:00Z", "2026-11-23T02:00:00Z"), // its extension
+        held("carol@example.com", "2026-11-22T04:00:00Z", "2026-11-22T10:00:00Z"), // ended
+        held("dave@example.com", "2026-11-22T09:00:00Z", "2026-11-22T18:00:00Z", { rule: "other" }),
+        held("dave@example.com", "2026-11-22T09:00:00Z", "2026-11-22T12:00:00Z", {
+          rule: "other",
+          resource: "k8s",
+        }),
+      ],
+    });
+    // One row per access held, a grant and its extension as one; nothing that already ended.
+    assert.deepEqual(lines(actions), [
+      "unchanged r db bob@example.com 11-22T09:00 11-23T02:00",
+      "unchanged other db dave@example.com 11-22T09:00 11-22T18:00",
+      "unchanged other k8s dave@example.com 11-22T09:00 11-22T12:00",
+    ]);
+    for (const a of actions) {
+      assert.equal(a.reason, "kept: the source failed; nothing planned");
+      assert.deepEqual([a.note, a.revokes, a.shifts], [undefined, undefined, []]);
+    }
   });
 
   it("never revokes a grant that ended, nor another rule's grant", () => {
@@ -579,7 +601,9 @@ describe("planGrants: a shift that gets shorter", () => {
       held: aliceHeld,
       caps: TELEPORT,
     });
-    assert.deepEqual(lines(failed), []);
+    // Not cut: only reported, kept as it is.
+    assert.deepEqual(lines(failed), ["unchanged r db alice@example.com 11-22T09:00 11-22T17:15"]);
+    assert.equal(failed[0]?.reason, "kept: the source failed; nothing planned");
   });
 
   it("never cuts what another rule still wants: the new end is the latest wanted end", () => {

@@ -232,8 +232,33 @@ function plan(input: PlanInput): Action[] {
     }
   }
 
+  // A rule whose source failed plans nothing, but what it holds is reported, kept: a plan that
+  // showed nothing for it would read as "nobody is on call" at the very moment nobody knows.
+  for (const rule of input.rules) {
+    if (input.shifts.has(rule.name)) continue;
+    for (const spans of ownSpans(rule, heldByKey).values()) {
+      for (const { start, end, grants } of spans) {
+        const first = grants[0] as HeldGrant;
+        actions.push({
+          kind: "unchanged",
+          rule: rule.name,
+          target: first.target,
+          resource: first.resource,
+          identity: first.identity,
+          start: at(start),
+          end: at(end),
+          reason: KEPT_ON_SOURCE_FAILURE,
+          shifts: [],
+        });
+      }
+    }
+  }
+
   return sortActions(actions, input.rules);
 }
+
+/** The reason of a held grant reported for a rule whose source failed: no call, nothing planned. */
+const KEPT_ON_SOURCE_FAILURE = "kept: the source failed; nothing planned";
 
 type Span = Interval & { grants: HeldGrant[]; views: Held[] };
 

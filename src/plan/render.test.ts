@@ -29,7 +29,15 @@ function action(
 }
 
 function report(actions: ReportedAction[], more: Partial<Report> = {}): Report {
-  return { dryRun: false, window: WINDOW, actions, errors: [], ...more };
+  return {
+    dryRun: false,
+    exitCode: 0,
+    window: WINDOW,
+    rules: [{ name: "prod", target: "sdm" }],
+    actions,
+    errors: [],
+    ...more,
+  };
 }
 
 const BERLIN = { width: 100, color: false, zone: "Europe/Berlin", now: NOW };
@@ -97,6 +105,60 @@ describe("renderText", () => {
     assert.equal(utc.split("\n")[0], "shiftgrant sync: Sat 28 Nov 00:15Z → Sun 29 Nov 00:15Z");
   });
 
+  it("a rule whose source failed says so where its table goes and lists what it keeps; never 'No one needs access'", () => {
+    const kept = action("unchanged", "2026-11-22T09:00:00Z", "2026-11-23T09:15:00Z", {
+      rule: "api",
+      identity: "alice@example.com",
+      reason: "kept: the source failed; nothing planned",
+    });
+    const grant = action("grant", "2026-11-22T16:00:00Z", "2026-11-22T20:00:00Z");
+    const rules = [
+      { name: "prod", target: "sdm" },
+      { name: "api", target: "sdm" },
+      { name: "web", target: "tp" },
+    ];
+    const errors = [
+      { rule: "api", source: "pd", message: "GET /oncalls: 401 Authentication failed" },
+      { rule: "web", source: "pd", message: "GET /oncalls: 401 Authentication failed" },
+    ];
+    const UTC = { ...BERLIN, zone: "UTC" };
+    const lines = renderText(report([grant, kept], { rules, errors, exitCode: 3 }), UTC).split("\n");
+    const body = lines.slice(2, lines.indexOf("timeline (UTC)"));
+    assert.deepEqual(body, [
+      "rule prod → target sdm",
+      "  ACTION  IDENTITY         RESOURCE  START              END                STATUS   REASON",
+      "  grant   bob@example.com  db        Sun 22 Nov 16:00Z  Sun 22 Nov 20:00Z  planned  on call: primary (rota)",
+      "",
+      "rule api → target sdm: source pd FAILED (GET /oncalls: 401 Authentication failed); nothing was planned for this rule",
+      "  ACTION     IDENTITY           RESOURCE  START              END                STATUS  REASON",
+      "  unchanged  alice@example.com  db        Sun 22 Nov 09:00Z  Mon 23 Nov 09:15Z  held    kept: the source failed; nothing planned",
+      "",
+      "rule web → target tp: source pd FAILED (GET /oncalls: 401 Authentication failed); nothing was planned for this rule",
+      "  the ledger holds no grant of this rule",
+      "",
+    ]);
+    assert.equal(
+      lines.at(-2),
+      "summary: 1 grant, 0 extend, 0 shorten, 0 revoke, 1 unchanged, 0 wait, 0 skip, 0 failed, 2 source errors",
+    );
+
+    // Nothing held, nothing planned elsewhere: still no "No one needs access in this window."
+    const bare = renderText(report([], { rules, errors: errors.slice(0, 1), exitCode: 3 }), UTC);
+    assert.deepEqual(bare.split("\n").slice(2, 7), [
+      "rule api → target sdm: source pd FAILED (GET /oncalls: 401 Authentication failed); nothing was planned for this rule",
+      "  the ledger holds no grant of this rule",
+      "",
+      "No one needs access in this window under the other rules.",
+      "",
+    ]);
+    assert.ok(!bare.includes("No one needs access in this window.\n"), bare);
+    assert.match(bare, /, 1 source error\n$/);
+    // Every rule read, nothing to do: the plain sentence, and no source error in the summary.
+    const none = renderText(report([], { rules }), UTC);
+    assert.deepEqual(none.split("\n").slice(2, 3), ["No one needs access in this window."]);
+    assert.match(none, / 0 failed\n$/);
+  });
+
   it("escapes newlines, tabs and other control characters from source data, so no line can be forged", () => {
     const text = renderText(
       report(
@@ -118,7 +180,9 @@ describe("renderText", () => {
     const lines = text.split("\n");
     assert.deepEqual(
       lines.filter((l) => l.startsWith("summary:")),
-      ["summary: 1 grant, 0 extend, 0 shorten, 0 revoke, 0 unchanged, 0 wait, 1 skip, 0 failed"],
+      [
+        "summary: 1 grant, 0 extend, 0 shorten, 0 revoke, 0 unchanged, 0 wait, 1 skip, 0 failed, 1 source error",
+      ],
     );
     const rows = tableOf(text);
     assert.ok(

@@ -1,4 +1,5 @@
 import type { DateTime } from "luxon";
+import type { ExitCode } from "../errors.js";
 import { formatUtc } from "../config/time.js";
 import { sanitizeForTerminal } from "../infra/redact.js";
 import { renderTimeline } from "./timeline.js";
@@ -9,7 +10,11 @@ export type ReportedAction = Action & { status: ActionStatus; error?: string };
 
 export type Report = {
   dryRun: boolean;
+  /** The code the run exits with (the JSON carries it, so that a kept document says how it ended). */
+  exitCode: ExitCode;
   window: { since: DateTime; until: DateTime };
+  /** The rules this run read, in config order: the plan shows them in this order. */
+  rules: readonly { name: string; target: string }[];
   actions: ReportedAction[];
   errors: SourceFailure[];
   /** What the run noticed and did not stop for (held grants of a target the config no longer has). */
@@ -42,6 +47,7 @@ export function summarize(actions: readonly ReportedAction[]): Summary {
 export function renderJson(report: Report): string {
   const doc = {
     version: 1,
+    exitCode: report.exitCode,
     dryRun: report.dryRun,
     window: { since: formatUtc(report.window.since), until: formatUtc(report.window.until) },
     actions: report.actions.map((a) => ({
@@ -137,9 +143,32 @@ export function renderText(report: Report, opts: TextOptions): string {
     if (list) list.push(a);
     else byRule.set(a.rule, [a]);
   }
-  if (byRule.size === 0) lines.push("No one needs access in this window.", "");
-  for (const [rule, actions] of byRule) {
-    lines.push(sanitizeForTerminal(`rule ${rule} → target ${actions[0]?.target ?? ""}`));
+  const failed = new Map<string, SourceFailure>();
+  for (const e of report.errors) if (!failed.has(e.rule)) failed.set(e.rule, e);
+  const targets = new Map(report.rules.map((r) => [r.name, r.target]));
+  const order = [...new Set([...report.rules.map((r) => r.name), ...byRule.keys(), ...failed.keys()])];
+  // "No one needs access" only when every rule was read: a rule whose source failed planned nothing
+  // because nothing is known, which must never read as nobody being on call.
+  if (byRule.size === 0 && failed.size === 0 && !report.stopped)
+    lines.push("No one needs access in this window.", "");
+  for (const rule of order) {
+    const actions = byRule.get(rule) ?? [];
+    const target = targets.get(rule) ?? actions[0]?.target ?? "";
+    const failure = failed.get(rule);
+    if (!failure && actions.length === 0) continue;
+    if (!failure) lines.push(sanitizeForTerminal(`rule ${rule} → target ${target}`));
+    else {
+      lines.push(
+        sanitizeForTerminal(`rule ${rule} → target ${target}: source ${failure.source} `) +
+          c("\u001b[31m", "FAILED") +
+          sanitizeForTerminal(` (${failure.message}); nothing was planned for this rule`),
+      );
+      // Its rows, if any, are what it holds: kept as they are.
+      if (actions.length === 0) {
+        lines.push("  the ledger holds no grant of this rule", "");
+        continue;
+      }
+    }
     // Data from sources can hold control characters and newlines: each cell is made visible on
     // its own, before the columns are measured and before colour is added.
     const rows = actions.map((a) =>
@@ -164,6 +193,9 @@ export function renderText(report: Report, opts: TextOptions): string {
     }
     lines.push("");
   }
+  const answered = order.filter((r) => !failed.has(r));
+  if (failed.size > 0 && answered.length > 0 && answered.every((r) => !byRule.has(r)))
+    lines.push("No one needs access in this window under the other rules.", "");
   const chart = renderTimeline(report.actions, {
     width: opts.width,
     now: opts.now,
@@ -191,8 +223,12 @@ export function renderText(report: Report, opts: TextOptions): string {
   }
   if (report.stopped) lines.push(c("\u001b[31m", `stopped: ${report.stopped}`), "");
   const s = summarize(report.actions);
+  const sourceErrors =
+    report.errors.length === 0
+      ? ""
+      : `, ${report.errors.length} source error${report.errors.length === 1 ? "" : "s"}`;
   lines.push(
-    `summary: ${s.grant} grant, ${s.extend} extend, ${s.shorten} shorten, ${s.revoke} revoke, ${s.unchanged} unchanged, ${s.wait} wait, ${s.skip} skip, ${s.failed} failed${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
+    `summary: ${s.grant} grant, ${s.extend} extend, ${s.shorten} shorten, ${s.revoke} revoke, ${s.unchanged} unchanged, ${s.wait} wait, ${s.skip} skip, ${s.failed} failed${sourceErrors}${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
   );
   return `${lines.join("\n")}\n`;
 }

@@ -7,7 +7,7 @@ import { completionScript, SHELLS, type Shell } from "./commands/completion.js";
 import type { CommandDeps } from "./commands/context.js";
 import type { LogFormat, LogLevel } from "./infra/log.js";
 import { helpEpilogue } from "./help.js";
-import { SecretSet } from "./infra/redact.js";
+import { SecretSet } from "./core/redact.js";
 import { VERSION } from "./version.js";
 
 // NOTE: only commander and tiny modules are imported up front, so that `--version` and `--help`
@@ -85,7 +85,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         import("./infra/log.js"),
         import("./infra/exec.js"),
         import("luxon"),
-        import("./config/time.js"),
+        import("./core/time.js"),
       ]);
       const progress = progressLine(deps.stderr);
       const log = createLogger({

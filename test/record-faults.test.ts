@@ -10,7 +10,7 @@ import { runSync, type SyncOptions } from "../src/commands/sync.js";
 import { StateError } from "../src/errors.js";
 import type { Exec } from "../src/infra/exec.js";
 import { createLogger } from "../src/infra/log.js";
-import { SecretSet } from "../src/infra/redact.js";
+import { SecretSet } from "../src/core/redact.js";
 import { nodeStateFs, type StateFs } from "../src/state/fs.js";
 import { makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 

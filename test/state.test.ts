@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { DateTime } from "luxon";
-import { formatUtc } from "../src/config/time.js";
+import { formatUtc } from "../src/core/time.js";
 import { createLedgerWriter, readLedger, type LedgerGrant } from "../src/state/ledger.js";
 import {
   assertNoSecret,

@@ -1,11 +1,11 @@
 import { DateTime } from "luxon";
 import { loadConfig } from "../config/load.js";
 import { resolveSecrets } from "../config/secrets.js";
-import { formatUtc } from "../config/time.js";
+import { formatUtc } from "../core/time.js";
 import { resolveWindow } from "../config/window.js";
 import type { ExitCode } from "../errors.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
-import { resolveIdentity } from "../plan/identity.js";
+import { sanitizeForTerminal } from "../core/redact.js";
+import { resolveIdentity } from "../core/identity.js";
 import { table } from "../plan/render.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { buildSources, type CommandDeps } from "./context.js";

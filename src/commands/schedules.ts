@@ -3,7 +3,7 @@ import { resolveSecrets } from "../config/secrets.js";
 import { UsageError, type ExitCode } from "../errors.js";
 import { mapLimit } from "../infra/pool.js";
 import { table } from "../plan/render.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
+import { sanitizeForTerminal } from "../core/redact.js";
 import { buildSources, type CommandDeps } from "./context.js";
 
 export type SchedulesOptions = {

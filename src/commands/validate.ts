@@ -2,7 +2,7 @@ import { loadConfig, type Config } from "../config/load.js";
 import { checkPermissions, describePermissionWarning } from "../config/permissions.js";
 import { resolveSecrets, type Secrets } from "../config/secrets.js";
 import type { ExitCode } from "../errors.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
+import { sanitizeForTerminal } from "../core/redact.js";
 import { inlineCodeWarnings } from "../targets/command/shell.js";
 import { buildSources, buildTargets, type CommandDeps } from "./context.js";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DateTime } from "luxon";
 import type { RuleConfig } from "../config/load.js";
-import { formatUtc } from "../config/time.js";
+import { formatUtc } from "../core/time.js";
 import type { Shift } from "../sources/types.js";
 import { planGrants, renewBeforeMs } from "./plan.js";
 import type { Action, HeldGrant, TargetCapabilities } from "./types.js";

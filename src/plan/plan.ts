@@ -1,8 +1,8 @@
 import { DateTime, FixedOffsetZone } from "luxon";
 import type { RuleConfig } from "../config/load.js";
-import { formatUtc } from "../config/time.js";
+import { formatUtc } from "../core/time.js";
 import type { ScheduleRef, Shift } from "../sources/types.js";
-import { resolveIdentity } from "./identity.js";
+import { resolveIdentity } from "../core/identity.js";
 import { mergeIntervals, overlaps, subtractIntervals, type Interval } from "./intervals.js";
 import type { Action, ActionKind, HeldGrant, TargetCapabilities } from "./types.js";
 

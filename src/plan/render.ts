@@ -1,6 +1,6 @@
 import type { DateTime } from "luxon";
-import { formatUtc } from "../config/time.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
+import { formatUtc } from "../core/time.js";
+import { sanitizeForTerminal } from "../core/redact.js";
 import { renderTimeline } from "./timeline.js";
 import type { SourceFailure } from "../sources/fetch.js";
 import type { Action, ActionKind, ActionStatus } from "./types.js";

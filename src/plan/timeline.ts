@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import { sanitizeForTerminal } from "../infra/redact.js";
+import { sanitizeForTerminal } from "../core/redact.js";
 import type { ReportedAction } from "./render.js";
 
 /**

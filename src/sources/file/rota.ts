@@ -1,5 +1,5 @@
 import { DateTime, IANAZone } from "luxon";
-import { formatUtc, parseDuration, parseInstant } from "../../config/time.js";
+import { formatUtc, parseDuration, parseInstant } from "../../core/time.js";
 import type { Shift } from "../types.js";
 
 /** An explicit shift or an override: one person on one schedule over a fixed interval (UTC). */

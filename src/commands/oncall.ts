@@ -6,7 +6,7 @@ import { resolveWindow } from "../config/window.js";
 import type { ExitCode } from "../errors.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { resolveIdentity } from "../core/identity.js";
-import { table } from "../plan/render.js";
+import { table } from "../report/render.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { buildSources, type CommandDeps } from "./context.js";
 import { selectRules } from "./sync.js";

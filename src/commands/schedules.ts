@@ -2,7 +2,7 @@ import { loadConfig } from "../config/load.js";
 import { resolveSecrets } from "../config/secrets.js";
 import { UsageError, type ExitCode } from "../errors.js";
 import { mapLimit } from "../infra/pool.js";
-import { table } from "../plan/render.js";
+import { table } from "../report/render.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { buildSources, type CommandDeps } from "./context.js";
 

@@ -8,7 +8,7 @@ import { applyPlan } from "../apply/apply.js";
 import { combineExitCodes, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
 import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
-import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
+import { renderJson, renderText, type Report, type ReportedAction } from "../report/render.js";
 import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { createAuditLog, type AuditLog } from "../state/audit.js";

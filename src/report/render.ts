@@ -3,7 +3,7 @@ import { formatUtc } from "../core/time.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { renderTimeline } from "./timeline.js";
 import type { SourceFailure } from "../sources/fetch.js";
-import type { Action, ActionKind, ActionStatus } from "./types.js";
+import type { Action, ActionKind, ActionStatus } from "../plan/types.js";
 
 export type ReportedAction = Action & { status: ActionStatus; error?: string };
 

@@ -3,9 +3,8 @@ import { formatUtc } from "../core/time.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { renderTimeline } from "./timeline.js";
 import type { SourceFailure } from "../sources/fetch.js";
-import type { Action, ActionKind, ActionStatus } from "../plan/types.js";
-
-export type ReportedAction = Action & { status: ActionStatus; error?: string };
+import type { ActionKind } from "../plan/types.js";
+import type { ReportedAction } from "./model.js";
 
 export type Report = {
   dryRun: boolean;

@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
 import { sanitizeForTerminal } from "../core/redact.js";
-import type { ReportedAction } from "./render.js";
+import type { ReportedAction } from "./model.js";
 
 /**
  * A timeline chart of the grants across the window: one row per identity and resource, a bar per

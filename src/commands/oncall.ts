@@ -1,6 +1,7 @@
 import { DateTime } from "luxon";
 import { loadConfig } from "../config/load.js";
 import { resolveSecrets } from "../config/secrets.js";
+import { selectRules } from "../config/select-rules.js";
 import { formatUtc } from "../core/time.js";
 import { resolveWindow } from "../config/window.js";
 import type { ExitCode } from "../errors.js";
@@ -9,7 +10,6 @@ import { resolveIdentity } from "../core/identity.js";
 import { table } from "../report/render.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { buildSources, type CommandDeps } from "./context.js";
-import { selectRules } from "./sync.js";
 
 export type OncallOptions = {
   config: string;

@@ -1,8 +1,9 @@
 import path from "node:path";
 import type { DateTime } from "luxon";
-import { loadConfig, type Config, type RuleConfig } from "../config/load.js";
+import { loadConfig, type Config } from "../config/load.js";
 import { checkPermissions } from "../config/permissions.js";
 import { resolveSecrets } from "../config/secrets.js";
+import { selectRules } from "../config/select-rules.js";
 import { resolveWindow } from "../config/window.js";
 import { applyPlan } from "../apply/apply.js";
 import { combineExitCodes, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
@@ -448,17 +449,6 @@ function recordFailure(p: LedgerProblem | null, auditError: string | null, notMa
     );
   }
   return parts.length > 0 ? parts.join(" ") : null;
-}
-
-export function selectRules(config: Config, names: string[]): RuleConfig[] {
-  if (names.length === 0) return config.rules;
-  const unknown = names.filter((n) => !config.rules.some((r) => r.name === n));
-  if (unknown.length > 0) {
-    throw new UsageError(
-      `--rule: no rule named ${unknown.map((n) => `"${n}"`).join(", ")} (rules: ${config.rules.map((r) => r.name).join(", ")})`,
-    );
-  }
-  return config.rules.filter((r) => names.includes(r.name));
 }
 
 /**

@@ -4,7 +4,8 @@ import { formatUtc } from "../core/time.js";
 import type { ScheduleRef, Shift } from "../sources/types.js";
 import { resolveIdentity } from "../core/identity.js";
 import { mergeIntervals, overlaps, subtractIntervals, type Interval } from "./intervals.js";
-import type { Action, ActionKind, HeldGrant, TargetCapabilities } from "./types.js";
+import type { TargetCapabilities } from "../targets/types.js";
+import type { Action, ActionKind, HeldGrant } from "./types.js";
 
 export type PlanInput = {
   now: DateTime;

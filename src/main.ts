@@ -28,7 +28,7 @@ export type StopControl = {
   /** The command stops gracefully on `signal` (sync does); until it says so, a signal ends the process. */
   graceful(): void;
   /** Registers a clean-up run when the process must end at once (a second signal); returns its unregister. */
-  onHardStop(cleanup: () => Promise<void>): () => void;
+  onHardStop: (cleanup: () => Promise<void>) => () => void;
 };
 
 type GlobalOpts = { logLevel: LogLevel; logFormat?: LogFormat; quiet?: boolean; verbose?: boolean };
@@ -78,7 +78,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
   const run =
     (fn: (deps: CommandDeps, opts: Opts) => Promise<ExitCode>, graceful = false) =>
     async (_: unknown, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOpts & Opts;
+      const globals = cmd.optsWithGlobals<GlobalOpts & Opts>();
       const runId = randomUUID().slice(0, 8);
       const redactor = new SecretSet();
       const [{ createLogger }, { runCommand }, { DateTime: dt }, { parseInstant }] = await Promise.all([

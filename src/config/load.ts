@@ -678,6 +678,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   if (typeof v === "string") return JSON.stringify(v);
+  // Only scalars are left (a number, a boolean, undefined): objects were described above.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return String(v);
 }
 

@@ -455,7 +455,7 @@ function desiredByIdentity(
           start: at(d.start),
           end: at(Math.min(d.end, d.start + capMs)),
           reason: d.reasons.join("; "),
-          note: badReason.get(identity) as string,
+          note: badReason.get(identity),
           badIdentity: true,
           shifts: d.shifts,
         });

@@ -1,5 +1,6 @@
 import type { DateTime } from "luxon";
 import type { Exec, ExecResult } from "../infra/exec.js";
+import type { HttpClient } from "../infra/http.js";
 
 /** What a target can do; the plan decides with it, the target only performs. */
 export type TargetCapabilities = {
@@ -56,7 +57,7 @@ export type TargetDeps = {
   /** The target's token, if it has one. */
   token: string | null;
   /** For targets that speak HTTP: the same client (timeouts, retries) the sources use. */
-  http: import("../infra/http.js").HttpClient;
+  http: HttpClient;
 };
 
 /**

@@ -4,7 +4,7 @@ import { resolveSecrets } from "../config/secrets.js";
 import { selectRules } from "../config/select-rules.js";
 import { formatUtc } from "../core/time.js";
 import { resolveWindow } from "../config/window.js";
-import type { ExitCode } from "../errors.js";
+import { EXIT, type ExitCode } from "../errors.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { resolveIdentity } from "../core/identity.js";
 import { table } from "../report/render.js";
@@ -92,7 +92,7 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
     out = `${lines.map(sanitizeForTerminal).join("\n")}\n`;
   }
   deps.stdout.write(deps.redactor.redact(out));
-  return fetched.errors.length > 0 ? 3 : 0;
+  return fetched.errors.length > 0 ? EXIT.source : EXIT.ok;
 }
 
 function cmp(a: string, b: string): number {

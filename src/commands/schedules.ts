@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load.js";
 import { resolveSecrets } from "../config/secrets.js";
-import { UsageError, type ExitCode } from "../errors.js";
+import { EXIT, UsageError, type ExitCode } from "../errors.js";
 import { mapLimit } from "../infra/pool.js";
 import { table } from "../report/render.js";
 import { sanitizeForTerminal } from "../core/redact.js";
@@ -56,5 +56,5 @@ export async function runSchedules(opts: SchedulesOptions, deps: CommandDeps): P
     out = `${lines.map(sanitizeForTerminal).join("\n")}\n`;
   }
   deps.stdout.write(deps.redactor.redact(out));
-  return errors.length > 0 ? 3 : 0;
+  return errors.length > 0 ? EXIT.source : EXIT.ok;
 }

@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DateTime } from "luxon";
 import { parseConfig } from "../dist/config/load.js";
-import { renderJson, renderText } from "../dist/plan/render.js";
+import { renderJson, renderText } from "../dist/report/render.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const now = DateTime.fromISO("2026-11-22T10:00:00Z", { zone: "utc" });

@@ -48,7 +48,7 @@ function measure(cmd: string, args: string[], env: Record<string, string>): Prom
         // exited between samples
       }
     };
-    const timer = setInterval(sample, 20);
+    const timer = setInterval(() => void sample(), 20);
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);

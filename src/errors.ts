@@ -1,10 +1,27 @@
 /**
- * The few errors that end a run. Each carries the exit code documented in the README; only the entry
- * point (src/main.ts) turns them into an exit code. Expected per-item outcomes (a failed action, a
- * failed source) are values, not exceptions. 130 and 143 are a run stopped by SIGINT and SIGTERM (the
- * shell's 128 + signal number), after it finished and recorded the calls under way.
+ * The exit codes, as the README documents them. `usage` also covers a config, secret or state that
+ * cannot be used: the same "fix and re-run". `sigint` and `sigterm` are a run stopped by a signal
+ * (the shell's 128 + signal number), after it finished and recorded the calls under way.
  */
-export type ExitCode = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 130 | 143;
+export const EXIT = {
+  ok: 0,
+  bug: 1,
+  usage: 2,
+  source: 3,
+  partial: 4,
+  locked: 5,
+  tooManyChanges: 6,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * The few errors that end a run. Each carries its exit code; only the entry point (src/main.ts)
+ * turns them into an exit code. Expected per-item outcomes (a failed action, a failed source) are
+ * values, not exceptions.
+ */
 
 /** What ended a run, for scripts: the `kind` of the JSON error document (`internal`: a bug). */
 export type ErrorKind = "usage" | "config" | "secret" | "state" | "locked" | "internal";
@@ -23,7 +40,7 @@ export class ShiftgrantError extends Error {
 /** A bad flag or argument: fix the command line and re-run. */
 export class UsageError extends ShiftgrantError {
   constructor(message: string) {
-    super(message, 2, "usage");
+    super(message, EXIT.usage, "usage");
   }
 }
 
@@ -32,7 +49,7 @@ export class ConfigError extends ShiftgrantError {
   readonly problems: string[];
   constructor(problems: string[], file?: string, kind: "config" | "secret" = "config") {
     const head = file ? `invalid config ${file}` : "invalid config";
-    super(`${head}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, 2, kind);
+    super(`${head}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, EXIT.usage, kind);
     this.problems = problems;
   }
 }
@@ -56,14 +73,14 @@ export class SecretError extends ConfigError {
 /** The ledger cannot be trusted (torn, corrupt, or from an unknown version). */
 export class StateError extends ShiftgrantError {
   constructor(message: string) {
-    super(message, 2, "state");
+    super(message, EXIT.usage, "state");
   }
 }
 
 /** Another run holds the lock. */
 export class LockedError extends ShiftgrantError {
   constructor(message: string) {
-    super(message, 5, "locked");
+    super(message, EXIT.locked, "locked");
   }
 }
 
@@ -72,7 +89,7 @@ export class LockedError extends ShiftgrantError {
  * (3 before 4); 1 (a bug) only when nothing else applies.
  */
 export function combineExitCodes(codes: ExitCode[]): ExitCode {
-  const meaningful = codes.filter((c) => c > 1).sort((a, b) => a - b);
+  const meaningful = codes.filter((c) => c > EXIT.bug).sort((a, b) => a - b);
   if (meaningful.length > 0) return meaningful[0] as ExitCode;
-  return codes.includes(1) ? 1 : 0;
+  return codes.includes(EXIT.bug) ? EXIT.bug : EXIT.ok;
 }

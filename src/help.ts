@@ -1,21 +1,22 @@
 import { DEFAULT_TOKEN_ENV } from "./config/defaults.js";
+import { EXIT, type ExitCode } from "./errors.js";
 
 // What `shiftgrant --help` prints after the commands and options: what cron and scripts need to
 // know without the README at hand. Imports nothing heavy, so that --help stays fast.
 
-export const EXIT_CODE_MEANINGS: readonly (readonly [number, string])[] = [
-  [0, "success (including nothing to do, and --dry-run)"],
-  [1, "internal error (a bug: the message says so)"],
+export const EXIT_CODE_MEANINGS: readonly (readonly [ExitCode, string])[] = [
+  [EXIT.ok, "success (including nothing to do, and --dry-run)"],
+  [EXIT.bug, "internal error (a bug: the message says so)"],
   [
-    2,
+    EXIT.usage,
     "usage or config error, missing secret, a state, audit or metrics path that cannot be used, an unreadable or implausible ledger, or a ledger or audit log that could not be written mid-run (the calls not made stay planned): fix and re-run",
   ],
-  [3, "a source failed (after retries); its rules planned nothing"],
-  [4, "some actions failed or were skipped for bad identities; the rest were applied"],
-  [5, "another run holds the lock (this run was skipped; not a failure)"],
-  [6, "--max-changes exceeded; nothing applied"],
-  [130, "stopped by SIGINT: the calls under way finished and were recorded; the rest were not made"],
-  [143, "stopped by SIGTERM (systemd, Kubernetes): the same"],
+  [EXIT.source, "a source failed (after retries); its rules planned nothing"],
+  [EXIT.partial, "some actions failed or were skipped for bad identities; the rest were applied"],
+  [EXIT.locked, "another run holds the lock (this run was skipped; not a failure)"],
+  [EXIT.tooManyChanges, "--max-changes exceeded; nothing applied"],
+  [EXIT.sigint, "stopped by SIGINT: the calls under way finished and were recorded; the rest were not made"],
+  [EXIT.sigterm, "stopped by SIGTERM (systemd, Kubernetes): the same"],
 ];
 
 const ENVIRONMENT: readonly (readonly [string, string])[] = [

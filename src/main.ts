@@ -7,7 +7,7 @@ import { completionScript, SHELLS, type Shell } from "./commands/completion.js";
 import type { CommandDeps } from "./commands/context.js";
 import type { LogFormat, Logger, LogLevel } from "./infra/log.js";
 import { helpEpilogue } from "./help.js";
-import { SecretSet } from "./infra/redact.js";
+import { SecretSet } from "./core/redact.js";
 import { VERSION } from "./version.js";
 
 // NOTE: only commander and tiny modules are imported up front, so that `--version` and `--help`
@@ -28,7 +28,7 @@ export type StopControl = {
   /** The command stops gracefully on `signal` (sync does); until it says so, a signal ends the process. */
   graceful(): void;
   /** Registers a clean-up run when the process must end at once (a second signal); returns its unregister. */
-  onHardStop(cleanup: () => Promise<void>): () => void;
+  onHardStop: (cleanup: () => Promise<void>) => () => void;
 };
 
 type GlobalOpts = { logLevel: LogLevel; logFormat?: LogFormat; quiet?: boolean; verbose?: boolean };
@@ -89,14 +89,14 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
   const run =
     (fn: (deps: CommandDeps, opts: Opts) => Promise<ExitCode>, graceful = false) =>
     async (_: unknown, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOpts & Opts;
+      const globals = cmd.optsWithGlobals<GlobalOpts & Opts>();
       const runId = randomUUID().slice(0, 8);
       const redactor = new SecretSet();
       const [{ createLogger }, { runCommand }, { DateTime: dt }, { parseInstant }] = await Promise.all([
         import("./infra/log.js"),
         import("./infra/exec.js"),
         import("luxon"),
-        import("./config/time.js"),
+        import("./core/time.js"),
       ]);
       const format = globals.logFormat ?? (deps.stderr.isTTY ? "text" : "json");
       // JSON logs are for machines: no progress line among them, even on a terminal.

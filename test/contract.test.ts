@@ -189,7 +189,7 @@ class SpecSchemas {
     if (node.nullable !== true) return out;
     if (typeof out.type === "string") {
       out.type = [out.type, "null"];
-      if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
+      if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...(out.enum as unknown[]), null];
       return out;
     }
     return { anyOf: [out, { type: "null" }] };

@@ -209,27 +209,50 @@ describe("the systemd unit", () => {
   });
 });
 
+/** The parts of the Kubernetes manifests that these tests read. */
+type Manifest = {
+  kind: string;
+  metadata: { name: string };
+  spec: {
+    concurrencyPolicy: string;
+    jobTemplate: { spec: { backoffLimit: number; template: { spec: PodSpec } } };
+  };
+};
+type PodSpec = {
+  containers: Container[];
+  volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+  terminationGracePeriodSeconds: number;
+  securityContext: { runAsNonRoot: boolean; runAsUser: number };
+};
+type Container = {
+  command: string[];
+  args: string[];
+  image: string;
+  envFrom: unknown;
+  volumeMounts: { mountPath: string }[];
+};
+
 describe("the Kubernetes CronJob", () => {
-  const docs = parseAllDocuments(read("examples/deploy/kubernetes.yaml")).map((d) => d.toJS());
-  const pvc = docs.find((d) => d.kind === "PersistentVolumeClaim");
-  const cron = docs.find((d) => d.kind === "CronJob");
+  const docs = parseAllDocuments(read("examples/deploy/kubernetes.yaml")).map((d) => d.toJS() as Manifest);
+  const manifest = (kind: string): Manifest => {
+    const doc = docs.find((d) => d.kind === kind);
+    if (!doc) throw new Error(`examples/deploy/kubernetes.yaml has no ${kind}`);
+    return doc;
+  };
+  const pvc = manifest("PersistentVolumeClaim");
+  const cron = manifest("CronJob");
   const pod = cron.spec.jobTemplate.spec.template.spec;
-  const container = pod.containers[0] as { command: string[]; args: string[]; image: string };
+  const container = pod.containers[0] as Container;
 
   it("forbids overlapping runs, reads tokens from a Secret and keeps the ledger on a PVC", () => {
-    assert.ok(pvc && cron);
     assert.equal(cron.spec.concurrencyPolicy, "Forbid");
     assert.equal(cron.spec.jobTemplate.spec.backoffLimit, 0);
     assert.deepEqual(container.args.slice(0, 3), ["sync", "-c", "/etc/shiftgrant/shiftgrant.yaml"]);
-    assert.deepEqual(pod.containers[0].envFrom, [{ secretRef: { name: "shiftgrant-tokens" } }]);
+    assert.deepEqual(container.envFrom, [{ secretRef: { name: "shiftgrant-tokens" } }]);
     assert.ok(!JSON.stringify(container).includes("TOKEN="), "no token written into the manifest");
-    const stateVolume = pod.volumes.find((v: { name: string }) => v.name === "state");
-    assert.equal(stateVolume.persistentVolumeClaim.claimName, pvc.metadata.name);
-    assert.ok(
-      pod.containers[0].volumeMounts.some(
-        (m: { mountPath: string }) => m.mountPath === "/var/lib/shiftgrant",
-      ),
-    );
+    const stateVolume = pod.volumes.find((v) => v.name === "state");
+    assert.equal(stateVolume?.persistentVolumeClaim?.claimName, pvc.metadata.name);
+    assert.ok(container.volumeMounts.some((m) => m.mountPath === "/var/lib/shiftgrant"));
     // Longer than a target call's default timeout (60s): a SIGTERM lets the call under way finish.
     assert.equal(pod.terminationGracePeriodSeconds, 90);
   });

@@ -63,7 +63,7 @@ const CASES: Case[] = [
   },
   {
     name: "503 forever: the source fails after its retries, exit 3, no grant",
-    faults: Array(5).fill({ kind: "status", status: 503 }),
+    faults: Array<Fault>(5).fill({ kind: "status", status: 503 }),
     code: 3,
     oncallsRequests: 3,
     grants: 0,
@@ -298,7 +298,7 @@ describe("fault injection: PagerDuty", () => {
       env.config,
       cfg.replace("targets:", "  rota:\n    type: file\n    path: rota.yaml\ntargets:"),
     );
-    env.pd.fault("/oncalls", ...Array(3).fill({ kind: "status", status: 503 }));
+    env.pd.fault("/oncalls", ...Array<Fault>(3).fill({ kind: "status", status: 503 }));
     try {
       const res = await env.run(["--output", "json"]);
       assert.equal(res.code, 3, res.stderr);

@@ -162,14 +162,17 @@ export async function writeYaml(file: string, text: string): Promise<string> {
   return file;
 }
 
-export function parseJsonOutput(stdout: string): {
+/** The JSON report of `sync -o json`; every field of an action is a string. */
+export type JsonReport = {
   version: number;
   exitCode: number;
   dryRun: boolean;
   window: { since: string; until: string };
-  actions: Record<string, unknown>[];
+  actions: Record<string, string>[];
   errors: { rule: string; source: string; message: string }[];
   summary: Record<string, number>;
-} {
-  return JSON.parse(stdout);
+};
+
+export function parseJsonOutput(stdout: string): JsonReport {
+  return JSON.parse(stdout) as JsonReport;
 }

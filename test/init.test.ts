@@ -10,7 +10,7 @@ import { SOURCE_TYPES, TARGET_TYPES } from "../src/config/defaults.js";
 import { parseConfig } from "../src/config/load.js";
 import { sourceSchema, targetSchema } from "../src/config/schema.js";
 import { resolveSecrets } from "../src/config/secrets.js";
-import { SecretSet } from "../src/infra/redact.js";
+import { SecretSet } from "../src/core/redact.js";
 import { startFakePagerDuty, type FakePagerDuty } from "./fakes/pagerduty.js";
 import { makeTempDir, ROOT, runCli, writeYaml } from "./helpers.js";
 

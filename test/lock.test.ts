@@ -7,7 +7,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { createLogger, createSilentLogger, type Logger } from "../src/infra/log.js";
-import { SecretSet } from "../src/infra/redact.js";
+import { SecretSet } from "../src/core/redact.js";
 import { acquireLock, type LockOptions } from "../src/state/lock.js";
 import { makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml, type CliResult } from "./helpers.js";
 

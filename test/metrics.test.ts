@@ -5,6 +5,7 @@ import path from "node:path";
 import { it } from "node:test";
 import { DateTime } from "luxon";
 import { renderMetrics } from "../src/state/metrics.js";
+import type { Fault } from "./fakes/pagerduty.js";
 import { PD_TOKEN, setup } from "./pd-setup.js";
 
 /** Parses Prometheus text exposition back into `name{labels}` → value, checking every line's form. */
@@ -48,7 +49,7 @@ it("--metrics-file writes Prometheus text after a run: exit code, actions, reque
 it("a failed run writes its exit code and retries; a dry run writes no metrics", async () => {
   const env = await setup();
   const file = path.join(env.dir, "shiftgrant.prom");
-  env.pd.fault("/oncalls", ...Array(3).fill({ kind: "status", status: 503 }));
+  env.pd.fault("/oncalls", ...Array<Fault>(3).fill({ kind: "status", status: 503 }));
   try {
     const res = await env.run(["--metrics-file", file]);
     assert.equal(res.code, 3);

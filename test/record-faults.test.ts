@@ -10,9 +10,9 @@ import { runSync, type SyncOptions } from "../src/commands/sync.js";
 import { StateError } from "../src/errors.js";
 import type { Exec } from "../src/infra/exec.js";
 import { createLogger } from "../src/infra/log.js";
-import { SecretSet } from "../src/infra/redact.js";
+import { SecretSet } from "../src/core/redact.js";
 import { nodeStateFs, type StateFs } from "../src/state/fs.js";
-import { makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
+import { makeTempDir, type parseJsonOutput, writeYaml } from "./helpers.js";
 
 // A ledger or audit log that cannot be written, in-process: `sync` runs against a rota file and a
 // `command` target whose calls go to a fake exec, with the state files' writes injected to fail

@@ -8,7 +8,7 @@ import { DateTime } from "luxon";
 import type { CommandDeps } from "../src/commands/context.js";
 import { runSync } from "../src/commands/sync.js";
 import { createSilentLogger } from "../src/infra/log.js";
-import { SecretSet } from "../src/infra/redact.js";
+import { SecretSet } from "../src/core/redact.js";
 import { makeFakeCli, makeTempDir, runCli, writeYaml, type CliResult } from "./helpers.js";
 
 // SIGTERM and SIGINT, through the built CLI: the run stops starting calls, lets the call under way

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { DateTime } from "luxon";
-import { formatUtc } from "../src/config/time.js";
+import { formatUtc } from "../src/core/time.js";
 import { createLedgerWriter, readLedger, type LedgerGrant } from "../src/state/ledger.js";
 import {
   assertNoSecret,
@@ -98,7 +98,10 @@ ${s.rules}
       return calls.sort((a, b) => a.join(" ").localeCompare(b.join(" ")));
     },
     async ledger(): Promise<{ version: number; grants: Record<string, string>[] }> {
-      return JSON.parse(await readFile(state, "utf8"));
+      return JSON.parse(await readFile(state, "utf8")) as {
+        version: number;
+        grants: Record<string, string>[];
+      };
     },
   };
 }
@@ -802,7 +805,8 @@ shifts:
           ok(second);
           const all = (await readFile(env.audit, "utf8")).split("\n").filter(Boolean);
           assert.equal(all.length, 4);
-          const added = all.slice(2).map((l) => JSON.parse(l) as Record<string, unknown>);
+          type AuditLine = Record<"kind" | "identity" | "start" | "end" | "result" | "reason", string>;
+          const added = all.slice(2).map((l) => JSON.parse(l) as AuditLine);
           assert.deepEqual(
             added.map((l) => `${l.kind} ${l.identity} ${l.start} ${l.end} ${l.result} ${l.reason}`).sort(),
             [

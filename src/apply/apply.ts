@@ -33,7 +33,7 @@ export async function applyPlan(
   const byTarget = new Map<string, Map<string, Action[]>>();
   for (const a of todo) {
     let chains = byTarget.get(a.target);
-    if (!chains) byTarget.set(a.target, (chains = new Map()));
+    if (!chains) byTarget.set(a.target, (chains = new Map<string, Action[]>()));
     const key = JSON.stringify([a.resource, a.identity]);
     chains.set(key, [...(chains.get(key) ?? []), a]);
   }

@@ -7,7 +7,10 @@ import { textOptions } from "./context.js";
 const NOW = DateTime.fromISO("2026-11-22T10:00:00Z", { zone: "utc" });
 
 function stdout(tty: { columns?: number } | null) {
-  return Object.assign(new PassThrough(), tty ? { isTTY: true, ...tty } : {});
+  return Object.assign<PassThrough, { isTTY?: boolean; columns?: number }>(
+    new PassThrough(),
+    tty ? { isTTY: true, ...tty } : {},
+  );
 }
 
 describe("textOptions", () => {

@@ -4,7 +4,7 @@ import type { Secrets } from "../config/secrets.js";
 import type { Exec } from "../infra/exec.js";
 import { createHttpClient, type HttpClient } from "../infra/http.js";
 import type { Logger } from "../infra/log.js";
-import type { SecretSet } from "../infra/redact.js";
+import type { SecretSet } from "../core/redact.js";
 import { createSource } from "../sources/index.js";
 import type { Source } from "../sources/types.js";
 import type { StateFs } from "../state/fs.js";

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SourceType, TargetType } from "../config/defaults.js";
-import { UsageError, type ExitCode } from "../errors.js";
+import { EXIT, UsageError, type ExitCode } from "../errors.js";
 import type { CommandDeps } from "./context.js";
 
 export type InitOptions = {
@@ -197,7 +197,7 @@ export async function runInit(opts: InitOptions, deps: CommandDeps): Promise<Exi
   const text = starterConfig(opts.source, opts.target);
   if (opts.out === "-") {
     deps.stdout.write(text);
-    return 0;
+    return EXIT.ok;
   }
   const file = path.resolve(deps.cwd, opts.out);
   try {
@@ -227,5 +227,5 @@ export async function runInit(opts: InitOptions, deps: CommandDeps): Promise<Exi
       "",
     ].join("\n"),
   );
-  return 0;
+  return EXIT.ok;
 }

@@ -1,15 +1,15 @@
 import { DateTime } from "luxon";
 import { loadConfig } from "../config/load.js";
 import { resolveSecrets } from "../config/secrets.js";
-import { formatUtc } from "../config/time.js";
+import { selectRules } from "../config/select-rules.js";
+import { formatUtc } from "../core/time.js";
 import { resolveWindow } from "../config/window.js";
-import type { ExitCode } from "../errors.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
-import { resolveIdentity } from "../plan/identity.js";
-import { table } from "../plan/render.js";
+import { EXIT, type ExitCode } from "../errors.js";
+import { sanitizeForTerminal } from "../core/redact.js";
+import { resolveIdentity } from "../core/identity.js";
+import { table } from "../report/render.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { buildSources, type CommandDeps } from "./context.js";
-import { selectRules } from "./sync.js";
 
 export type OncallOptions = {
   config: string;
@@ -46,7 +46,7 @@ export async function runOncall(opts: OncallOptions, deps: CommandDeps): Promise
       .sort((a, b) => a.shift.start - b.shift.start || cmp(a.identity, b.identity)),
   );
 
-  const code: ExitCode = fetched.errors.length > 0 ? 3 : 0;
+  const code: ExitCode = fetched.errors.length > 0 ? EXIT.source : EXIT.ok;
   let out: string;
   if (opts.output === "json") {
     const doc = {

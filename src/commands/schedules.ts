@@ -1,9 +1,9 @@
 import { loadConfig } from "../config/load.js";
 import { resolveSecrets } from "../config/secrets.js";
-import { UsageError, type ExitCode } from "../errors.js";
+import { EXIT, UsageError, type ExitCode } from "../errors.js";
 import { mapLimit } from "../infra/pool.js";
-import { table } from "../plan/render.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
+import { table } from "../report/render.js";
+import { sanitizeForTerminal } from "../core/redact.js";
 import { buildSources, type CommandDeps } from "./context.js";
 
 export type SchedulesOptions = {
@@ -42,7 +42,7 @@ export async function runSchedules(opts: SchedulesOptions, deps: CommandDeps): P
   const rows = names.flatMap((source, i) =>
     (lists[i] ?? []).map((s) => ({ source, id: s.id, name: s.name })),
   );
-  const code: ExitCode = errors.length > 0 ? 3 : 0;
+  const code: ExitCode = errors.length > 0 ? EXIT.source : EXIT.ok;
   let out: string;
   if (opts.output === "json")
     out = `${JSON.stringify({ version: 1, exitCode: code, schedules: rows, errors }, null, 2)}\n`;

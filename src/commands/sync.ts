@@ -1,16 +1,18 @@
 import path from "node:path";
 import type { DateTime } from "luxon";
-import { loadConfig, type Config, type RuleConfig } from "../config/load.js";
+import { loadConfig, type Config } from "../config/load.js";
 import { checkPermissions } from "../config/permissions.js";
 import { resolveSecrets } from "../config/secrets.js";
+import { selectRules } from "../config/select-rules.js";
 import { resolveWindow } from "../config/window.js";
 import { applyPlan } from "../apply/apply.js";
 import { combineExitCodes, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
 import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
-import { renderJson, renderText, type Report, type ReportedAction } from "../plan/render.js";
+import type { ReportedAction } from "../report/model.js";
+import { renderJson, renderText, type Report } from "../report/render.js";
 import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
+import { sanitizeForTerminal } from "../core/redact.js";
 import { fetchRuleShifts } from "../sources/fetch.js";
 import { createAuditLog, type AuditLog } from "../state/audit.js";
 import { nodeStateFs } from "../state/fs.js";
@@ -473,17 +475,6 @@ function recordFailure(p: LedgerProblem | null, auditError: string | null, notMa
     );
   }
   return parts.length > 0 ? parts.join(" ") : null;
-}
-
-export function selectRules(config: Config, names: string[]): RuleConfig[] {
-  if (names.length === 0) return config.rules;
-  const unknown = names.filter((n) => !config.rules.some((r) => r.name === n));
-  if (unknown.length > 0) {
-    throw new UsageError(
-      `--rule: no rule named ${unknown.map((n) => `"${n}"`).join(", ")} (rules: ${config.rules.map((r) => r.name).join(", ")})`,
-    );
-  }
-  return config.rules.filter((r) => names.includes(r.name));
 }
 
 /**

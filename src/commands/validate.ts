@@ -4,7 +4,7 @@ import { loadConfig, type Config } from "../config/load.js";
 import { checkPermissions, describePermissionWarning } from "../config/permissions.js";
 import { resolveSecrets, type Secrets } from "../config/secrets.js";
 import { UsageError, type ExitCode } from "../errors.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
+import { sanitizeForTerminal } from "../core/redact.js";
 import { checkAuditLog } from "../state/audit.js";
 import { nodeStateFs, type StateFs } from "../state/fs.js";
 import { checkStateDir, readLedger } from "../state/ledger.js";

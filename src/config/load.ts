@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { DEFAULT_TOKEN_ENV } from "./defaults.js";
 import { DEFAULT_HTTP, DEFAULT_MAX_RESPONSE_BYTES, type HttpSettings } from "../infra/http.js";
-import { isPlainEmail, normalizeEmail } from "../plan/identity.js";
+import { isPlainEmail, normalizeEmail } from "../core/identity.js";
 import {
   configSchema,
   ruleSchema,
@@ -18,7 +18,7 @@ import {
   type RawSource,
   type RawTarget,
 } from "./schema.js";
-import { parseByteSize, parseDuration, type ParsedDuration } from "./time.js";
+import { parseByteSize, parseDuration, type ParsedDuration } from "../core/time.js";
 import { MAX_WINDOW_MS } from "./window.js";
 
 export type SecretRef = { tokenEnv: string; tokenFile: string | null };
@@ -678,6 +678,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   if (typeof v === "string") return JSON.stringify(v);
+  // Only scalars are left (a number, a boolean, undefined): objects were described above.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return String(v);
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseByteSize, parseDuration } from "./time.js";
+import { parseByteSize, parseDuration } from "../core/time.js";
 
 /**
  * The config as written (YAML or JSON). This one definition validates configs and generates the JSON

@@ -1,7 +1,7 @@
 import { constants, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { SecretError } from "../errors.js";
-import type { SecretSet } from "../infra/redact.js";
+import type { SecretSet } from "../core/redact.js";
 import type { Config, SecretRef } from "./load.js";
 
 /** Secret values by owner: "sources.pd", "targets.sdm". They live in memory only. */

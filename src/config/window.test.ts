@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DateTime } from "luxon";
 import { UsageError } from "../errors.js";
-import { formatUtc, parseDuration, type ParsedDuration } from "./time.js";
+import { formatUtc, parseDuration, type ParsedDuration } from "../core/time.js";
 import { MAX_WINDOW_MS, resolveWindow } from "./window.js";
 
 const NOW = DateTime.fromISO("2026-11-22T09:30:15.250Z", { setZone: true });

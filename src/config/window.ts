@@ -1,6 +1,6 @@
 import type { DateTime } from "luxon";
 import { UsageError } from "../errors.js";
-import { formatUtc, parseDuration, parseInstant, type ParsedDuration } from "./time.js";
+import { formatUtc, parseDuration, parseInstant, type ParsedDuration } from "../core/time.js";
 
 export const MAX_WINDOW_MS = 90 * 86_400_000;
 

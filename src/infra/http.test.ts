@@ -4,7 +4,7 @@ import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { createHttpClient, HttpError, hostPort, rateBudget, retryHintMs } from "./http.js";
 import { createLogger, createSilentLogger } from "./log.js";
-import { SecretSet } from "./redact.js";
+import { SecretSet } from "../core/redact.js";
 
 const headers = (h: Record<string, string>) => new Map(Object.entries(h));
 

@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import type { Socket } from "node:net";
 import fetch, { type RequestInit } from "node-fetch";
 import type { Logger } from "./log.js";
 
@@ -389,11 +390,11 @@ function withConnectTimeout<A extends http.Agent>(
   event: "connect" | "secureConnect",
 ): A {
   const base = (
-    agent as unknown as { createConnection: (...args: unknown[]) => import("node:net").Socket }
+    agent as unknown as { createConnection: (...args: unknown[]) => Socket }
   ).createConnection.bind(agent);
-  (
-    agent as unknown as { createConnection: (...args: unknown[]) => import("node:net").Socket }
-  ).createConnection = (...args: unknown[]) => {
+  (agent as unknown as { createConnection: (...args: unknown[]) => Socket }).createConnection = (
+    ...args: unknown[]
+  ) => {
     const socket = base(...args);
     const timer = setTimeout(() => {
       const err = new Error("ECONNECTTIMEOUT: could not connect in time") as NodeJS.ErrnoException;

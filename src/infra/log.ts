@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import winston from "winston";
-import { sanitizeForTerminal, type SecretSet } from "./redact.js";
+import { sanitizeForTerminal, type SecretSet } from "../core/redact.js";
 
 export type Logger = winston.Logger;
 export type LogFormat = "text" | "json";

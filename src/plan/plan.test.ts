@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DateTime } from "luxon";
 import type { RuleConfig } from "../config/load.js";
-import { formatUtc } from "../config/time.js";
+import { formatUtc } from "../core/time.js";
 import type { Shift } from "../sources/types.js";
 import { planGrants, renewBeforeMs } from "./plan.js";
-import type { Action, HeldGrant, TargetCapabilities } from "./types.js";
+import type { TargetCapabilities } from "../targets/types.js";
+import type { Action, HeldGrant } from "./types.js";
 
 const utc = (iso: string): DateTime => DateTime.fromISO(iso, { zone: "utc" });
 const NOW = utc("2026-11-22T10:00:00Z");

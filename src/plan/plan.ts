@@ -1,10 +1,11 @@
 import { DateTime, FixedOffsetZone } from "luxon";
 import type { RuleConfig } from "../config/load.js";
-import { formatUtc } from "../config/time.js";
+import { formatUtc } from "../core/time.js";
 import type { ScheduleRef, Shift } from "../sources/types.js";
-import { resolveIdentity } from "./identity.js";
+import { resolveIdentity } from "../core/identity.js";
 import { mergeIntervals, overlaps, subtractIntervals, type Interval } from "./intervals.js";
-import type { Action, ActionKind, HeldGrant, TargetCapabilities } from "./types.js";
+import type { TargetCapabilities } from "../targets/types.js";
+import type { Action, ActionKind, HeldGrant } from "./types.js";
 
 export type PlanInput = {
   now: DateTime;
@@ -479,7 +480,7 @@ function desiredByIdentity(
           start: at(d.start),
           end: at(Math.min(d.end, d.start + capMs)),
           reason: d.reasons.join("; "),
-          note: badReason.get(identity) as string,
+          note: badReason.get(identity),
           badIdentity: true,
           shifts: d.shifts,
         });

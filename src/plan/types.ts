@@ -40,15 +40,3 @@ export type HeldGrant = {
   start: DateTime;
   end: DateTime;
 };
-
-/** What a target can do; the plan decides with it, the target only performs. */
-export type TargetCapabilities = {
-  /** It can issue a grant that starts later than now. */
-  futureStart: boolean;
-  /** It can take access away before the grant ends. */
-  revoke: boolean;
-  /** It extends a held grant by changing its end, rather than by a new grant from the held end. */
-  extendInPlace: boolean;
-  /** It ends a held grant earlier by changing its end (without a revoke and a new grant). */
-  shortenInPlace: boolean;
-};

@@ -2,7 +2,7 @@ import type { DateTime } from "luxon";
 import type { Config, RuleConfig } from "../config/load.js";
 import { MAX_WINDOW_MS } from "../config/window.js";
 import type { Logger } from "../infra/log.js";
-import { sanitizeReason } from "../infra/redact.js";
+import { sanitizeReason } from "../core/redact.js";
 import { mapLimit } from "../infra/pool.js";
 import type { ScheduleRef, Shift, Source } from "./types.js";
 

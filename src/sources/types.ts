@@ -1,4 +1,6 @@
 import type { DateTime } from "luxon";
+import type { HttpClient } from "../infra/http.js";
+import type { Logger } from "../infra/log.js";
 
 /** One person on call for one schedule over one interval, as a source reports it. Times are UTC. */
 export type Shift = {
@@ -52,10 +54,10 @@ export type Acknowledgement = {
 };
 
 export type SourceDeps = {
-  http: import("../infra/http.js").HttpClient;
+  http: HttpClient;
   /** The source's token (null for sources that need none). */
   token: string | null;
   /** Requests in flight at once. */
   concurrency: number;
-  log: import("../infra/log.js").Logger;
+  log: Logger;
 };

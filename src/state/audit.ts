@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
 import type { DateTime } from "luxon";
-import { formatUtc } from "../config/time.js";
+import { formatUtc } from "../core/time.js";
 import { StateError } from "../errors.js";
 import type { Action } from "../plan/types.js";
 import type { ActionResult } from "../targets/types.js";

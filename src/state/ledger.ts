@@ -1,9 +1,9 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { DateTime } from "luxon";
-import { formatUtc } from "../config/time.js";
+import { formatUtc } from "../core/time.js";
 import { StateError } from "../errors.js";
-import { isPlainEmail } from "../plan/identity.js";
+import { isPlainEmail } from "../core/identity.js";
 import type { HeldGrant } from "../plan/types.js";
 import {
   ensureDir,

@@ -1,5 +1,5 @@
-import { formatLength, formatUtc } from "../config/time.js";
-import { sanitizeReason } from "../infra/redact.js";
+import { formatLength, formatUtc } from "../core/time.js";
+import { sanitizeReason } from "../core/redact.js";
 import type { TargetCall } from "./types.js";
 
 /**

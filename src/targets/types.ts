@@ -1,6 +1,18 @@
 import type { DateTime } from "luxon";
 import type { Exec, ExecResult } from "../infra/exec.js";
-import type { TargetCapabilities } from "../plan/types.js";
+import type { HttpClient } from "../infra/http.js";
+
+/** What a target can do; the plan decides with it, the target only performs. */
+export type TargetCapabilities = {
+  /** It can issue a grant that starts later than now. */
+  futureStart: boolean;
+  /** It can take access away before the grant ends. */
+  revoke: boolean;
+  /** It extends a held grant by changing its end, rather than by a new grant from the held end. */
+  extendInPlace: boolean;
+  /** It ends a held grant earlier by changing its end (without a revoke and a new grant). */
+  shortenInPlace: boolean;
+};
 
 /** What a target is asked to do: one identity, one resource, one interval. */
 export type TargetCall = {
@@ -45,7 +57,7 @@ export type TargetDeps = {
   /** The target's token, if it has one. */
   token: string | null;
   /** For targets that speak HTTP: the same client (timeouts, retries) the sources use. */
-  http: import("../infra/http.js").HttpClient;
+  http: HttpClient;
 };
 
 /**

@@ -202,7 +202,8 @@ export async function startFakeOpsgenie(opts: FakeOpsgenieOptions): Promise<Fake
     if (raw === null) return [];
     const values = raw.split(",").map((v) => v.trim());
     for (const v of values)
-      if (!allowed.includes(v)) throw bad(ctx, `expand value ${JSON.stringify(v)} is not one of ${allowed}`);
+      if (!allowed.includes(v))
+        throw bad(ctx, `expand value ${JSON.stringify(v)} is not one of ${allowed.join(",")}`);
     return values;
   }
 

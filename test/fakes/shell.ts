@@ -29,10 +29,10 @@ export function createFakeShell<F>(opts: { latencyMs?: number | undefined }) {
     requests,
     unexpected,
     /** Queues faults for requests whose path matches; each is used once, in order. */
-    fault(path: string | RegExp, ...faults: F[]): void {
+    fault: (path: string | RegExp, ...faults: F[]): void => {
       for (const f of faults) faultQueue.push({ match: path, fault: f });
     },
-    takeFault(path: string): F | undefined {
+    takeFault: (path: string): F | undefined => {
       const i = faultQueue.findIndex((f) =>
         typeof f.match === "string" ? f.match === path : f.match.test(path),
       );
@@ -40,7 +40,7 @@ export function createFakeShell<F>(opts: { latencyMs?: number | undefined }) {
       return faultQueue.splice(i, 1)[0]?.fault;
     },
     /** Runs `fn` after the fake's latency. */
-    later(fn: () => void): void {
+    later: (fn: () => void): void => {
       const ms = opts.latencyMs ?? 0;
       if (ms <= 0) return fn();
       const t = setTimeout(() => {
@@ -49,13 +49,13 @@ export function createFakeShell<F>(opts: { latencyMs?: number | undefined }) {
       }, ms);
       timers.add(t);
     },
-    send(res: ServerResponse, reply: Reply): void {
+    send: (res: ServerResponse, reply: Reply): void => {
       const body = Buffer.from(reply.body, "utf8");
       res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) });
       res.end(body);
     },
     /** Records a request (the fakes read no bodies). */
-    record(req: IncomingMessage): RecordedRequest {
+    record: (req: IncomingMessage): RecordedRequest => {
       req.resume();
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
       const rec: RecordedRequest = {
@@ -68,13 +68,13 @@ export function createFakeShell<F>(opts: { latencyMs?: number | undefined }) {
       requests.push(rec);
       return rec;
     },
-    countByPath(): Record<string, number> {
+    countByPath: (): Record<string, number> => {
       const out: Record<string, number> = {};
       for (const r of requests) out[r.path] = (out[r.path] ?? 0) + 1;
       return out;
     },
     /** Starts listening on 127.0.0.1:0; resolves with the base URL. */
-    async listen(onRequest: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+    listen: async (onRequest: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> => {
       const s = createServer(onRequest);
       server = s;
       s.on("connection", (socket) => {
@@ -91,7 +91,7 @@ export function createFakeShell<F>(opts: { latencyMs?: number | undefined }) {
       return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
     },
     /** Closes the server and ends every connection, hung ones included. */
-    async close(): Promise<void> {
+    close: async (): Promise<void> => {
       if (closed || !server) return;
       closed = true;
       for (const t of timers) clearTimeout(t);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { parse } from "yaml";
-import { formatUtc } from "../../config/time.js";
+import { formatUtc } from "../../core/time.js";
 import type { Shift } from "../types.js";
 import { expandRota, parseRota, rotaSchedules, type Rota } from "./rota.js";
 import { createFileSource } from "./index.js";

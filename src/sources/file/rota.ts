@@ -1,5 +1,5 @@
 import { DateTime, IANAZone } from "luxon";
-import { formatUtc, parseDuration, parseInstant } from "../../config/time.js";
+import { formatUtc, parseDuration, parseInstant } from "../../core/time.js";
 import type { Shift } from "../types.js";
 
 /** An explicit shift or an override: one person on one schedule over a fixed interval (UTC). */
@@ -506,5 +506,7 @@ function describe(v: unknown): string {
   if (typeof v === "string") return `"${v}"`;
   if (typeof v === "object")
     return Array.isArray(v) ? (v.length === 0 ? "an empty list" : "a list") : "a mapping";
+  // Only scalars are left (a number, a boolean, undefined): objects were described above.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return `${typeof v} ${String(v)}`;
 }

@@ -1,4 +1,4 @@
-import { DateTime } from "luxon";
+import type { DateTime } from "luxon";
 import { MalformedResponse, obj, time } from "../parse.js";
 import type { ScheduleRef } from "../types.js";
 

@@ -1,7 +1,7 @@
-import { DateTime } from "luxon";
+import type { DateTime } from "luxon";
 import type { ApiSourceConfig } from "../../config/load.js";
-import { formatUtc } from "../../config/time.js";
-import { HttpError } from "../../infra/http.js";
+import { formatUtc } from "../../core/time.js";
+import type { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
 import { apiGet, keySource } from "../api.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";

@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
 import type { ApiSourceConfig } from "../../config/load.js";
-import { formatUtc } from "../../config/time.js";
+import { formatUtc } from "../../core/time.js";
 import { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
 import { apiGet } from "../api.js";

@@ -1,4 +1,4 @@
-import { DateTime } from "luxon";
+import type { DateTime } from "luxon";
 import { MalformedResponse, obj, optionalTime as time } from "../parse.js";
 import type { ScheduleRef } from "../types.js";
 
@@ -56,7 +56,10 @@ export function parseOncallsPage(body: unknown, what: string): Page<OncallEntry>
     const start = time(e.start, `GET ${what}`, `${at}.start`);
     const end = time(e.end, `GET ${what}`, `${at}.end`);
     if (start && end && start > end) {
-      throw new MalformedResponse(`GET ${what}`, `${at} starts (${e.start}) after it ends (${e.end})`);
+      throw new MalformedResponse(
+        `GET ${what}`,
+        `${at} starts (${String(e.start)}) after it ends (${String(e.end)})`,
+      );
     }
     return {
       user: {
@@ -116,7 +119,8 @@ export function parseFinalSchedule(
     const start = time(e.start, what, `${at}.start`);
     const end = time(e.end, what, `${at}.end`);
     if (!start || !end) throw new MalformedResponse(what, `${at} has no start or end`);
-    if (start > end) throw new MalformedResponse(what, `${at} starts (${e.start}) after it ends (${e.end})`);
+    if (start > end)
+      throw new MalformedResponse(what, `${at} starts (${String(e.start)}) after it ends (${String(e.end)})`);
     return { userId: user.id, start, end };
   });
   return {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { formatUtc } from "../../config/time.js";
+import { formatUtc } from "../../core/time.js";
 import type { TargetConfig } from "../../config/load.js";
 import { HttpError } from "../../infra/http.js";
 import { cannotShorten, type ActionResult, type Target, type TargetCall, type TargetDeps } from "../types.js";

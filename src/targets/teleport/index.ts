@@ -1,4 +1,4 @@
-import { formatUtc } from "../../config/time.js";
+import { formatUtc } from "../../core/time.js";
 import type { TargetConfig } from "../../config/load.js";
 import {
   childEnv,

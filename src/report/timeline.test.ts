@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DateTime } from "luxon";
-import type { ReportedAction } from "./render.js";
+import type { ReportedAction } from "./model.js";
 import { renderTimeline } from "./timeline.js";
 
 const t = (iso: string) => DateTime.fromISO(iso, { zone: "utc" });

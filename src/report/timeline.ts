@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
-import { sanitizeForTerminal } from "../infra/redact.js";
-import type { ReportedAction } from "./render.js";
+import { sanitizeForTerminal } from "../core/redact.js";
+import type { ReportedAction } from "./model.js";
 
 /**
  * A timeline chart of the grants across the window: one row per identity and resource, a bar per
@@ -82,7 +82,7 @@ export function renderTimeline(actions: readonly ReportedAction[], opts: Timelin
   lines.push(`${gutter}${marker}`.trimEnd());
   const labels = distinctLabels(rows.keys(), labelWidth);
   for (const [key, list] of rows) {
-    const cells: (Drawn | null)[] = new Array(cols).fill(null);
+    const cells = new Array<Drawn | null>(cols).fill(null);
     for (const kind of LAYER) {
       for (const a of list) {
         if (a.kind !== kind) continue;
@@ -177,6 +177,8 @@ function axis(opts: TimelineOptions, cols: number, t0: number, span: number): st
   const unitMs = hourly ? 3_600_000 : 86_400_000;
   const step =
     stepUnits.find((s) => (cols * s * unitMs) / span >= labelLen + 2) ??
+    // The assertion is needed (an index may be out of range); the rule misreads the right side of `??`.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     (stepUnits[stepUnits.length - 1] as number);
   const start = DateTime.fromMillis(t0, { zone: opts.zone }).startOf(hourly ? "hour" : "day");
   const out = new Array<string>(cols).fill(" ");

@@ -16,7 +16,7 @@ const DAY = 24 * HOUR;
 
 function ok(input: unknown): ParsedDuration {
   const d = parseDuration(input);
-  assert.equal(typeof d, "object", `expected "${String(input)}" to parse, got: ${String(d)}`);
+  assert.equal(typeof d, "object", `expected "${String(input)}" to parse, got: ${JSON.stringify(d)}`);
   return d as ParsedDuration;
 }
 

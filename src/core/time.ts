@@ -155,5 +155,7 @@ function describe(v: unknown): string {
   if (v === null) return "null";
   if (typeof v === "string") return `"${v}"`;
   if (typeof v === "object") return Array.isArray(v) ? "a list" : "an object";
+  // Only scalars are left (a number, a boolean, undefined): objects were described above.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return `${typeof v} ${String(v)}`;
 }

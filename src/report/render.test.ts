@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DateTime } from "luxon";
-import { renderJson, renderText, type Report, type ReportedAction } from "./render.js";
+import type { ReportedAction } from "./model.js";
+import { renderJson, renderText, type Report } from "./render.js";
 
 const t = (iso: string) => DateTime.fromISO(iso, { zone: "utc" });
 const NOW = t("2026-11-22T16:00:00Z");

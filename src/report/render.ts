@@ -1,12 +1,11 @@
 import type { DateTime } from "luxon";
 import type { ExitCode } from "../errors.js";
-import { formatUtc } from "../config/time.js";
-import { sanitizeForTerminal } from "../infra/redact.js";
+import { formatUtc } from "../core/time.js";
+import { sanitizeForTerminal } from "../core/redact.js";
 import { renderTimeline } from "./timeline.js";
 import type { SourceFailure } from "../sources/fetch.js";
-import type { Action, ActionKind, ActionStatus } from "./types.js";
-
-export type ReportedAction = Action & { status: ActionStatus; error?: string };
+import type { ActionKind } from "../plan/types.js";
+import type { ReportedAction } from "./model.js";
 
 export type Report = {
   dryRun: boolean;

@@ -513,12 +513,15 @@ describe("a bug says so, machine-readably too", () => {
     stdout.on("data", (d: Buffer) => (out += d.toString()));
     stderr.on("data", (d: Buffer) => (err += d.toString()));
     // An environment that breaks when read: no real input reaches this, which is the point.
-    const env = new Proxy({}, {
-      get(_t, key) {
-        if (key === "SHIFTGRANT_NOW") throw new TypeError("the environment broke");
-        return undefined;
+    const env = new Proxy(
+      {},
+      {
+        get(_t, key) {
+          if (key === "SHIFTGRANT_NOW") throw new TypeError("the environment broke");
+          return undefined;
+        },
       },
-    });
+    );
     const code = await main(["oncall", "-c", "x.yaml", "--output", "json", "--log-format", "json"], {
       env,
       cwd: "/",

@@ -5,15 +5,19 @@ import tseslint from "typescript-eslint";
 /**
  * The layers of src/, lowest first. A module may import from its own folder and from the layers
  * below it, never from a layer above, nor from a sibling in its own layer (sources and targets do not
- * know each other; apply and state neither). The flow reads upwards: config, fetch shifts (sources),
- * plan, apply (targets), record (state), report, then the commands and the entry point that wire
- * them together.
+ * know each other; fetch and plan neither; apply and state neither). The flow reads upwards: the
+ * adapters, the config that collects them, fetch shifts, plan, apply (targets), record (state),
+ * report, then the commands and the entry point that wire them together.
  *
- *   core       pure rules every layer uses: time, identity, redaction; errors.ts, version.ts
+ *   core       pure rules every layer uses: time, identity, redaction, the pieces config keys are
+ *              made of (fields.ts); errors.ts, version.ts
  *   infra      the outside world: http, exec, log, pool
- *   config     read, check and normalise the config
- *   sources    fetch shifts            targets    perform one action
- *   plan       pure: shifts + ledger + now -> actions
+ *   sources    one folder per source type     targets    one folder per target type
+ *              Each folder declares its own config (schema, defaults, normalisation) beside its
+ *              runtime, and index.ts registers them: the adapters sit below the config, which
+ *              only collects what they declare.
+ *   config     read, check and normalise the config; the schema is assembled from the registries
+ *   fetch      every rule's shifts from its source      plan    pure: shifts + ledger + now -> actions
  *   apply      run the actions         state      ledger, lock, audit log, metrics
  *   report     the report model; text table, timeline, JSON
  *   commands   one file per command (and context.ts, what they share); no command imports another;
@@ -24,9 +28,9 @@ import tseslint from "typescript-eslint";
 const LAYERS = [
   ["src/core", "src/errors.ts", "src/version.ts"],
   ["src/infra"],
-  ["src/config"],
   ["src/sources", "src/targets"],
-  ["src/plan"],
+  ["src/config"],
+  ["src/fetch", "src/plan"],
   ["src/apply", "src/state"],
   ["src/report"],
   ["src/commands", "src/help.ts"],

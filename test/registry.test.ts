@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { it } from "node:test";
-import { SOURCE_TYPES } from "../src/sources/index.js";
-import { TARGET_TYPES } from "../src/targets/index.js";
+import { SOURCES } from "../src/sources/index.js";
+import { TARGETS } from "../src/targets/index.js";
 import { sourceSchema, targetSchema } from "../src/config/schema.js";
 import { ROOT } from "./helpers.js";
 
@@ -19,11 +19,11 @@ const schemaTypes = (union: { options: readonly { shape: { type: { value: unknow
   union.options.map((o) => String(o.shape.type.value)).sort();
 
 it("the source registry, the source folders and the config schema agree", () => {
-  assert.deepEqual(Object.keys(SOURCE_TYPES).sort(), folders("sources"));
+  assert.deepEqual(Object.keys(SOURCES).sort(), folders("sources"));
   assert.deepEqual(schemaTypes(sourceSchema as never), folders("sources"));
 });
 
 it("the target registry, the target folders and the config schema agree", () => {
-  assert.deepEqual(Object.keys(TARGET_TYPES).sort(), folders("targets"));
+  assert.deepEqual(Object.keys(TARGETS).sort(), folders("targets"));
   assert.deepEqual(schemaTypes(targetSchema as never), folders("targets"));
 });

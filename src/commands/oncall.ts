@@ -8,7 +8,7 @@ import { EXIT, type ExitCode } from "../errors.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { resolveIdentity } from "../core/identity.js";
 import { table } from "../report/render.js";
-import { fetchRuleShifts } from "../sources/fetch.js";
+import { fetchRuleShifts } from "../fetch/fetch.js";
 import { buildSources, type CommandDeps } from "./context.js";
 
 export type OncallOptions = {

@@ -13,7 +13,7 @@ import type { ReportedAction } from "../report/model.js";
 import { renderJson, renderText, type Report } from "../report/render.js";
 import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
 import { sanitizeForTerminal } from "../core/redact.js";
-import { fetchRuleShifts } from "../sources/fetch.js";
+import { fetchRuleShifts } from "../fetch/fetch.js";
 import { createAuditLog, type AuditLog } from "../state/audit.js";
 import { nodeStateFs } from "../state/fs.js";
 import {

@@ -1,26 +1,30 @@
 import { z } from "zod";
-import { parseByteSize, parseDuration } from "../core/time.js";
+import { duration } from "../core/fields.js";
+import { parseByteSize } from "../core/time.js";
+import type { SourceSchema } from "../sources/define.js";
+import { SOURCES, sourceTypesWith } from "../sources/index.js";
+import type { TargetSchema } from "../targets/define.js";
+import { TARGETS } from "../targets/index.js";
 
 /**
  * The config as written (YAML or JSON). This one definition validates configs and generates the JSON
  * Schema shipped for editors (`schema/shiftgrant.schema.json`). Unknown keys are errors everywhere: a
- * typo must not silently disable a rule. Cross-references (a rule's source and target) are checked
- * after this, in load.ts, where every problem is gathered with the others.
+ * typo must not silently disable a rule. Each source and target type's keys are declared in its own
+ * folder and collected here from the registries. Cross-references (a rule's source and target) are
+ * checked after this, in rules.ts, where every problem is gathered with the others.
  */
 
-const duration = z
-  .string({
-    // A number (`lead: 15`) gets the same advice as the string "15": say which unit.
-    error: (issue) => {
-      const why = parseDuration(issue.input);
-      return typeof why === "string" ? why : 'expected a duration like "15m", "12h", "7d" or "PT12H"';
-    },
-  })
-  .superRefine((v, ctx) => {
-    const d = parseDuration(v);
-    if (typeof d === "string") ctx.addIssue({ code: "custom", message: d });
-  })
-  .meta({ description: 'A duration: "90s", "30m", "12h", "7d", or ISO 8601 ("PT12H", "P7D").' });
+/** One schema per registered type, in the registry's order, as the discriminated union takes them. */
+function unionOf<D extends { schema: SourceSchema | TargetSchema }>(
+  definitions: readonly D[],
+): z.ZodDiscriminatedUnion<[D["schema"], ...D["schema"][]], "type"> {
+  const [first, ...rest] = definitions;
+  if (!first) throw new Error("a registry lists no types");
+  return z.discriminatedUnion("type", [first.schema, ...rest.map((d) => d.schema)]);
+}
+
+export const sourceSchema = unionOf(Object.values(SOURCES));
+export const targetSchema = unionOf(Object.values(TARGETS));
 
 const byteSize = z
   .union([z.number(), z.string()], {
@@ -38,147 +42,13 @@ const name = z
     "names use letters, digits, '.', '_' and '-', and start with a letter or digit",
   );
 
-const envName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected the name of an environment variable, like PAGERDUTY_TOKEN");
-
-const secretRef = {
-  tokenEnv: envName
-    .optional()
-    .meta({ description: "Name of the environment variable that holds the token." }),
-  tokenFile: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: "File that holds the token (e.g. a mounted secret)." }),
-};
-
-const baseUrl = z.string().meta({
-  description:
-    "API base URL. https only; plain http is allowed for 127.0.0.1 and localhost (tests, local proxies).",
-});
-
-export const pagerdutySourceSchema = z.strictObject({
-  type: z.literal("pagerduty"),
-  ...secretRef,
-  baseUrl: baseUrl
-    .optional()
-    .meta({ description: "https://api.pagerduty.com (default) or https://api.eu.pagerduty.com" }),
-});
-
-export const fileSourceSchema = z.strictObject({
-  type: z.literal("file"),
-  path: z.string().min(1).meta({ description: "The rota file, relative to the config file." }),
-});
-
-export const opsgenieSourceSchema = z.strictObject({
-  type: z.literal("opsgenie"),
-  ...secretRef,
-  baseUrl: baseUrl
-    .optional()
-    .meta({ description: "https://api.opsgenie.com (default) or https://api.eu.opsgenie.com" }),
-});
-
-export const incidentioSourceSchema = z.strictObject({
-  type: z.literal("incidentio"),
-  ...secretRef,
-  baseUrl: baseUrl.optional().meta({ description: "https://api.incident.io (default)" }),
-});
-
-export const sourceSchema = z.discriminatedUnion("type", [
-  pagerdutySourceSchema,
-  opsgenieSourceSchema,
-  incidentioSourceSchema,
-  fileSourceSchema,
-]);
-
-const argvTemplate = z
-  .array(z.string(), {
-    // A command line written as one string is the usual mistake: show it split into an argv.
-    error: (issue) =>
-      typeof issue.input === "string"
-        ? `expected an argv list, not one string: write ${JSON.stringify(issue.input.split(/\s+/).filter(Boolean))} (one item per argument; no shell runs it)`
-        : 'expected an argv list, e.g. ["/usr/local/bin/grant", "{identity}", "{resource}"]',
-  })
-  .min(1, "the argv list needs at least the executable");
-
-const targetCommon = {
-  concurrency: z
-    .number()
-    .int()
-    .min(1)
-    .max(64)
-    .optional()
-    .meta({ description: "Calls in flight at once (default 4)." }),
-  timeout: duration.optional().meta({ description: "Time allowed for one call (default 60s)." }),
-};
-
-export const strongdmTargetSchema = z.strictObject({
-  type: z.literal("strongdm"),
-  command: z.string().min(1).optional().meta({ description: 'The sdm executable (default "sdm").' }),
-  ...secretRef,
-  grantArgs: argvTemplate.optional().meta({
-    description:
-      "Arguments after the executable, to match another sdm version: {identity} {resource} {start} {end} {duration} {rule} {reason}.",
-  }),
-  ...targetCommon,
-});
-
-export const commandTargetSchema = z.strictObject({
-  type: z.literal("command"),
-  grant: argvTemplate.meta({
-    description: "argv run for a grant: {identity} {resource} {start} {end} {duration} {rule} {reason}.",
-  }),
-  revoke: argvTemplate.optional().meta({ description: "argv run for a revoke (same placeholders)." }),
-  ...secretRef,
-  env: z
-    .array(envName)
-    .optional()
-    .meta({ description: "Names of extra environment variables passed to the command." }),
-  ...targetCommon,
-});
-
-export const teleportTargetSchema = z.strictObject({
-  type: z.literal("teleport"),
-  command: z.string().min(1).optional().meta({ description: 'The tctl executable (default "tctl").' }),
-  args: z.array(z.string()).optional().meta({
-    description:
-      'Arguments before the subcommand, e.g. ["--auth-server", "proxy.example.com:443", "-i", "/opt/machine-id/identity"].',
-  }),
-  env: z
-    .array(envName)
-    .optional()
-    .meta({ description: "Names of extra environment variables passed to tctl." }),
-  ...targetCommon,
-});
-
-export const httpTargetSchema = z.strictObject({
-  type: z.literal("http"),
-  url: z.string().meta({
-    description:
-      "POST here to grant; DELETE url/{key} to revoke. https (http only for 127.0.0.1 and localhost).",
-  }),
-  ...secretRef,
-  headersFromEnv: z.record(z.string(), envName).optional().meta({
-    description: "Extra request headers, each read from an environment variable: { X-Org-Id: ORG_ID }.",
-  }),
-  revoke: z
-    .boolean()
-    .optional()
-    .meta({ description: "The endpoint takes DELETE url/{key} to revoke (default false)." }),
-  ...targetCommon,
-});
-
-export const targetSchema = z.discriminatedUnion("type", [
-  strongdmTargetSchema,
-  commandTargetSchema,
-  teleportTargetSchema,
-  httpTargetSchema,
-]);
+/** "pagerduty sources" today: the types whose definitions declare the feature. */
+const onlyFor = (feature: "incidents" | "escalationLevels") =>
+  `Only for ${sourceTypesWith(feature).join(" and ")} sources`;
 
 export const ruleSchema = z.strictObject({
-  name,
-  source: z.string().min(1),
+  name: name.meta({ description: "The rule's name: in the plan, the ledger, the audit log and {rule}." }),
+  source: z.string().min(1).meta({ description: "The source (a key of sources) that says who is on call." }),
   schedules: z
     .array(z.string().min(1))
     .min(1, "list at least one schedule id or name")
@@ -186,23 +56,30 @@ export const ruleSchema = z.strictObject({
     .meta({ description: "Schedule ids, or exact names (case-insensitive)." }),
   incidents: z
     .strictObject({
-      services: z.array(z.string().min(1)).min(1, "list at least one service id"),
+      services: z
+        .array(z.string().min(1))
+        .min(1, "list at least one service id")
+        .meta({ description: "Service ids (PSVC123) whose open incidents count." }),
     })
     .optional()
     .meta({
-      description:
-        "PagerDuty only, instead of schedules: whoever acknowledged an open incident on these services gets access.",
+      description: `${onlyFor("incidents")}, instead of schedules: whoever acknowledged an open incident on these services gets access.`,
     }),
   escalationLevels: z
     .array(z.number().int().min(1))
     .min(1)
     .optional()
-    .meta({ description: "PagerDuty only: keep these levels." }),
-  target: z.string().min(1),
-  resources: z.array(z.string().min(1)).min(1, "list at least one resource"),
+    .meta({ description: `${onlyFor("escalationLevels")}: keep the people on call at these levels.` }),
+  target: z.string().min(1).meta({ description: "The target (a key of targets) that grants access." }),
+  resources: z
+    .array(z.string().min(1))
+    .min(1, "list at least one resource")
+    .meta({ description: "What the on-call people get access to, as the target names it ({resource})." }),
   lead: duration.optional().meta({ description: "The grant starts this long before the shift (default 0)." }),
   grace: duration.optional().meta({ description: "The grant ends this long after the shift (default 0)." }),
-  maxDuration: duration.optional().meta({ description: "Longest single grant; later runs extend." }),
+  maxDuration: duration.optional().meta({
+    description: "Longest single grant; later runs extend it (default: none; 4h for an incidents rule).",
+  }),
   revoke: z
     .boolean()
     .optional()
@@ -229,13 +106,18 @@ export const httpSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  $schema: z.string().optional(),
-  version: z.literal(1, {
-    error: (issue) =>
-      issue.input === undefined
-        ? 'missing: add "version: 1" at the top of the file'
-        : `expected 1, got ${JSON.stringify(issue.input)}: this shiftgrant reads version 1 configs`,
-  }),
+  $schema: z
+    .string()
+    .optional()
+    .meta({ description: "The JSON Schema this file follows, for editors; shiftgrant ignores it." }),
+  version: z
+    .literal(1, {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'missing: add "version: 1" at the top of the file'
+          : `expected 1, got ${JSON.stringify(issue.input)}: this shiftgrant reads version 1 configs`,
+    })
+    .meta({ description: "The config format: 1." }),
   window: duration.optional().meta({ description: "Default look-ahead for sync and oncall (default 24h)." }),
   state: z
     .string()
@@ -256,19 +138,26 @@ export const configSchema = z.strictObject({
     .max(32)
     .optional()
     .meta({ description: "Parallel requests per source (default 4)." }),
-  http: httpSchema.optional(),
+  http: httpSchema
+    .optional()
+    .meta({ description: "How every HTTP source (and the http target) sends requests." }),
   identities: z
     .record(z.string(), z.string())
     .optional()
     .meta({ description: "Source email -> identity in the access tool." }),
-  sources: z.record(z.string(), sourceSchema),
-  targets: z.record(z.string(), targetSchema),
-  rules: z.array(ruleSchema).min(1, "list at least one rule"),
+  sources: z
+    .record(z.string(), sourceSchema)
+    .meta({ description: "Where on-call data comes from, by name: each a type and that type's keys." }),
+  targets: z
+    .record(z.string(), targetSchema)
+    .meta({ description: "The access tools that grant access, by name: each a type and that type's keys." }),
+  rules: z
+    .array(ruleSchema)
+    .min(1, "list at least one rule")
+    .meta({ description: "Who gets what: a source's schedules (or incidents), a target and its resources." }),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
-export type RawSource = z.infer<typeof sourceSchema>;
-export type RawTarget = z.infer<typeof targetSchema>;
 export type RawRule = z.infer<typeof ruleSchema>;
 
 /** Keys that look like a secret written into the config. */

@@ -3,7 +3,7 @@ import type { ExitCode } from "../errors.js";
 import { formatUtc } from "../core/time.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { renderTimeline } from "./timeline.js";
-import type { SourceFailure } from "../sources/fetch.js";
+import type { SourceFailure } from "../fetch/fetch.js";
 import type { ActionKind } from "../plan/types.js";
 import type { ReportedAction } from "./model.js";
 

@@ -1,6 +1,36 @@
-import type { ApiSourceConfig } from "../config/load.js";
+import { checkUrl, resolveSecret, type NormalizeContext, type SecretRef } from "../core/fields.js";
 import { HttpError } from "../infra/http.js";
 import type { SourceDeps } from "./types.js";
+
+/** A source read over HTTP with a token, as the config resolves it. */
+export type ApiSourceConfig<T extends string = string> = {
+  name: string;
+  type: T;
+  secret: SecretRef;
+  /** Without a trailing slash: request paths start with one. */
+  baseUrl: string;
+};
+
+/** The keys every HTTP source has: `tokenEnv` or `tokenFile`, `baseUrl`. */
+export function normalizeApiSource<T extends string>(
+  raw: {
+    type: T;
+    tokenEnv?: string | undefined;
+    tokenFile?: string | undefined;
+    baseUrl?: string | undefined;
+  },
+  ctx: NormalizeContext,
+  defaults: { tokenEnv: string; baseUrl: string },
+): ApiSourceConfig<T> {
+  const baseUrl = raw.baseUrl ?? defaults.baseUrl;
+  checkUrl(baseUrl, `${ctx.at}.baseUrl`, ctx.problems);
+  return {
+    name: ctx.name,
+    type: raw.type,
+    secret: resolveSecret(raw, defaults.tokenEnv, ctx),
+    baseUrl: baseUrl.replace(/\/+$/, ""),
+  };
+}
 
 export type Get = (path: string, query: [string, string][]) => Promise<unknown>;
 

@@ -1,21 +1,59 @@
-import type { TargetConfig } from "../config/load.js";
-import { createCommandTarget } from "./command/index.js";
-import { createHttpTarget } from "./http/index.js";
-import { createStrongdmTarget } from "./strongdm/index.js";
-import { createTeleportTarget } from "./teleport/index.js";
+import type { z } from "zod";
+import type { NormalizeContext } from "../core/fields.js";
+import { commandTarget } from "./command/index.js";
+import { targetRegistry, type TargetDefinition } from "./define.js";
+import { httpTarget } from "./http/index.js";
+import { strongdmTarget } from "./strongdm/index.js";
+import { teleportTarget } from "./teleport/index.js";
 import type { Target, TargetDeps } from "./types.js";
 
-/** Every target type, in one explicit map; a test checks it against the folders. */
-export const TARGET_TYPES = {
-  strongdm: (c: TargetConfig, d: TargetDeps) =>
-    createStrongdmTarget(c as Extract<TargetConfig, { type: "strongdm" }>, d),
-  command: (c: TargetConfig, d: TargetDeps) =>
-    createCommandTarget(c as Extract<TargetConfig, { type: "command" }>, d),
-  teleport: (c: TargetConfig, d: TargetDeps) =>
-    createTeleportTarget(c as Extract<TargetConfig, { type: "teleport" }>, d),
-  http: (c: TargetConfig, d: TargetDeps) => createHttpTarget(c as Extract<TargetConfig, { type: "http" }>, d),
-} satisfies Record<TargetConfig["type"], (c: TargetConfig, d: TargetDeps) => Target>;
+/**
+ * Every target type, one line each, in the order the config schema, `init` and `--help` list them.
+ * A type's folder declares all the rest (see define.ts); a test checks this map against the folders.
+ */
+export const TARGETS = targetRegistry({
+  strongdm: strongdmTarget,
+  teleport: teleportTarget,
+  command: commandTarget,
+  http: httpTarget,
+});
+
+type Definitions = typeof TARGETS;
+export type TargetType = keyof Definitions;
+type ConfigOf<K extends TargetType> = ReturnType<Definitions[K]["normalize"]>;
+type RawOf<K extends TargetType> = z.output<Definitions[K]["schema"]>;
+
+/** A target as the config resolves it: one of the registered types' own configs. */
+export type TargetConfig = { [K in TargetType]: ConfigOf<K> }[TargetType];
+/** A target as written in the config, once its schema accepts it. */
+export type RawTarget = { [K in TargetType]: RawOf<K> }[TargetType];
+
+// Written per type so that a definition's functions are called with that same type's config: the
+// compiler checks the pairing, and no cast is needed.
+const BY_TYPE: { [K in TargetType]: TargetDefinition<K, Definitions[K]["schema"], ConfigOf<K>> } = TARGETS;
+
+function normalizeAs<K extends TargetType>(type: K, raw: RawOf<K>, ctx: NormalizeContext): ConfigOf<K> {
+  return BY_TYPE[type].normalize(raw, ctx);
+}
+
+function createAs<K extends TargetType>(type: K, config: ConfigOf<K>, deps: TargetDeps): Target {
+  return BY_TYPE[type].create(config, deps);
+}
+
+function warningsAs<K extends TargetType>(type: K, config: ConfigOf<K>): string[] {
+  return BY_TYPE[type].warnings?.(config) ?? [];
+}
+
+/** Normalises a target the schema accepted: its defaults, paths and checks (problems go to ctx). */
+export function normalizeTarget(raw: RawTarget, ctx: NormalizeContext): TargetConfig {
+  return normalizeAs(raw.type, raw, ctx);
+}
 
 export function createTarget(config: TargetConfig, deps: TargetDeps): Target {
-  return TARGET_TYPES[config.type](config, deps);
+  return createAs(config.type, config, deps);
+}
+
+/** What `validate` warns about in a target's accepted config (e.g. source text inside a shell's code). */
+export function targetWarnings(config: TargetConfig): string[] {
+  return warningsAs(config.type, config);
 }

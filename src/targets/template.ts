@@ -20,3 +20,34 @@ export function fillTemplate(argv: readonly string[], call: TargetCall): string[
   };
   return argv.map((arg) => arg.replace(/\{([a-z]+)\}/g, (m, name: string) => values[name] ?? m));
 }
+
+/** What a template may say: the keys fillTemplate fills. */
+export const PLACEHOLDERS: ReadonlySet<string> = new Set([
+  "identity",
+  "resource",
+  "start",
+  "end",
+  "duration",
+  "rule",
+  "reason",
+]);
+
+/**
+ * Adds a problem for each unknown placeholder in an argv template; with `withExecutable`, also for a
+ * placeholder as the executable, which must be fixed.
+ */
+export function checkTemplate(argv: string[], at: string, problems: string[], withExecutable = false): void {
+  argv.forEach((arg, i) => {
+    if (withExecutable && i === 0 && /\{[^{}]*\}/.test(arg)) {
+      problems.push(`${at}[0]: the executable must be fixed, not a placeholder (${JSON.stringify(arg)})`);
+      return;
+    }
+    for (const m of arg.matchAll(/\{([^{}]*)\}/g)) {
+      if (!PLACEHOLDERS.has(m[1] as string)) {
+        problems.push(
+          `${at}[${i}]: unknown placeholder {${m[1]}} (use ${[...PLACEHOLDERS].map((p) => `{${p}}`).join(" ")})`,
+        );
+      }
+    }
+  });
+}

@@ -2,8 +2,20 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { DateTime } from "luxon";
 import { parseDocument } from "yaml";
+import { defineSource } from "../define.js";
 import type { ScheduleRef, Shift, Source } from "../types.js";
+import { fileSchema, fileStarter, normalizeFile } from "./config.js";
 import { expandRota, parseRota, rotaSchedules, type Rota } from "./rota.js";
+
+export const fileSource = defineSource({
+  schema: fileSchema,
+  tokenEnv: null,
+  features: { incidents: false, escalationLevels: false },
+  normalize: normalizeFile,
+  create: (config) => createFileSource({ path: config.path, name: config.name }),
+  accessFiles: (config) => [{ role: "the rota", path: config.path }],
+  starter: fileStarter,
+});
 
 /**
  * A source backed by a rota file (YAML or JSON). The file is read on every call, so an edit takes

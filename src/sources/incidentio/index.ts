@@ -1,10 +1,20 @@
 import { DateTime } from "luxon";
-import type { ApiSourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../core/time.js";
 import { mapLimit } from "../../infra/pool.js";
-import { apiGet, keySource } from "../api.js";
+import { apiGet, keySource, type ApiSourceConfig } from "../api.js";
+import { defineSource } from "../define.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import { parseScheduleEntriesPage, parseSchedulesPage, parseUser, type FinalEntry } from "./schema.js";
+import { INCIDENTIO_TOKEN_ENV, incidentioSchema, incidentioStarter, normalizeIncidentio } from "./config.js";
+
+export const incidentioSource = defineSource({
+  schema: incidentioSchema,
+  tokenEnv: INCIDENTIO_TOKEN_ENV,
+  features: { incidents: false, escalationLevels: false },
+  normalize: normalizeIncidentio,
+  create: (config, deps) => createIncidentioSource(config, deps),
+  starter: incidentioStarter,
+});
 
 /** Schedules per page of `GET /v2/schedules` (its sibling list endpoints take 1 to 250). */
 const SCHEDULES_PAGE_SIZE = 100;

@@ -1,9 +1,9 @@
 import type { DateTime } from "luxon";
-import type { ApiSourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../core/time.js";
 import type { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
-import { apiGet, keySource } from "../api.js";
+import { apiGet, keySource, type ApiSourceConfig } from "../api.js";
+import { defineSource } from "../define.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import { MalformedResponse } from "../parse.js";
 import {
@@ -13,6 +13,16 @@ import {
   type Recipient,
   type TimelinePeriod,
 } from "./schema.js";
+import { normalizeOpsgenie, OPSGENIE_TOKEN_ENV, opsgenieSchema, opsgenieStarter } from "./config.js";
+
+export const opsgenieSource = defineSource({
+  schema: opsgenieSchema,
+  tokenEnv: OPSGENIE_TOKEN_ENV,
+  features: { incidents: false, escalationLevels: false },
+  normalize: normalizeOpsgenie,
+  create: (config, deps) => createOpsgenieSource(config, deps),
+  starter: opsgenieStarter,
+});
 
 const DAY_MS = 86_400_000;
 /** Timeline requests for one schedule before giving up (a 90-day window needs one, or a few). */

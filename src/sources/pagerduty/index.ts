@@ -1,9 +1,9 @@
 import { DateTime } from "luxon";
-import type { ApiSourceConfig } from "../../config/load.js";
 import { formatUtc } from "../../core/time.js";
 import { HttpError } from "../../infra/http.js";
 import { mapLimit } from "../../infra/pool.js";
-import { apiGet } from "../api.js";
+import { apiGet, type ApiSourceConfig } from "../api.js";
+import { defineSource } from "../define.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import {
   parseFinalSchedule,
@@ -16,6 +16,16 @@ import {
   type Page,
 } from "./schema.js";
 import { LIMIT, readAllPages } from "./paging.js";
+import { normalizePagerduty, PAGERDUTY_TOKEN_ENV, pagerdutySchema, pagerdutyStarter } from "./config.js";
+
+export const pagerdutySource = defineSource({
+  schema: pagerdutySchema,
+  tokenEnv: PAGERDUTY_TOKEN_ENV,
+  features: { incidents: true, escalationLevels: true },
+  normalize: normalizePagerduty,
+  create: (config, deps) => createPagerdutySource(config, deps),
+  starter: pagerdutyStarter,
+});
 
 /** Schedule ids per /oncalls query, to keep URLs well under common proxy limits. */
 const IDS_PER_QUERY = 50;

@@ -1,4 +1,3 @@
-import type { TargetConfig } from "../../config/load.js";
 import {
   cannotShorten,
   childEnv,
@@ -9,17 +8,30 @@ import {
   type TargetCall,
   type TargetDeps,
 } from "../types.js";
+import { defineTarget } from "../define.js";
 import { fillTemplate } from "../template.js";
+import { commandSchema, commandStarter, normalizeCommand, type CommandConfig } from "./config.js";
+import { inlineCodeWarnings } from "./shell.js";
+
+export const commandTarget = defineTarget({
+  schema: commandSchema,
+  tokenEnv: null,
+  normalize: normalizeCommand,
+  create: createCommandTarget,
+  // Templates that hand source-controlled text to a shell as code (see inlineCodeWarnings).
+  warnings: (config) => [
+    ...inlineCodeWarnings(config.grant, `targets.${config.name}.grant`),
+    ...(config.revoke ? inlineCodeWarnings(config.revoke, `targets.${config.name}.revoke`) : []),
+  ],
+  starter: commandStarter,
+});
 
 /**
  * Any command: the `grant` argv (and `revoke`, if given) with placeholders filled in, run without a
  * shell. The child sees PATH, HOME, the token variable (if the target names one) and the variables
  * listed in `env`, nothing else.
  */
-export function createCommandTarget(
-  config: Extract<TargetConfig, { type: "command" }>,
-  deps: TargetDeps,
-): Target {
+export function createCommandTarget(config: CommandConfig, deps: TargetDeps): Target {
   const env = childEnv(deps.env, config.env);
   if (config.secret && deps.token) env[config.secret.tokenEnv || "SHIFTGRANT_TOKEN"] = deps.token;
   const run = async (argv: readonly string[], call: TargetCall): Promise<ActionResult> => {

@@ -1,8 +1,17 @@
 import { createHash } from "node:crypto";
 import { formatUtc } from "../../core/time.js";
-import type { TargetConfig } from "../../config/load.js";
 import { HttpError } from "../../infra/http.js";
+import { defineTarget } from "../define.js";
 import { cannotShorten, type ActionResult, type Target, type TargetCall, type TargetDeps } from "../types.js";
+import { httpSchema, httpStarter, normalizeHttp, type HttpConfig } from "./config.js";
+
+export const httpTarget = defineTarget({
+  schema: httpSchema,
+  tokenEnv: null,
+  normalize: normalizeHttp,
+  create: createHttpTarget,
+  starter: httpStarter,
+});
 
 /**
  * Any HTTP endpoint: `POST url` with the grant as JSON, `DELETE url/{key}` to revoke (when the
@@ -22,7 +31,7 @@ export function grantKey(call: Pick<TargetCall, "rule" | "resource" | "identity"
   return createHash("sha256").update(material).digest("hex").slice(0, 32);
 }
 
-export function createHttpTarget(config: Extract<TargetConfig, { type: "http" }>, deps: TargetDeps): Target {
+export function createHttpTarget(config: HttpConfig, deps: TargetDeps): Target {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (deps.token) headers.Authorization = `Bearer ${deps.token}`;
   for (const [header, envName] of Object.entries(config.headersFromEnv)) {

@@ -1,4 +1,3 @@
-import type { TargetConfig } from "../../config/load.js";
 import {
   cannotShorten,
   childEnv,
@@ -8,7 +7,23 @@ import {
   type TargetCall,
   type TargetDeps,
 } from "../types.js";
+import { defineTarget } from "../define.js";
 import { fillTemplate } from "../template.js";
+import {
+  normalizeStrongdm,
+  STRONGDM_TOKEN_ENV,
+  strongdmSchema,
+  strongdmStarter,
+  type StrongdmConfig,
+} from "./config.js";
+
+export const strongdmTarget = defineTarget({
+  schema: strongdmSchema,
+  tokenEnv: STRONGDM_TOKEN_ENV,
+  normalize: normalizeStrongdm,
+  create: createStrongdmTarget,
+  starter: strongdmStarter,
+});
 
 /** `sdm admin users grant-temporary --from START --until END RESOURCE IDENTITY` (SPEC section 5). */
 export const DEFAULT_GRANT_ARGS = [
@@ -28,10 +43,7 @@ export const DEFAULT_GRANT_ARGS = [
  * environment (never in argv). strongDM expires grants itself and its grants cannot be edited, so an
  * extension is a new grant from the held end, and there is no revoke.
  */
-export function createStrongdmTarget(
-  config: Extract<TargetConfig, { type: "strongdm" }>,
-  deps: TargetDeps,
-): Target {
+export function createStrongdmTarget(config: StrongdmConfig, deps: TargetDeps): Target {
   const args = config.grantArgs ?? DEFAULT_GRANT_ARGS;
   const env = { ...childEnv(deps.env), ...(deps.token ? { SDM_ADMIN_TOKEN: deps.token } : {}) };
   const grant = async (call: TargetCall) =>

@@ -1,5 +1,4 @@
 import { formatUtc } from "../../core/time.js";
-import type { TargetConfig } from "../../config/load.js";
 import {
   childEnv,
   findExecutable,
@@ -9,6 +8,16 @@ import {
   type TargetCall,
   type TargetDeps,
 } from "../types.js";
+import { defineTarget } from "../define.js";
+import { normalizeTeleport, teleportSchema, teleportStarter, type TeleportConfig } from "./config.js";
+
+export const teleportTarget = defineTarget({
+  schema: teleportSchema,
+  tokenEnv: null,
+  normalize: normalizeTeleport,
+  create: createTeleportTarget,
+  starter: teleportStarter,
+});
 
 /**
  * Teleport: access-list membership with an expiry, through `tctl`. The access list (RESOURCE) grants
@@ -20,10 +29,7 @@ import {
  *   tctl [args...] acl users add LIST IDENTITY END REASON
  *   tctl [args...] acl users rm LIST IDENTITY
  */
-export function createTeleportTarget(
-  config: Extract<TargetConfig, { type: "teleport" }>,
-  deps: TargetDeps,
-): Target {
+export function createTeleportTarget(config: TeleportConfig, deps: TargetDeps): Target {
   const env = childEnv(deps.env, config.env);
   const run = async (argv: string[]): Promise<ActionResult> =>
     toResult(

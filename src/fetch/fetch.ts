@@ -4,7 +4,7 @@ import { MAX_WINDOW_MS } from "../config/window.js";
 import type { Logger } from "../infra/log.js";
 import { sanitizeReason } from "../core/redact.js";
 import { mapLimit } from "../infra/pool.js";
-import type { ScheduleRef, Shift, Source } from "./types.js";
+import type { ScheduleRef, Shift, Source } from "../sources/types.js";
 
 export type SourceFailure = { rule: string; source: string; message: string };
 

@@ -6,7 +6,7 @@ import { resolveSecrets } from "../config/secrets.js";
 import { selectRules } from "../config/select-rules.js";
 import { resolveWindow } from "../config/window.js";
 import { applyPlan } from "../apply/apply.js";
-import { combineExitCodes, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
+import { combineExitCodes, EXIT, ShiftgrantError, StateError, UsageError, type ExitCode } from "../errors.js";
 import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
 import type { ReportedAction } from "../report/model.js";
@@ -71,13 +71,13 @@ async function runSyncWithMetrics(opts: SyncOptions, deps: CommandDeps): Promise
   // Metrics are written for every real run, a failed one included: its exit code is the news.
   const started = Date.now();
   let outcome: SyncOutcome | null = null;
-  let code: ExitCode = 1;
+  let code: ExitCode = EXIT.bug;
   try {
     outcome = await sync(opts, deps, metricsFile, guard);
     code = outcome.code;
     return settle(outcome);
   } catch (err) {
-    code = err instanceof ShiftgrantError ? err.exitCode : 1;
+    code = err instanceof ShiftgrantError ? err.exitCode : EXIT.bug;
     throw err;
   } finally {
     const now = deps.now().toUTC();
@@ -195,7 +195,7 @@ async function sync(
     if (!fetched || sig) {
       // Stopped before a plan: nothing was changed. Requests already sent are abandoned.
       const name = sig?.name ?? "a stop request";
-      const code = sig?.code ?? 143;
+      const code = sig?.code ?? EXIT.sigterm;
       const report: Report = {
         dryRun: opts.dryRun,
         exitCode: code,
@@ -225,7 +225,7 @@ async function sync(
     for (const a of actions) if (a.kind === "skip") logSkip(a, deps);
     const report: Report = {
       dryRun: opts.dryRun,
-      exitCode: 0,
+      exitCode: EXIT.ok,
       window,
       rules: rules.map((r) => ({ name: r.name, target: r.target })),
       actions: actions.map((a) => ({ ...a, status: initialStatus(a.kind) })),
@@ -233,9 +233,9 @@ async function sync(
       warnings: orphans.map((o) => o.message),
     };
 
-    const codes: ExitCode[] = [0];
-    if (fetched.errors.length > 0) codes.push(3);
-    if (actions.some((a) => a.badIdentity)) codes.push(4);
+    const codes: ExitCode[] = [EXIT.ok];
+    if (fetched.errors.length > 0) codes.push(EXIT.source);
+    if (actions.some((a) => a.badIdentity)) codes.push(EXIT.partial);
 
     let ledger: readonly LedgerGrant[] = held;
     let failure: StateError | undefined;
@@ -243,7 +243,7 @@ async function sync(
     if (!opts.dryRun && tooMany) {
       report.stopped = `${changes} change${changes === 1 ? "" : "s"} planned, more than --max-changes ${maxChanges}: nothing was applied`;
       deps.log.error("too many changes; nothing applied", { changes, maxChanges });
-      codes.push(6);
+      codes.push(EXIT.tooManyChanges);
     }
     if (!opts.dryRun) {
       const apply = !tooMany && changes > 0;
@@ -262,7 +262,7 @@ async function sync(
       if (apply && stopped()) {
         const s = stopped();
         report.stopped = `${s?.name ?? "a stop request"} received before the first call: ${changes} call${changes === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
-        codes.push(s?.code ?? 143);
+        codes.push(s?.code ?? EXIT.sigterm);
       } else if (apply) {
         const applied = await applyAndRecord(actions, { writer, audit, halt, targets, deps });
         ledger = writer.grants;
@@ -272,7 +272,7 @@ async function sync(
           r.status = res.status;
           if (res.status === "failed") r.error = res.error;
         });
-        if (report.actions.some((a) => a.status === "failed")) codes.push(4);
+        if (report.actions.some((a) => a.status === "failed")) codes.push(EXIT.partial);
         const notMade = report.actions.filter((a) => isCall(a) && a.status === "planned").length;
         const notMadeText = `${notMade} of ${changes} call${changes === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
         const s = stopped();
@@ -280,7 +280,7 @@ async function sync(
         if (failed) {
           failure = new StateError(failed);
           report.stopped = `${halt.reason ?? "a write failed"}: no further call was started; ${notMadeText}`;
-          codes.push(2);
+          codes.push(EXIT.usage);
         } else if (s) {
           report.stopped = `${s.name} received: no further call was started; ${notMadeText}`;
           codes.push(s.code);
@@ -353,8 +353,8 @@ function isCall(a: { kind: ReportedAction["kind"] }): boolean {
 /** Which signal stopped the run, and its exit code (128 + the signal's number, as shells report it). */
 function stopSignal(signal: AbortSignal | undefined): { name: string; code: ExitCode } | null {
   if (!signal?.aborted) return null;
-  if (signal.reason === "SIGINT") return { name: "SIGINT", code: 130 };
-  return { name: typeof signal.reason === "string" ? signal.reason : "a stop request", code: 143 };
+  if (signal.reason === "SIGINT") return { name: "SIGINT", code: EXIT.sigint };
+  return { name: typeof signal.reason === "string" ? signal.reason : "a stop request", code: EXIT.sigterm };
 }
 
 /** Resolves with `p`, or with null as soon as `signal` aborts (`p` is then left to settle alone). */

@@ -3,7 +3,7 @@ import path from "node:path";
 import { loadConfig, type Config } from "../config/load.js";
 import { checkPermissions, describePermissionWarning } from "../config/permissions.js";
 import { resolveSecrets, type Secrets } from "../config/secrets.js";
-import { UsageError, type ExitCode } from "../errors.js";
+import { EXIT, UsageError, type ExitCode } from "../errors.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { checkAuditLog } from "../state/audit.js";
 import { nodeStateFs, type StateFs } from "../state/fs.js";
@@ -11,7 +11,7 @@ import { checkStateDir, readLedger } from "../state/ledger.js";
 import { checkMetricsFile } from "../state/metrics.js";
 import { notARegularFile } from "../state/paths.js";
 import { findSharedRunFile } from "../state/run-files.js";
-import { inlineCodeWarnings } from "../targets/command/shell.js";
+import { targetWarnings } from "../targets/index.js";
 import { buildSources, buildTargets, type CommandDeps } from "./context.js";
 
 export type ValidateOptions = {
@@ -49,9 +49,9 @@ export async function runValidate(opts: ValidateOptions, deps: CommandDeps): Pro
     `  every secret it names is set`,
     ...(await checkPermissions(config)).map((w) => `warning: ${describePermissionWarning(w)}`),
   ];
-  const warnings = templateWarnings(config);
+  const warnings = [...config.targets.values()].flatMap(targetWarnings);
   if (warnings.length > 0) lines.push("", "warnings:", ...warnings.map((w) => `  - ${w}`));
-  let code: ExitCode = 0;
+  let code: ExitCode = EXIT.ok;
   if (opts.online) {
     const files = {
       state: opts.state ? path.resolve(deps.cwd, opts.state) : config.state,
@@ -61,24 +61,12 @@ export async function runValidate(opts: ValidateOptions, deps: CommandDeps): Pro
     lines.push("", "online checks:");
     for (const c of checks) lines.push(`  ${c.ok ? "ok  " : "FAIL"}  ${c.what}: ${c.detail}`);
     if (checks.some((c) => !c.ok)) {
-      code = 2;
+      code = EXIT.usage;
       lines.push("", `${checks.filter((c) => !c.ok).length} check(s) failed`);
     }
   }
   deps.stdout.write(deps.redactor.redact(`${lines.map(sanitizeForTerminal).join("\n")}\n`));
   return code;
-}
-
-/** Command templates that hand source-controlled text to a shell as code (see inlineCodeWarnings). */
-function templateWarnings(config: Config): string[] {
-  return [...config.targets.values()].flatMap((t) =>
-    t.type === "command"
-      ? [
-          ...inlineCodeWarnings(t.grant, `targets.${t.name}.grant`),
-          ...(t.revoke ? inlineCodeWarnings(t.revoke, `targets.${t.name}.revoke`) : []),
-        ]
-      : [],
-  );
 }
 
 type Check = { what: string; ok: boolean; detail: string };

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import type { Config } from "./load.js";
+import { sourceAccessFiles } from "../sources/index.js";
+import type { Config } from "./types.js";
 
 /** A file or folder that other users can change (or, for a token, read). */
 export type PermissionWarning = {
@@ -36,16 +37,16 @@ export async function checkPermissions(config: Config): Promise<PermissionWarnin
     { role: "the folder of the config", path: path.dirname(config.file), kind: "folder" },
   ];
   for (const s of config.sources.values()) {
-    if (s.type === "file") {
-      checks.push({ role: `the rota of source ${s.name}`, path: s.path, kind: "file" });
+    for (const f of sourceAccessFiles(s)) {
+      checks.push({ role: `${f.role} of source ${s.name}`, path: f.path, kind: "file" });
       checks.push({
-        role: `the folder of the rota of source ${s.name}`,
-        path: path.dirname(s.path),
+        role: `the folder of ${f.role} of source ${s.name}`,
+        path: path.dirname(f.path),
         kind: "folder",
       });
-    } else if (s.secret.tokenFile) {
-      checks.push({ role: `the token file of source ${s.name}`, path: s.secret.tokenFile, kind: "token" });
     }
+    const file = "secret" in s ? s.secret.tokenFile : null;
+    if (file) checks.push({ role: `the token file of source ${s.name}`, path: file, kind: "token" });
   }
   for (const t of config.targets.values()) {
     const file = "secret" in t ? t.secret?.tokenFile : null;

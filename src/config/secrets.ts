@@ -2,7 +2,7 @@ import { constants, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { SecretError } from "../errors.js";
 import type { SecretSet } from "../core/redact.js";
-import type { Config, SecretRef } from "./load.js";
+import type { Config, SecretRef } from "./types.js";
 
 /** Secret values by owner: "sources.pd", "targets.sdm". They live in memory only. */
 export type Secrets = Map<string, string>;
@@ -25,7 +25,7 @@ export async function resolveSecrets(
   const wanted: [string, SecretRef][] = [];
   for (const s of config.sources.values()) {
     if (only && !only.sources.has(s.name)) continue;
-    if (s.type !== "file") wanted.push([`sources.${s.name}`, s.secret]);
+    if ("secret" in s && s.secret) wanted.push([`sources.${s.name}`, s.secret]);
   }
   for (const t of config.targets.values()) {
     if (only && !only.targets.has(t.name)) continue;

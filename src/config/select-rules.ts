@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import type { Config, RuleConfig } from "./load.js";
+import type { Config, RuleConfig } from "./types.js";
 
 /**
  * The rules a run works on: all of them, or those named with `--rule` (in config order). A name

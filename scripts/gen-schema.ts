@@ -1,11 +1,12 @@
-// Writes schema/shiftgrant.schema.json from the zod definition the validator uses, so that editors
-// complete and check exactly what shiftgrant accepts. Run `npm run schema` after changing
-// src/config/schema.ts; test/schema.test.ts fails while the committed file is out of date.
+// Writes the files generated from the program's own definitions (see scripts/generated.ts): the
+// JSON Schema editors use to complete and check configs, and the type names and token variables
+// --help shows. Run `npm run schema` after changing a config schema or a registry; test/schema.test.ts
+// fails while a committed file is out of date.
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { configJsonSchema } from "../src/config/json-schema.js";
+import { generatedFiles, ROOT } from "./generated.js";
 
-const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "schema", "shiftgrant.schema.json");
-writeFileSync(out, configJsonSchema());
-console.log(`wrote ${path.relative(process.cwd(), out)}`);
+for (const file of await generatedFiles()) {
+  writeFileSync(path.join(ROOT, file.path), file.text);
+  console.log(`wrote ${file.path}`);
+}

@@ -1,4 +1,4 @@
-import { DEFAULT_TOKEN_ENV } from "./config/defaults.js";
+import { SOURCE_TOKEN_ENV, TARGET_TOKEN_ENV } from "./config/defaults.js";
 import { EXIT, type ExitCode } from "./errors.js";
 
 // What `shiftgrant --help` prints after the commands and options: what cron and scripts need to
@@ -21,12 +21,11 @@ export const EXIT_CODE_MEANINGS: readonly (readonly [ExitCode, string])[] = [
 
 const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ["SHIFTGRANT_CONFIG", "the config file when -c is not given (default ./shiftgrant.yaml)"],
-  ...Object.entries(DEFAULT_TOKEN_ENV).map(
-    ([type, name]) =>
-      [
-        name,
-        `token of ${type} ${type === "strongdm" ? "targets" : "sources"} (their default tokenEnv)`,
-      ] as const,
+  ...Object.entries(SOURCE_TOKEN_ENV).map(
+    ([type, name]) => [name, `token of ${type} sources (their default tokenEnv)`] as const,
+  ),
+  ...Object.entries(TARGET_TOKEN_ENV).map(
+    ([type, name]) => [name, `token of ${type} targets (their default tokenEnv)`] as const,
   ),
   ["NO_COLOR", "set and not empty: no colour in text output"],
   ["TZ", "the time zone of times in text output (UTC is shown beside them)"],

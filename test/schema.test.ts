@@ -6,6 +6,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { configJsonSchema } from "../src/config/json-schema.js";
 import { parseConfig } from "../src/config/load.js";
+import { defaultsModule } from "../scripts/generated.js";
 import { ROOT } from "./helpers.js";
 
 const SCHEMA_FILE = path.join(ROOT, "schema", "shiftgrant.schema.json");
@@ -55,4 +56,10 @@ describe("the shipped JSON Schema", () => {
     assert.equal(validate(doc), false);
     assert.ok(validate.errors?.some((e) => e.keyword === "additionalProperties"));
   });
+});
+
+// --help and init's choices read the type names and token variables from this module, which main.ts
+// imports up front and which therefore cannot import the registries themselves.
+it("src/config/defaults.ts is the one generated from the registries (run `npm run schema` if not)", async () => {
+  assert.equal(readFileSync(path.join(ROOT, "src", "config", "defaults.ts"), "utf8"), await defaultsModule());
 });

@@ -1,29 +1,108 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { it } from "node:test";
-import { SOURCES } from "../src/sources/index.js";
-import { TARGETS } from "../src/targets/index.js";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { configJsonSchema } from "../src/config/json-schema.js";
 import { sourceSchema, targetSchema } from "../src/config/schema.js";
+import type { SourceSchema } from "../src/sources/define.js";
+import { SOURCES } from "../src/sources/index.js";
+import type { TargetSchema } from "../src/targets/define.js";
+import { TARGETS } from "../src/targets/index.js";
 import { ROOT } from "./helpers.js";
 
-// Each adapter is a folder, registered in one explicit map, and accepted by the config schema:
-// the three must agree, so that adding a folder without registering it (or the reverse) fails here.
+// Each adapter is a folder that declares everything about its type, registered by one line in its
+// kind's registry, and accepted by the config schema: folders, registries, schema and the adapters'
+// READMEs must agree, so that adding a folder without registering it (or the reverse), or a key
+// without saying what it is for, fails here.
 const folders = (dir: string) =>
   readdirSync(path.join(ROOT, "src", dir), { withFileTypes: true })
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort();
 
-const schemaTypes = (union: { options: readonly { shape: { type: { value: unknown } } }[] }) =>
-  union.options.map((o) => String(o.shape.type.value)).sort();
+const schemaTypes = (union: Union) => union.options.map((o) => String(o.shape.type.value));
 
-it("the source registry, the source folders and the config schema agree", () => {
-  assert.deepEqual(Object.keys(SOURCES).sort(), folders("sources"));
-  assert.deepEqual(schemaTypes(sourceSchema as never), folders("sources"));
-});
+/** The fenced YAML blocks of a markdown file. */
+const yamlBlocks = (markdown: string) =>
+  [...markdown.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
 
-it("the target registry, the target folders and the config schema agree", () => {
-  assert.deepEqual(Object.keys(TARGETS).sort(), folders("targets"));
-  assert.deepEqual(schemaTypes(targetSchema as never), folders("targets"));
+type Registry = Readonly<
+  Record<string, { type: string; tokenEnv: string | null; schema: SourceSchema | TargetSchema }>
+>;
+type Union = { options: readonly { shape: { type: { value: unknown } } }[] };
+
+const kinds: readonly { kind: "sources" | "targets"; registry: Registry; union: Union }[] = [
+  { kind: "sources", registry: SOURCES, union: sourceSchema },
+  { kind: "targets", registry: TARGETS, union: targetSchema },
+];
+
+for (const { kind, registry, union } of kinds) {
+  describe(`the ${kind}`, () => {
+    it("registry, folders and config schema name the same types", () => {
+      assert.deepEqual(Object.keys(registry).sort(), folders(kind));
+      assert.deepEqual(schemaTypes(union).sort(), folders(kind));
+    });
+
+    it("schema lists them in the registry's order", () => {
+      assert.deepEqual(schemaTypes(union), Object.keys(registry));
+    });
+
+    for (const [key, definition] of Object.entries(registry)) {
+      it(`${key}: registered under its own type, with its config, its code and a README`, () => {
+        assert.equal(definition.type, key);
+        assert.equal(String(definition.schema.shape.type.value), key);
+        for (const file of ["config.ts", "index.ts", "README.md"]) {
+          assert.ok(
+            existsSync(path.join(ROOT, "src", kind, key, file)),
+            `src/${kind}/${key}/${file} is missing`,
+          );
+        }
+      });
+
+      it(`${key}: its README's ${kind} examples are accepted by its schema`, () => {
+        const readme = readFileSync(path.join(ROOT, "src", kind, key, "README.md"), "utf8");
+        assert.match(readme, new RegExp(`^# ${key} ${kind.slice(0, -1)}$`, "m"));
+        const examples = yamlBlocks(readme)
+          .map((text) => parse(text) as Record<string, unknown>)
+          .filter((doc) => doc[kind] !== undefined);
+        assert.ok(examples.length > 0, `the README shows no ${kind}: example`);
+        for (const doc of examples) {
+          for (const [name, entry] of Object.entries(doc[kind] as Record<string, unknown>)) {
+            const parsed = definition.schema.safeParse(entry);
+            assert.ok(parsed.success, `${kind}.${name}: ${JSON.stringify(parsed.error?.issues)}`);
+          }
+        }
+      });
+
+      const tokenEnv = definition.tokenEnv;
+      if (tokenEnv !== null) {
+        it(`${key}: its README names its default token variable`, () => {
+          const readme = readFileSync(path.join(ROOT, "src", kind, key, "README.md"), "utf8");
+          assert.ok(readme.includes(tokenEnv), tokenEnv);
+        });
+      }
+    }
+  });
+}
+
+// The config reference is generated from these descriptions: a key without one would be a hole in it.
+it("every key of the config, the adapters' included, has a description", () => {
+  const missing: string[] = [];
+  const walk = (node: unknown, at: string): void => {
+    if (Array.isArray(node)) return node.forEach((n) => walk(n, at));
+    if (node === null || typeof node !== "object") return;
+    const n = node as Record<string, unknown>;
+    const type = (n.properties as { type?: { const?: unknown } } | undefined)?.type?.const;
+    const here = typeof type === "string" ? `${at}(${type})` : at;
+    for (const [key, child] of Object.entries((n.properties as Record<string, unknown> | undefined) ?? {})) {
+      const desc = (child as { description?: unknown }).description;
+      const where = here ? `${here}.${key}` : key;
+      if (typeof desc !== "string" || desc.trim() === "") missing.push(where);
+      walk(child, where);
+    }
+    for (const k of ["items", "additionalProperties", "oneOf", "anyOf", "allOf"]) walk(n[k], here);
+  };
+  walk(JSON.parse(configJsonSchema()), "");
+  assert.deepEqual(missing, []);
 });

@@ -119,12 +119,17 @@ export const configSchema = z.strictObject({
     })
     .meta({ description: "The config format: 1." }),
   window: duration.optional().meta({ description: "Default look-ahead for sync and oncall (default 24h)." }),
-  state: z
+  state: z.string().min(1).optional().meta({
+    description:
+      "Ledger of issued grants, relative to the config file (default shiftgrant-state.json beside it); its lock is <state>.lock.",
+  }),
+  audit: z
     .string()
     .min(1)
     .optional()
-    .meta({ description: "Ledger of issued grants (default ./shiftgrant-state.json)." }),
-  audit: z.string().min(1).optional().meta({ description: "Append-only audit log (JSON lines)." }),
+    .meta({
+      description: "Append-only audit log (JSON lines), relative to the config file (default: none).",
+    }),
   maxChanges: z
     .number()
     .int()
@@ -141,10 +146,10 @@ export const configSchema = z.strictObject({
   http: httpSchema
     .optional()
     .meta({ description: "How every HTTP source (and the http target) sends requests." }),
-  identities: z
-    .record(z.string(), z.string())
-    .optional()
-    .meta({ description: "Source email -> identity in the access tool." }),
+  identities: z.record(z.string(), z.string()).optional().meta({
+    description:
+      "Source email -> identity in the access tool; both plain emails, keys compared case-insensitively.",
+  }),
   sources: z
     .record(z.string(), sourceSchema)
     .meta({ description: "Where on-call data comes from, by name: each a type and that type's keys." }),

@@ -28,18 +28,22 @@ export const envName = z
 
 /**
  * `tokenEnv` and `tokenFile`: where a token is read from (the token itself is never in the config).
- * `defaultEnv` is the variable read when neither is set, if the type has one.
+ * `defaultEnv` is the variable read when neither is set, if the type has one; `use` says, for the
+ * reference, what the type does with the token.
  */
-export function tokenFields(defaultEnv: string | null) {
+export function tokenFields(defaultEnv: string | null, use = "") {
+  const then = use ? ` ${use}` : "";
   return {
     tokenEnv: envName.optional().meta({
-      description: `Name of the environment variable that holds the token${defaultEnv ? ` (default ${defaultEnv})` : ""}.`,
+      description: `Name of the environment variable that holds the token${defaultEnv ? ` (default ${defaultEnv})` : ""}.${then}`,
     }),
     tokenFile: z
       .string()
       .min(1)
       .optional()
-      .meta({ description: "File that holds the token (e.g. a mounted secret), instead of tokenEnv." }),
+      .meta({
+        description: `File that holds the token (e.g. a mounted secret), relative to the config file; instead of tokenEnv.${then}`,
+      }),
   };
 }
 

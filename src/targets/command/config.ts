@@ -24,7 +24,10 @@ export const commandSchema = z.strictObject({
     description: "argv run for a grant: {identity} {resource} {start} {end} {duration} {rule} {reason}.",
   }),
   revoke: argvTemplate.optional().meta({ description: "argv run for a revoke (same placeholders)." }),
-  ...tokenFields(null),
+  ...tokenFields(
+    null,
+    "The command gets it in its environment, under the tokenEnv name (SHIFTGRANT_TOKEN with tokenFile).",
+  ),
   env: z
     .array(envName)
     .optional()

@@ -20,7 +20,7 @@ export const httpSchema = z.strictObject({
     description:
       "POST here to grant; DELETE url/{key} to revoke. https (http only for 127.0.0.1 and localhost).",
   }),
-  ...tokenFields(null),
+  ...tokenFields(null, "Sent as Authorization: Bearer; without a token, no Authorization header."),
   headersFromEnv: z.record(z.string(), envName).optional().meta({
     description: "Extra request headers, each read from an environment variable: { X-Org-Id: ORG_ID }.",
   }),

@@ -17,7 +17,7 @@ export const strongdmSchema = z.strictObject({
     description: "strongDM: temporary grants through the sdm CLI; strongDM expires them itself.",
   }),
   command: z.string().min(1).optional().meta({ description: 'The sdm executable (default "sdm").' }),
-  ...tokenFields(STRONGDM_TOKEN_ENV),
+  ...tokenFields(STRONGDM_TOKEN_ENV, "sdm gets it as SDM_ADMIN_TOKEN in its environment, never in argv."),
   grantArgs: argvTemplate.optional().meta({
     description:
       "Arguments after the executable, to match another sdm version: {identity} {resource} {start} {end} {duration} {rule} {reason}.",

@@ -1,5 +1,5 @@
-import { ConfigError } from "../errors.js";
 import path from "node:path";
+import { ConfigError } from "../errors.js";
 import { formatIssue, inDocumentOrder } from "./issues.js";
 import { normalize, pathResolver } from "./normalize.js";
 import { parseText, readConfigText } from "./read.js";

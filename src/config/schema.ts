@@ -123,13 +123,9 @@ export const configSchema = z.strictObject({
     description:
       "Ledger of issued grants, relative to the config file (default shiftgrant-state.json beside it); its lock is <state>.lock.",
   }),
-  audit: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({
-      description: "Append-only audit log (JSON lines), relative to the config file (default: none).",
-    }),
+  audit: z.string().min(1).optional().meta({
+    description: "Append-only audit log (JSON lines), relative to the config file (default: none).",
+  }),
   maxChanges: z
     .number()
     .int()

@@ -4,11 +4,13 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { configJsonSchema } from "../src/config/json-schema.js";
+import type { NormalizeContext } from "../src/core/fields.js";
+import type { HttpClient } from "../src/infra/http.js";
 import { sourceSchema, targetSchema } from "../src/config/schema.js";
 import type { SourceSchema } from "../src/sources/define.js";
-import { SOURCES } from "../src/sources/index.js";
+import { createSource, normalizeSource, SOURCES } from "../src/sources/index.js";
 import type { TargetSchema } from "../src/targets/define.js";
-import { TARGETS } from "../src/targets/index.js";
+import { createTarget, normalizeTarget, TARGETS } from "../src/targets/index.js";
 import { ROOT } from "./helpers.js";
 
 // Each adapter is a folder that declares everything about its type, registered by one line in its
@@ -32,12 +34,56 @@ type Registry = Readonly<
 >;
 type Union = { options: readonly { shape: { type: { value: unknown } } }[] };
 
-const kinds: readonly { kind: "sources" | "targets"; registry: Registry; union: Union }[] = [
-  { kind: "sources", registry: SOURCES, union: sourceSchema },
-  { kind: "targets", registry: TARGETS, union: targetSchema },
+/** Nothing may be sent while an adapter is only made. */
+const http: HttpClient = {
+  request: () => Promise.reject(new Error("no request is made here")),
+  stats: { requests: new Map(), retries: 0, throttled: 0 },
+};
+
+/**
+ * Normalises an entry of the kind's section and makes the adapter from it, as a run would (nothing is
+ * called); `incidents`: whether what it made can read acknowledgements.
+ */
+type Make = (entry: unknown, ctx: NormalizeContext) => { incidents: boolean };
+
+const makeSource: Make = (entry, ctx) => {
+  const source = createSource(normalizeSource(sourceSchema.parse(entry), ctx), {
+    http,
+    token: "t",
+    concurrency: 1,
+    log: { error() {}, warn() {}, info() {}, debug() {} } as never,
+  });
+  return { incidents: typeof source.fetchAcknowledgements === "function" };
+};
+
+const makeTarget: Make = (entry, ctx) => {
+  createTarget(normalizeTarget(targetSchema.parse(entry), ctx), {
+    exec: () => Promise.reject(new Error("nothing is run here")),
+    env: {},
+    token: "t",
+    http,
+  });
+  return { incidents: false };
+};
+
+const kinds: readonly {
+  kind: "sources" | "targets";
+  registry: Registry;
+  union: Union;
+  make: Make;
+  incidents: (type: string) => boolean;
+}[] = [
+  {
+    kind: "sources",
+    registry: SOURCES,
+    union: sourceSchema,
+    make: makeSource,
+    incidents: (type) => Object.values(SOURCES).some((d) => d.type === type && d.features.incidents),
+  },
+  { kind: "targets", registry: TARGETS, union: targetSchema, make: makeTarget, incidents: () => false },
 ];
 
-for (const { kind, registry, union } of kinds) {
+for (const { kind, registry, union, make, incidents } of kinds) {
   describe(`the ${kind}`, () => {
     it("registry, folders and config schema name the same types", () => {
       assert.deepEqual(Object.keys(registry).sort(), folders(kind));
@@ -71,6 +117,16 @@ for (const { kind, registry, union } of kinds) {
           for (const [name, entry] of Object.entries(doc[kind] as Record<string, unknown>)) {
             const parsed = definition.schema.safeParse(entry);
             assert.ok(parsed.success, `${kind}.${name}: ${JSON.stringify(parsed.error?.issues)}`);
+            // It normalises without a problem, and what it makes has what its definition declares.
+            const problems: string[] = [];
+            const ctx = {
+              name,
+              at: `${kind}.${name}`,
+              problems,
+              resolvePath: (p: string) => path.resolve("/etc", p),
+            };
+            assert.deepEqual(make(entry, ctx), { incidents: incidents(key) });
+            assert.deepEqual(problems, []);
           }
         }
       });

@@ -48,7 +48,11 @@ export type SourceDefinition<T extends string, S extends SourceSchema, C> = {
 
 type TypeOf<S extends SourceSchema> = z.output<S>["type"];
 
-/** Pairs a source type's schema with its normalisation and factory, so that their types agree. */
+/**
+ * Pairs a source type's schema with its normalisation and factory, so that their types agree. The
+ * resolved config's type is what `normalize` returns; a factory written for a wider config (the HTTP
+ * sources' ApiSourceConfig) is passed as an arrow, so that it does not widen that type.
+ */
 export function defineSource<S extends SourceSchema, C extends { name: string; type: TypeOf<S> }>(
   def: Omit<SourceDefinition<TypeOf<S>, S, C>, "type">,
 ): SourceDefinition<TypeOf<S>, S, C> {

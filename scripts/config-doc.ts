@@ -28,9 +28,9 @@ export type JsonSchema = {
 };
 
 /** Where the prose about each kind of adapter lives, for the links under its tables. */
-const ADAPTER_PAGES: Record<string, { title: string; page: string }> = {
-  sources: { title: "Sources", page: "sources.md" },
-  targets: { title: "Targets", page: "targets.md" },
+const ADAPTER_PAGES: Record<string, { title: string; one: string; page: string }> = {
+  sources: { title: "Sources", one: "source", page: "sources.md" },
+  targets: { title: "Targets", one: "target", page: "targets.md" },
 };
 
 type Row = { key: string; type: string; required: boolean; fallback: string; description: string };
@@ -42,7 +42,9 @@ function resolve(root: JsonSchema, node: JsonSchema): JsonSchema {
   let current = node;
   for (let hops = 0; current.$ref !== undefined; hops++) {
     const m = /^#\/(\$defs|definitions)\/(.+)$/.exec(current.$ref);
-    const target = m ? root[m[1] as "$defs" | "definitions"]?.[decodeURIComponent(m[2] as string)] : undefined;
+    const target = m
+      ? root[m[1] as "$defs" | "definitions"]?.[decodeURIComponent(m[2] as string)]
+      : undefined;
     if (!target || hops > 32) throw new Error(`cannot resolve ${current.$ref} in the JSON Schema`);
     const { $ref: _ref, ...rest } = current;
     current = { ...target, ...rest };
@@ -68,8 +70,11 @@ function describeType(root: JsonSchema, raw: JsonSchema): string {
   if (node.enum) return node.enum.map(code).join(" or ");
   const variants = variantsOf(node)?.map((v) => resolve(root, v));
   if (variants) {
-    const kinds = variants.map((v) => (v.properties?.type ? resolve(root, v.properties.type).const : undefined));
-    if (kinds.every((k) => typeof k === "string")) return `object by \`type\` (${kinds.map(code).join(", ")})`;
+    const kinds = variants.map((v) =>
+      v.properties?.type ? resolve(root, v.properties.type).const : undefined,
+    );
+    if (kinds.every((k) => typeof k === "string"))
+      return `object by \`type\` (${kinds.map(code).join(", ")})`;
     return variants.map((v) => describeType(root, v)).join(" or ");
   }
   const types = Array.isArray(node.type) ? node.type : node.type ? [node.type] : [];
@@ -79,7 +84,9 @@ function describeType(root: JsonSchema, raw: JsonSchema): string {
     parts.push(`list${node.minItems ? ` (at least ${node.minItems})` : ""} of ${of}`);
   } else if (types.includes("object") && !isObjectWithKeys(node)) {
     const values =
-      typeof node.additionalProperties === "object" ? describeType(root, node.additionalProperties) : "anything";
+      typeof node.additionalProperties === "object"
+        ? describeType(root, node.additionalProperties)
+        : "anything";
     parts.push(`map of name to ${values}`);
   } else if (types.includes("object")) {
     parts.push("object");
@@ -129,7 +136,13 @@ function table(list: Row[]): string {
     ? "| key | type | required | default | description |\n| --- | --- | --- | --- | --- |\n"
     : "| key | type | required | description |\n| --- | --- | --- | --- |\n";
   const line = (r: Row) =>
-    [`\`${r.key}\``, cell(r.type), r.required ? "yes" : "", ...(defaults ? [cell(r.fallback)] : []), cell(r.description)]
+    [
+      `\`${r.key}\``,
+      cell(r.type),
+      r.required ? "yes" : "",
+      ...(defaults ? [cell(r.fallback)] : []),
+      cell(r.description),
+    ]
       .map((c) => (c === "" ? " " : ` ${c} `))
       .join("|");
   return `${head}${list.map((r) => `|${line(r)}|`).join("\n")}\n`;
@@ -151,14 +164,14 @@ function discriminator(root: JsonSchema, variant: JsonSchema): string {
 }
 
 function adapterSections(root: JsonSchema, key: string, variants: JsonSchema[]): string {
-  const about = ADAPTER_PAGES[key] ?? { title: key, page: "" };
+  const about = ADAPTER_PAGES[key] ?? { title: key, one: "entry", page: "" };
   const types = variants.map((v) => discriminator(root, v));
+  const more = about.page
+    ? ` What each type does, and the rights its key needs: [${about.page}](${about.page}).`
+    : "";
   const parts = [
-    `## ${about.title}\n\n` +
-      `\`${key}\` maps a name of your choice (letters, digits, \`.\`, \`_\`, \`-\`) to one ${key === "sources" ? "source" : key === "targets" ? "target" : "entry"}; ` +
-      `its \`type\` is one of ${types.map(code).join(", ")} and decides which other keys it takes.` +
-      (about.page ? ` What each type does, and the rights its key needs: [${about.page}](${about.page}).` : "") +
-      "\n",
+    `## ${about.title}\n\n\`${key}\` maps a name of your choice (letters, digits, \`.\`, \`_\`, \`-\`) to one ` +
+      `${about.one}; its \`type\` is one of ${types.map(code).join(", ")} and decides which other keys it takes.${more}\n`,
   ];
   variants.forEach((variant, i) => {
     const type = types[i] as string;
@@ -196,7 +209,8 @@ export function renderConfigurationDoc(schema: JsonSchema): string {
     `## Top level\n\n${table(topRows)}`,
     ...lists.map((k) => {
       const node = resolve(schema, props[k] as JsonSchema);
-      return `## \`${k}\`\n\n${k === "rules" ? RULES_INTRO : ""}${table(rows(schema, node.items as JsonSchema, `${k}[].`))}`;
+      const intro = k === "rules" ? RULES_INTRO : "";
+      return `## \`${k}\`\n\n${intro}${table(rows(schema, node.items as JsonSchema, `${k}[].`))}`;
     }),
     ...adapters.map((k) => adapterSections(schema, k, adapterVariants(schema, props[k] as JsonSchema) ?? [])),
     CONFIG_DOC_OUTRO,

@@ -7,7 +7,9 @@ import type { JsonSchema } from "./config-doc.js";
 import { renderConfigurationDoc } from "./config-doc.js";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
-const schema = JSON.parse(readFileSync(path.join(root, "schema", "shiftgrant.schema.json"), "utf8")) as JsonSchema;
+const schema = JSON.parse(
+  readFileSync(path.join(root, "schema", "shiftgrant.schema.json"), "utf8"),
+) as JsonSchema;
 const out = path.join(root, "docs", "configuration.md");
 writeFileSync(out, renderConfigurationDoc(schema));
 console.log(`wrote ${path.relative(process.cwd(), out)}`);

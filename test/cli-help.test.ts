@@ -56,9 +56,9 @@ describe("--help", () => {
     help = r.stdout;
   });
 
-  it("lists every exit code of the README's table, with its meaning", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const table = readme.slice(readme.indexOf("## Exit codes"));
+  it("lists every exit code of the table in docs/output.md, with its meaning", () => {
+    const doc = readFileSync(path.join(ROOT, "docs", "output.md"), "utf8");
+    const table = doc.slice(doc.indexOf("## Exit codes"));
     const rows = [...table.matchAll(/^\| (\d+) \| (.+) \|$/gm)].map((m) => [
       m[1],
       (m[2] as string).replaceAll("`", ""),

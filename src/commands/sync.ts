@@ -44,7 +44,7 @@ export type SyncOptions = {
 };
 
 /**
- * Fetch, plan, apply, record, report. Returns the exit code (see the README). A dry run takes no
+ * Fetch, plan, apply, record, report. Returns the exit code (docs/output.md, exit codes). A dry run takes no
  * lock, makes no target call and writes nothing; it still reads the ledger, so its plan is the plan
  * a real run would carry out.
  */

@@ -42,7 +42,7 @@ export function summarize(actions: readonly ReportedAction[]): Summary {
   return s;
 }
 
-/** The JSON document of SPEC section 7: stable keys, UTC times with `Z` and second precision. */
+/** The JSON document (docs/output.md, JSON output): stable keys, UTC times with `Z` and second precision. */
 export function renderJson(report: Report): string {
   const doc = {
     version: 1,

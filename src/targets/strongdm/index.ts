@@ -10,7 +10,7 @@ import {
 } from "../types.js";
 import { fillTemplate } from "../template.js";
 
-/** `sdm admin users grant-temporary --from START --until END RESOURCE IDENTITY` (SPEC section 5). */
+/** `sdm admin users grant-temporary --from START --until END RESOURCE IDENTITY` (docs/contract.md, the exact calls). */
 export const DEFAULT_GRANT_ARGS = [
   "admin",
   "users",

@@ -44,7 +44,16 @@ function gatedTarget(fail: (kind: string, call: TargetCall) => boolean = () => f
       return fail(kind, call) ? { status: "failed", error: `${kind} refused` } : { status: "applied" };
     };
   const target: Target = {
-    capabilities: { futureStart: true, revoke: true, extendInPlace: false, shortenInPlace: false },
+    capabilities: {
+      futureStart: true,
+      revoke: true,
+      extendInPlace: false,
+      shortenInPlace: false,
+      expires: true,
+      memberships: false,
+      listsMembers: false,
+      identity: "email",
+    },
     shorten: run("shorten"),
     grant: run("grant"),
     extend: run("extend"),

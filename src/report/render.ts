@@ -58,7 +58,8 @@ export function renderJson(report: Report): string {
       identity: a.identity,
       start: formatUtc(a.start),
       end: formatUtc(a.end),
-      reason: a.note ? `${a.reason} (${a.note})` : a.reason,
+      reason:
+        a.note || a.noCall ? `${a.reason} (${[a.note, a.noCall].filter(Boolean).join("; ")})` : a.reason,
       status: a.status,
       ...(a.error !== undefined ? { error: a.error } : {}),
     })),
@@ -181,7 +182,7 @@ export function renderText(report: Report, opts: TextOptions): string {
         // A revoke ends the access when it runs, not at the end the grant had; an expiry too.
         a.kind === "revoke" || a.kind === "expire" ? `${when(opts.now)}, was ${when(a.end)}` : when(a.end),
         statusText(a),
-        [a.reason, a.note, a.error].filter(Boolean).join(" — "),
+        [a.reason, a.note, a.noCall, a.error].filter(Boolean).join(" — "),
       ].map(sanitizeForTerminal),
     );
     const widths = columnWidths(HEADER, rows);

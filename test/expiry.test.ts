@@ -162,7 +162,10 @@ describe("command target with expires: false: shiftgrant ends each grant itself"
         "expire primary alice@example.com failed",
         "grant primary bob@example.com planned",
       ]);
-      assert.match(String(r7.doc.stopped), /nothing was applied but the 1 expiry, which never wait/);
+      assert.match(
+        String((JSON.parse(r7.stdout) as { stopped?: string }).stopped),
+        /nothing was applied but the 1 expiry, which never wait/,
+      );
       assert.match(r7.stderr, /access past its end was not expired; the next run tries again/);
       const prom = await readFile(metrics, "utf8");
       assert.match(prom, /^shiftgrant_overdue_expiries 1$/m);

@@ -285,6 +285,20 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     );
 
   program
+    .command("grants")
+    .description(
+      "print what the ledger holds now: until when, pre-existing access and overdue expiries marked",
+    )
+    .addOption(configOption())
+    .addOption(outputOption())
+    .action(
+      run(async (d, o) => {
+        const { runGrants } = await import("./commands/grants.js");
+        return runGrants({ config: await configFile(o.config), output: o.output as "text" | "json" }, d);
+      }),
+    );
+
+  program
     .command("completion")
     .description("print a shell completion script (bash, zsh or fish)")
     .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))

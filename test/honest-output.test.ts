@@ -72,7 +72,7 @@ describe("a source that failed", { concurrency: true }, () => {
           "  rule dba (source pd): GET /schedules: 401 Authentication failed",
           "  rule platform (source pd): GET /schedules: 401 Authentication failed",
           "",
-          "summary: 0 grant, 0 extend, 0 shorten, 0 revoke, 1 unchanged, 0 wait, 0 skip, 0 failed, 2 source errors",
+          "summary: 0 grant, 0 extend, 0 shorten, 0 revoke, 0 expire, 1 unchanged, 0 wait, 0 skip, 0 failed, 2 source errors",
           "",
         ].join("\n"),
       );
@@ -127,7 +127,17 @@ describe("a source that failed", { concurrency: true }, () => {
           { rule: "dba", source: "pd", message: "GET /schedules: 401 Authentication failed" },
           { rule: "platform", source: "pd", message: "GET /schedules: 401 Authentication failed" },
         ],
-        summary: { grant: 0, extend: 0, shorten: 0, revoke: 0, unchanged: 1, wait: 0, skip: 0, failed: 0 },
+        summary: {
+          grant: 0,
+          extend: 0,
+          shorten: 0,
+          revoke: 0,
+          expire: 0,
+          unchanged: 1,
+          wait: 0,
+          skip: 0,
+          failed: 0,
+        },
       });
       // A 401 is not retried: one request each run, and nothing else was asked or changed.
       assert.deepEqual(env.pd.countByPath(), { "/schedules": 2 });

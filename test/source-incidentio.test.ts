@@ -179,6 +179,7 @@ describe("sync: incident.io to a command", () => {
       extend: 0,
       shorten: 0,
       revoke: 0,
+      expire: 0,
       unchanged: 0,
       wait: 0,
       skip: 0,

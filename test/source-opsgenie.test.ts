@@ -298,6 +298,7 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
         extend: 0,
         shorten: 0,
         revoke: 0,
+        expire: 0,
         unchanged: 0,
         wait: 0,
         skip: 0,

@@ -189,7 +189,17 @@ describe("issue 3: safe unattended re-runs", { concurrency: true }, () => {
             },
           ],
           errors: [],
-          summary: { grant: 0, extend: 0, shorten: 0, revoke: 0, unchanged: 2, wait: 0, skip: 0, failed: 0 },
+          summary: {
+            grant: 0,
+            extend: 0,
+            shorten: 0,
+            revoke: 0,
+            expire: 0,
+            unchanged: 2,
+            wait: 0,
+            skip: 0,
+            failed: 0,
+          },
         });
         // The ledger is versioned and holds each grant once, with the run that issued it.
         const ledger = await env.ledger();
@@ -342,6 +352,7 @@ shifts:
           extend: 0,
           shorten: 0,
           revoke: 0,
+          expire: 0,
           unchanged: 1,
           wait: 0,
           skip: 0,

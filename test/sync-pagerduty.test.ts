@@ -74,7 +74,17 @@ describe("sync: PagerDuty to strongDM", () => {
         },
       ],
       errors: [],
-      summary: { grant: 3, extend: 0, shorten: 0, revoke: 0, unchanged: 0, wait: 0, skip: 0, failed: 0 },
+      summary: {
+        grant: 3,
+        extend: 0,
+        shorten: 0,
+        revoke: 0,
+        expire: 0,
+        unchanged: 0,
+        wait: 0,
+        skip: 0,
+        failed: 0,
+      },
     });
   });
 
@@ -114,6 +124,7 @@ describe("sync: PagerDuty to strongDM", () => {
       extend: 0,
       shorten: 0,
       revoke: 0,
+      expire: 0,
       unchanged: 3,
       wait: 0,
       skip: 0,

@@ -48,7 +48,7 @@ rules:
     assert.deepEqual(
       lines.filter((l) => l.startsWith("summary:")),
       [
-        "summary: 4 grant, 0 extend, 0 shorten, 0 revoke, 0 unchanged, 0 wait, 0 skip, 0 failed (dry run: nothing was changed)",
+        "summary: 4 grant, 0 extend, 0 shorten, 0 revoke, 0 expire, 0 unchanged, 0 wait, 0 skip, 0 failed (dry run: nothing was changed)",
       ],
     );
     assert.ok(

@@ -15,3 +15,9 @@ export const SOURCE_TYPES = ["pagerduty", "opsgenie", "incidentio", "file"] as c
 export const TARGET_TYPES = ["strongdm", "teleport", "command", "http"] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 export type TargetType = (typeof TARGET_TYPES)[number];
+
+/**
+ * Target types that can list a resource's members, and so take `exclusive` resources. None of the
+ * current ones can: a command or an HTTP receiver has no way to say who is a member.
+ */
+export const TARGETS_LISTING_MEMBERS: readonly string[] = [];

@@ -4,7 +4,7 @@ import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { DEFAULT_TOKEN_ENV } from "./defaults.js";
+import { DEFAULT_TOKEN_ENV, TARGETS_LISTING_MEMBERS } from "./defaults.js";
 import { DEFAULT_HTTP, DEFAULT_MAX_RESPONSE_BYTES, type HttpSettings } from "../infra/http.js";
 import { isPlainEmail, normalizeEmail } from "../core/identity.js";
 import {
@@ -30,9 +30,25 @@ export type SourceConfig =
 /** A source read over HTTP with a token. */
 export type ApiSourceConfig = Extract<SourceConfig, { baseUrl: string }>;
 
-export type TargetConfig = { name: string; concurrency: number; timeoutMs: number } & (
+export type TargetConfig = {
+  name: string;
+  concurrency: number;
+  timeoutMs: number;
+  /** This target's own map (source email -> identity), applied after the top-level one. */
+  identities: Map<string, string>;
+  /** Resources whose whole membership shiftgrant owns. */
+  exclusive: string[];
+} & (
   | { type: "strongdm"; command: string; secret: SecretRef; grantArgs: string[] | null }
-  | { type: "command"; grant: string[]; revoke: string[] | null; secret: SecretRef | null; env: string[] }
+  | {
+      type: "command";
+      grant: string[];
+      revoke: string[] | null;
+      secret: SecretRef | null;
+      env: string[];
+      /** The command ends each grant at {end} by itself; if not, shiftgrant expires it with `revoke`. */
+      expires: boolean;
+    }
   | { type: "teleport"; command: string; args: string[]; env: string[] }
   | {
       type: "http";
@@ -40,6 +56,8 @@ export type TargetConfig = { name: string; concurrency: number; timeoutMs: numbe
       secret: SecretRef | null;
       headersFromEnv: Record<string, string>;
       revoke: boolean;
+      /** The receiver ends each grant at its end by itself; if not, shiftgrant expires it with DELETE. */
+      expires: boolean;
     }
 );
 
@@ -368,7 +386,12 @@ function normalize(
   for (const [name, t] of Object.entries(raw.targets)) {
     const at = formatPath(["targets", name]);
     checkName(name, at, problems);
-    const common = { name, concurrency: t.concurrency ?? 4, timeoutMs: ms(t.timeout, 60_000) };
+    const common = {
+      name,
+      concurrency: t.concurrency ?? 4,
+      timeoutMs: ms(t.timeout, 60_000),
+      ...targetMemberships(t, at, problems),
+    };
     if (t.type === "strongdm") {
       targets.set(name, {
         ...common,
@@ -396,7 +419,13 @@ function normalize(
         secret: hasSecret ? secretRef(t, "http", at, resolvePath, problems) : null,
         headersFromEnv: t.headersFromEnv ?? {},
         revoke: t.revoke ?? false,
+        expires: t.expires ?? true,
       });
+      if (t.expires === false && !t.revoke) {
+        problems.push(
+          `${at}.expires: false means shiftgrant ends each grant with DELETE url/{key}, so the receiver must take it: set revoke: true`,
+        );
+      }
     } else {
       const hasSecret = t.tokenEnv !== undefined || t.tokenFile !== undefined;
       targets.set(name, {
@@ -406,7 +435,13 @@ function normalize(
         revoke: t.revoke ? resolveArgv(t.revoke, `${at}.revoke[0]`, resolvePath) : null,
         secret: hasSecret ? secretRef(t, "command", at, resolvePath, problems) : null,
         env: t.env ?? [],
+        expires: t.expires ?? true,
       });
+      if (t.expires === false && !t.revoke) {
+        problems.push(
+          `${at}.expires: false means shiftgrant ends each grant with the revoke command: add revoke: [...] (e.g. ["/usr/local/bin/revoke", "{identity}", "{resource}"])`,
+        );
+      }
       checkTemplate(t.grant, `${at}.grant`, problems, true);
       if (t.revoke) checkTemplate(t.revoke, `${at}.revoke`, problems, true);
     }
@@ -485,6 +520,27 @@ function normalize(
     targets,
     rules,
   };
+}
+
+/**
+ * A target's own identity map and its exclusive resources. The map's values are checked against the
+ * target's identity kind when the plan is made, not here (a GitHub login is no email).
+ */
+function targetMemberships(
+  t: RawTarget,
+  at: string,
+  problems: string[],
+): { identities: Map<string, string>; exclusive: string[] } {
+  const identities = new Map<string, string>();
+  for (const [from, to] of Object.entries(t.identities ?? {})) {
+    identities.set(normalizeEmail(from), to.trim());
+  }
+  if (t.exclusive && !TARGETS_LISTING_MEMBERS.includes(t.type)) {
+    problems.push(
+      `${at}.exclusive: a ${t.type} target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members${TARGETS_LISTING_MEMBERS.length > 0 ? `: ${TARGETS_LISTING_MEMBERS.join(", ")}` : ""})`,
+    );
+  }
+  return { identities, exclusive: [...new Set(t.exclusive ?? [])] };
 }
 
 function normalizeRule(

@@ -113,6 +113,28 @@ const targetCommon = {
   timeout: duration.optional().meta({ description: "Time allowed for one call (default 60s)." }),
 };
 
+/**
+ * Keys about identities and memberships that every target takes (`identities`, `exclusive`), and
+ * `expires` for the targets where the config says whether the tool ends a grant by itself.
+ */
+const targetIdentities = {
+  identities: z.record(z.string(), z.string()).optional().meta({
+    description:
+      "Source email -> identity in this target only; applied after the top-level identities, and wins over them.",
+  }),
+  exclusive: z.array(z.string().min(1)).optional().meta({
+    description:
+      "Resources whose whole membership shiftgrant owns: each run removes every member not on call. Only on targets that can list members.",
+  }),
+};
+
+const targetExpires = {
+  expires: z.boolean().optional().meta({
+    description:
+      "The command or receiver ends each grant at {end} by itself (default true). With false, shiftgrant ends it with the revoke call once its end has passed.",
+  }),
+};
+
 export const strongdmTargetSchema = z.strictObject({
   type: z.literal("strongdm"),
   command: z.string().min(1).optional().meta({ description: 'The sdm executable (default "sdm").' }),
@@ -122,6 +144,7 @@ export const strongdmTargetSchema = z.strictObject({
       "Arguments after the executable, to match another sdm version: {identity} {resource} {start} {end} {duration} {rule} {reason}.",
   }),
   ...targetCommon,
+  ...targetIdentities,
 });
 
 export const commandTargetSchema = z.strictObject({
@@ -136,6 +159,8 @@ export const commandTargetSchema = z.strictObject({
     .optional()
     .meta({ description: "Names of extra environment variables passed to the command." }),
   ...targetCommon,
+  ...targetExpires,
+  ...targetIdentities,
 });
 
 export const teleportTargetSchema = z.strictObject({
@@ -150,6 +175,7 @@ export const teleportTargetSchema = z.strictObject({
     .optional()
     .meta({ description: "Names of extra environment variables passed to tctl." }),
   ...targetCommon,
+  ...targetIdentities,
 });
 
 export const httpTargetSchema = z.strictObject({
@@ -167,6 +193,8 @@ export const httpTargetSchema = z.strictObject({
     .optional()
     .meta({ description: "The endpoint takes DELETE url/{key} to revoke (default false)." }),
   ...targetCommon,
+  ...targetExpires,
+  ...targetIdentities,
 });
 
 export const targetSchema = z.discriminatedUnion("type", [

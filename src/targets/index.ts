@@ -1,9 +1,9 @@
 import type { TargetConfig } from "../config/load.js";
-import { createCommandTarget } from "./command/index.js";
-import { createHttpTarget } from "./http/index.js";
-import { createStrongdmTarget } from "./strongdm/index.js";
-import { createTeleportTarget } from "./teleport/index.js";
-import type { Target, TargetDeps } from "./types.js";
+import { commandCapabilities, createCommandTarget } from "./command/index.js";
+import { createHttpTarget, httpCapabilities } from "./http/index.js";
+import { createStrongdmTarget, STRONGDM_CAPABILITIES } from "./strongdm/index.js";
+import { createTeleportTarget, TELEPORT_CAPABILITIES } from "./teleport/index.js";
+import type { Target, TargetCapabilities, TargetDeps } from "./types.js";
 
 /** Every target type, in one explicit map; a test checks it against the folders. */
 export const TARGET_TYPES = {
@@ -18,4 +18,18 @@ export const TARGET_TYPES = {
 
 export function createTarget(config: TargetConfig, deps: TargetDeps): Target {
   return TARGET_TYPES[config.type](config, deps);
+}
+
+/** What a configured target can do, without building it (the plan and `grants` need only this). */
+export function capabilitiesOf(config: TargetConfig): TargetCapabilities {
+  switch (config.type) {
+    case "command":
+      return commandCapabilities(config);
+    case "http":
+      return httpCapabilities(config);
+    case "strongdm":
+      return STRONGDM_CAPABILITIES;
+    case "teleport":
+      return TELEPORT_CAPABILITIES;
+  }
 }

@@ -7,9 +7,28 @@ import {
   type ActionResult,
   type Target,
   type TargetCall,
+  type TargetCapabilities,
   type TargetDeps,
 } from "../types.js";
 import { fillTemplate } from "../template.js";
+
+/**
+ * With `expires: false` the command cannot end a grant by itself: shiftgrant runs `revoke` at the
+ * end, grants nothing before its start, and treats the access as one membership per resource and
+ * identity, whatever the number of rules behind it.
+ */
+export function commandCapabilities(config: Extract<TargetConfig, { type: "command" }>): TargetCapabilities {
+  return {
+    futureStart: config.expires,
+    revoke: config.revoke !== null,
+    extendInPlace: false,
+    shortenInPlace: false,
+    expires: config.expires,
+    memberships: !config.expires,
+    listsMembers: false,
+    identity: "email",
+  };
+}
 
 /**
  * Any command: the `grant` argv (and `revoke`, if given) with placeholders filled in, run without a
@@ -27,7 +46,7 @@ export function createCommandTarget(
   };
   const revoke = config.revoke;
   return {
-    capabilities: { futureStart: true, revoke: revoke !== null, extendInPlace: false, shortenInPlace: false },
+    capabilities: commandCapabilities(config),
     grant: (call) => run(config.grant, call),
     extend: (call) => run(config.grant, call),
     shorten: cannotShorten,

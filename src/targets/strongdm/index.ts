@@ -5,6 +5,7 @@ import {
   toResult,
   findExecutable,
   type Target,
+  type TargetCapabilities,
   type TargetCall,
   type TargetDeps,
 } from "../types.js";
@@ -28,6 +29,17 @@ export const DEFAULT_GRANT_ARGS = [
  * environment (never in argv). strongDM expires grants itself and its grants cannot be edited, so an
  * extension is a new grant from the held end, and there is no revoke.
  */
+export const STRONGDM_CAPABILITIES: TargetCapabilities = {
+  futureStart: true,
+  revoke: false,
+  extendInPlace: false,
+  shortenInPlace: false,
+  expires: true,
+  memberships: false,
+  listsMembers: false,
+  identity: "email",
+};
+
 export function createStrongdmTarget(
   config: Extract<TargetConfig, { type: "strongdm" }>,
   deps: TargetDeps,
@@ -39,7 +51,7 @@ export function createStrongdmTarget(
       await deps.exec([config.command, ...fillTemplate(args, call)], { env, timeoutMs: config.timeoutMs }),
     );
   return {
-    capabilities: { futureStart: true, revoke: false, extendInPlace: false, shortenInPlace: false },
+    capabilities: STRONGDM_CAPABILITIES,
     grant,
     extend: grant,
     shorten: cannotShorten,

@@ -6,6 +6,7 @@ import {
   toResult,
   type ActionResult,
   type Target,
+  type TargetCapabilities,
   type TargetCall,
   type TargetDeps,
 } from "../types.js";
@@ -20,6 +21,17 @@ import {
  *   tctl [args...] acl users add LIST IDENTITY END REASON
  *   tctl [args...] acl users rm LIST IDENTITY
  */
+export const TELEPORT_CAPABILITIES: TargetCapabilities = {
+  futureStart: false,
+  revoke: true,
+  extendInPlace: true,
+  shortenInPlace: true,
+  expires: true,
+  memberships: false,
+  listsMembers: false,
+  identity: "email",
+};
+
 export function createTeleportTarget(
   config: Extract<TargetConfig, { type: "teleport" }>,
   deps: TargetDeps,
@@ -32,7 +44,7 @@ export function createTeleportTarget(
   const add = (call: TargetCall) =>
     run(["acl", "users", "add", call.resource, call.identity, formatUtc(call.end), call.reason]);
   return {
-    capabilities: { futureStart: false, revoke: true, extendInPlace: true, shortenInPlace: true },
+    capabilities: TELEPORT_CAPABILITIES,
     grant: add,
     extend: add,
     shorten: add,

@@ -6,7 +6,8 @@ import {
   type FakePagerDutyOptions,
   type FakeUser,
 } from "./fakes/pagerduty.js";
-import { makeFakeCli, makeTempDir, runCli, writeYaml } from "./helpers.js";
+import { makeFakeCli, makeTempDir, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 /**
  * A PagerDuty + strongDM setup for integration tests: a fake PagerDuty on 127.0.0.1, a fake `sdm`
@@ -114,7 +115,7 @@ export type Env = {
   config: string;
   sdm: Awaited<ReturnType<typeof makeFakeCli>>;
   pd: Awaited<ReturnType<typeof startFakePagerDuty>>;
-  run: (args: string[], env?: Record<string, string>) => ReturnType<typeof runCli>;
+  run: (args: string[], env?: Record<string, string>) => ReturnType<typeof runMain>;
   cleanup: () => Promise<void>;
 };
 
@@ -166,10 +167,11 @@ rules:
 ${extraConfig}`,
   );
   const run = (args: string[], env: Record<string, string> = {}) =>
-    runCli(["sync", "-c", config, ...args], {
+    runMain(["sync", "-c", config, ...args], {
       binDir,
       cwd: dir,
-      env: { PAGERDUTY_TOKEN: PD_TOKEN, SDM_ADMIN_TOKEN: SDM_TOKEN, SHIFTGRANT_NOW: NOW, ...env },
+      env: { PAGERDUTY_TOKEN: PD_TOKEN, SDM_ADMIN_TOKEN: SDM_TOKEN, ...env },
+      now: NOW,
     });
   return {
     dir,

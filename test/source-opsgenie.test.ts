@@ -8,7 +8,8 @@ import {
   type FakeOpsgenie,
   type FakeOpsgenieOptions,
 } from "./fakes/opsgenie.js";
-import { assertNoSecret, makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+import { assertNoSecret, makeFakeCli, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // End to end: the built CLI against a fake Opsgenie on 127.0.0.1 and a `command` target whose
 // grant command is a fake CLI first on PATH.
@@ -120,7 +121,7 @@ type Env = {
   config: string;
   og: FakeOpsgenie;
   grant: Awaited<ReturnType<typeof makeFakeCli>>;
-  run: (args: string[], env?: Record<string, string>) => ReturnType<typeof runCli>;
+  run: (args: string[], env?: Record<string, string>) => ReturnType<typeof runMain>;
   cleanup: () => Promise<void>;
 };
 
@@ -173,10 +174,11 @@ ${
 `,
   );
   const run = (args: string[], env: Record<string, string> = {}) =>
-    runCli([...args, "-c", config], {
+    runMain([...args, "-c", config], {
       binDir,
       cwd: dir,
-      env: { OPSGENIE_API_KEY: KEY, SHIFTGRANT_NOW: NOW, ...env },
+      env: { OPSGENIE_API_KEY: KEY, ...env },
+      now: NOW,
     });
   return {
     dir,
@@ -210,7 +212,7 @@ const sortArgv = (a: string[][]) => [...a].sort((x, y) => x.join(" ").localeComp
 describe("Opsgenie, end to end", { concurrency: true }, () => {
   describe("sync: Opsgenie to a command", { concurrency: 1 }, () => {
     let env: Env;
-    let res: Awaited<ReturnType<typeof runCli>>;
+    let res: Awaited<ReturnType<typeof runMain>>;
     before(async () => {
       env = await setup();
       res = await env.run(["sync", "--output", "json"]);

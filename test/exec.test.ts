@@ -115,3 +115,31 @@ it("validate warns about a sh -c template that embeds {reason}, and stays exit 0
     await env.cleanup();
   }
 });
+
+it("main() runs the target commands through the exec it is given: the argv and environment, no child", async () => {
+  const env = await setup(`  t: { type: command, grant: [not-on-path, "{identity}", "{start}"] }`);
+  try {
+    const calls: { argv: readonly string[]; env: Record<string, string>; timeoutMs: number }[] = [];
+    const res = await runMain(["sync", "-c", path.join(env.dir, "shiftgrant.yaml"), "--output", "json"], {
+      binDir: env.binDir,
+      cwd: env.dir,
+      now: "2026-11-22T10:00:00Z",
+      exec: (argv, opts) => {
+        calls.push({ argv, env: opts.env, timeoutMs: opts.timeoutMs });
+        return Promise.resolve({ ok: true, stdout: "", stderr: "" });
+      },
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(
+      calls.map((c) => [c.argv, Object.keys(c.env).sort()]),
+      [
+        [
+          ["not-on-path", "alice@example.com", "2026-11-22T10:00:00Z"],
+          ["HOME", "PATH"],
+        ],
+      ],
+    );
+  } finally {
+    await env.cleanup();
+  }
+});

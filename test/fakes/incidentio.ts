@@ -106,6 +106,8 @@ export type FakeIncidentio = {
   url: string;
   requests: RecordedRequest[];
   unexpected: string[];
+  /** Allows unexpected lines that contain (or match) these: close() fails the test on any other. */
+  allow(...matches: (string | RegExp)[]): void;
   /** queue faults for requests whose path matches (string = exact pathname); each used once, in order */
   fault(path: string | RegExp, ...faults: Fault[]): void;
   /** mutate between runs */
@@ -696,6 +698,7 @@ export async function startFakeIncidentio(opts: FakeIncidentioOptions): Promise<
     url: "",
     requests: shell.requests,
     unexpected: shell.unexpected,
+    allow: shell.allow,
     state,
     fault: shell.fault,
     countByPath(grouped = false) {

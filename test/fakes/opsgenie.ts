@@ -112,6 +112,8 @@ export type FakeOpsgenie = {
   url: string;
   requests: RecordedRequest[];
   unexpected: string[];
+  /** Allows unexpected lines that contain (or match) these: close() fails the test on any other. */
+  allow(...matches: (string | RegExp)[]): void;
   /** queue faults for requests whose path matches (string = exact pathname); each used once, in order */
   fault(path: string | RegExp, ...faults: Fault[]): void;
   state: FakeOpsgenieState;
@@ -550,6 +552,7 @@ export async function startFakeOpsgenie(opts: FakeOpsgenieOptions): Promise<Fake
     url: "",
     requests: shell.requests,
     unexpected: shell.unexpected,
+    allow: shell.allow,
     state,
     fault: shell.fault,
     countByPath: shell.countByPath,

@@ -140,6 +140,8 @@ export type FakePagerDuty = {
   requests: RecordedRequest[];
   /** descriptions of requests the fake did not expect (unknown path/method, bad params); tests assert this is [] */
   unexpected: string[];
+  /** Allows unexpected lines that contain (or match) these: close() fails the test on any other. */
+  allow(...matches: (string | RegExp)[]): void;
   /** queue faults for requests whose path matches (string = exact pathname, RegExp = test pathname); each fault used once, in order */
   fault(path: string | RegExp, ...faults: Fault[]): void;
   /** Makes the answer to the next request for `path` at this `offset` lie (used once). */
@@ -1036,6 +1038,7 @@ export async function startFakePagerDuty(opts: FakePagerDutyOptions): Promise<Fa
     url: "",
     requests: shell.requests,
     unexpected: shell.unexpected,
+    allow: shell.allow,
     state,
     streamed: 0,
     fault: shell.fault,

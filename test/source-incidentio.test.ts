@@ -172,7 +172,7 @@ describe("sync: incident.io to a command", () => {
     assert.deepEqual(sortArgv(calls.map((c) => c.argv)), sortArgv(EXPECTED_ARGV));
   });
 
-  it("prints the JSON document of SPEC section 7", () => {
+  it("prints the JSON report document, field for field", () => {
     const doc = parseJsonOutput(res.stdout);
     assert.deepEqual(doc.window, { since: "2026-11-22T10:00:00Z", until: "2026-11-23T10:00:00Z" });
     assert.deepEqual(doc.errors, []);

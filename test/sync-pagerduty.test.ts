@@ -32,7 +32,7 @@ describe("sync: PagerDuty to strongDM", () => {
     }
   });
 
-  it("prints the JSON document of SPEC section 7", () => {
+  it("prints the JSON report document, field for field", () => {
     const doc = parseJsonOutput(res.stdout);
     assert.deepEqual(doc, {
       version: 1,

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DateTime } from "luxon";
@@ -15,8 +14,9 @@ import {
   type FakeIncSchedule,
   type FakeIncUser,
 } from "./fakes/incidentio.js";
-import { assertNoSecret, makeFakeCli, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
-import { runMain } from "./harness.js";
+import { assertNoSecret, parseJsonOutput } from "./helpers.js";
+import { startScenario, type FakeCli, type Scenario } from "./e2e-setup.js";
+import type { MainResult } from "./harness.js";
 
 /** A shift's instant as luxon's ISO form in UTC (what the assertions below were written against). */
 const iso = (ms: number) => DateTime.fromMillis(ms, { zone: "utc" }).toISO();
@@ -68,9 +68,9 @@ const SCHEDULES: FakeIncSchedule[] = [
 type Env = {
   dir: string;
   config: string;
-  grant: Awaited<ReturnType<typeof makeFakeCli>>;
+  grant: FakeCli;
   inc: FakeIncidentio;
-  run: (args: string[], env?: Record<string, string>) => ReturnType<typeof runMain>;
+  run: Scenario<FakeIncidentio>["run"];
   cleanup: () => Promise<void>;
 };
 
@@ -78,21 +78,20 @@ async function setup(
   fake: Partial<FakeIncidentioOptions> = {},
   opts: { rules?: string; http?: string } = {},
 ): Promise<Env> {
-  const { dir, cleanup } = await makeTempDir();
-  const binDir = path.join(dir, "bin");
-  await mkdir(binDir);
-  const grant = await makeFakeCli(binDir, "grant-access");
-  const inc = await startFakeIncidentio({
-    key: KEY,
-    users: structuredClone(USERS),
-    schedules: structuredClone(SCHEDULES),
-    // 4 entries (of the three lists together) a page: every schedule above takes two pages
-    pageSize: 4,
-    ...fake,
-  });
-  const config = await writeYaml(
-    path.join(dir, "shiftgrant.yaml"),
-    `
+  const s = await startScenario({
+    startFake: () =>
+      startFakeIncidentio({
+        key: KEY,
+        users: structuredClone(USERS),
+        schedules: structuredClone(SCHEDULES),
+        // 4 entries (of the three lists together) a page: every schedule above takes two pages
+        pageSize: 4,
+        ...fake,
+      }),
+    clis: ["grant-access"],
+    env: { INCIDENTIO_API_KEY: KEY },
+    now: NOW,
+    config: (inc) => `
 version: 1
 window: 24h
 state: state.json
@@ -121,25 +120,8 @@ ${
     resources: [prod-k8s]`
 }
 `,
-  );
-  const run = (args: string[], env: Record<string, string> = {}) =>
-    runMain([...args, "-c", config], {
-      binDir,
-      cwd: dir,
-      env: { INCIDENTIO_API_KEY: KEY, ...env },
-      now: NOW,
-    });
-  return {
-    dir,
-    config,
-    grant,
-    inc,
-    run,
-    cleanup: async () => {
-      await inc.close();
-      await cleanup();
-    },
-  };
+  });
+  return { ...s, grant: s.clis["grant-access"] as FakeCli, inc: s.fake };
 }
 
 const DBA_REASON = "on call: DBA Primary (incident.io)";
@@ -159,7 +141,7 @@ const sortArgv = (list: string[][]) => [...list].sort((a, b) => a.join(" ").loca
 
 describe("sync: incident.io to a command", () => {
   let env: Env;
-  let res: Awaited<ReturnType<typeof runMain>>;
+  let res: MainResult;
   before(async () => {
     env = await setup();
     res = await env.run(["sync", "--output", "json"]);

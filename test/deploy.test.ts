@@ -5,7 +5,7 @@ import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { makeTempDir, ROOT } from "./helpers.js";
+import { CLI_LIMIT_MS, makeTempDir, ROOT } from "./helpers.js";
 
 // The deployment examples are checked for what makes them safe to copy: one run at a time, tokens
 // from a secret store, the ledger on persistent storage, and every exit code handled as
@@ -31,11 +31,21 @@ function sh(
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill("SIGKILL");
+    }, CLI_LIMIT_MS);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, output });
+      if (hung)
+        reject(
+          new Error(
+            `sh -c … ${args.join(" ")} did not exit within ${CLI_LIMIT_MS / 1000}s (killed); output so far:\n${output}`,
+          ),
+        );
+      else resolve({ code, signal, output });
     });
     onSpawn?.(child);
   });

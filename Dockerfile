@@ -14,7 +14,8 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json README.md crontab.example ./
+COPY tsconfig.json tsconfig.build.json README.md ARCHITECTURE.md crontab.example ./
+COPY docs/ docs/
 COPY bin/ bin/
 COPY src/ src/
 COPY schema/ schema/

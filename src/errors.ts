@@ -1,5 +1,5 @@
 /**
- * The exit codes, as the README documents them. `usage` also covers a config, secret or state that
+ * The exit codes, as docs/output.md documents them. `usage` also covers a config, secret or state that
  * cannot be used: the same "fix and re-run". `sigint` and `sigterm` are a run stopped by a signal
  * (the shell's 128 + signal number), after it finished and recorded the calls under way.
  */

@@ -2,7 +2,7 @@ import { SOURCE_TOKEN_ENV, TARGET_TOKEN_ENV } from "./config/defaults.js";
 import { EXIT, type ExitCode } from "./errors.js";
 
 // What `shiftgrant --help` prints after the commands and options: what cron and scripts need to
-// know without the README at hand. Imports nothing heavy, so that --help stays fast.
+// know without docs/output.md at hand. Imports nothing heavy, so that --help stays fast.
 
 export const EXIT_CODE_MEANINGS: readonly (readonly [ExitCode, string])[] = [
   [EXIT.ok, "success (including nothing to do, and --dry-run)"],

@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { DateTime } from "luxon";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { SOURCE_TYPES, TARGET_TYPES, type SourceType, type TargetType } from "./config/defaults.js";
-import { ConfigError, ShiftgrantError, UsageError, type ErrorKind, type ExitCode } from "./errors.js";
+import { ConfigError, EXIT, ShiftgrantError, UsageError, type ErrorKind, type ExitCode } from "./errors.js";
 import { completionScript, SHELLS, type Shell } from "./commands/completion.js";
 import type { CommandDeps } from "./commands/context.js";
+import type { Exec } from "./infra/exec.js";
 import type { LogFormat, Logger, LogLevel } from "./infra/log.js";
 import { helpEpilogue } from "./help.js";
 import { SecretSet } from "./core/redact.js";
@@ -20,6 +21,15 @@ export type MainDeps = {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   /** Stop requests (SIGINT, SIGTERM), wired by the CLI entry; in-process callers may pass their own. */
   stop?: StopControl;
+  /**
+   * The clock. The CLI passes none: the real time, or the one `SHIFTGRANT_NOW` fakes for a dry run.
+   * In-process callers (tests) pass their own, so that no environment variable fakes it.
+   */
+  now?: () => DateTime;
+  /** Runs the target CLIs (default: each argv as a real child process, without a shell). */
+  exec?: Exec;
+  /** Every wait of a run (HTTP retry backoff, Retry-After); in-process callers pass one that does not wait. */
+  sleep?: (ms: number) => Promise<void>;
 };
 
 export type StopControl = {
@@ -37,10 +47,10 @@ type Opts = Record<string, unknown>;
 
 /**
  * Parses argv, runs one command, returns its exit code. Only this function turns errors into exit
- * codes: 2 for usage, config and secrets, 1 for a bug (and it says so).
+ * codes (EXIT in src/errors.ts): usage for usage, config and secrets, bug for a bug (and it says so).
  */
 export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
-  let code: ExitCode = 0;
+  let code: ExitCode = EXIT.ok;
   // Commander reports a bad command line before any option is known: what the command line asks
   // for is read from it first, so that even that error comes as JSON where JSON was asked for.
   const asked = { output: lastValue(argv, "--output"), logFormat: lastValue(argv, "--log-format") };
@@ -79,7 +89,10 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       outputError: (s, write) =>
         jsonLogs
           ? deps.stderr.write(
-              jsonLogLine("error", s.replace(/^error: /, "").trimEnd(), { exitCode: 2, kind: "usage" }),
+              jsonLogLine("error", s.replace(/^error: /, "").trimEnd(), {
+                exitCode: EXIT.usage,
+                kind: "usage",
+              }),
             )
           : write(s.replace(/^error: /, "shiftgrant: error: ")),
     })
@@ -113,13 +126,14 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
         const commandDeps: CommandDeps = {
           env: deps.env,
           cwd: deps.cwd,
-          now: clockFrom(deps.env, dt, parseInstant),
+          now: deps.now ?? clockFrom(deps.env, dt, parseInstant),
           stdout: out.stream,
           log,
           redactor,
-          exec: runCommand,
+          exec: deps.exec ?? runCommand,
           runId,
           progress: globals.quiet ? () => undefined : progress.show,
+          ...(deps.sleep ? { sleep: deps.sleep } : {}),
           ...(graceful && deps.stop ? { signal: deps.stop.signal, onHardStop: deps.stop.onHardStop } : {}),
         };
         if (graceful) deps.stop?.graceful();
@@ -285,6 +299,20 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     );
 
   program
+    .command("grants")
+    .description(
+      "print what the ledger holds now: until when, pre-existing access and overdue expiries marked",
+    )
+    .addOption(configOption())
+    .addOption(outputOption())
+    .action(
+      run(async (d, o) => {
+        const { runGrants } = await import("./commands/grants.js");
+        return runGrants({ config: await configFile(o.config), output: o.output as "text" | "json" }, d);
+      }),
+    );
+
+  program
     .command("completion")
     .description("print a shell completion script (bash, zsh or fish)")
     .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
@@ -297,12 +325,12 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
     if (jsonLogs)
       deps.stderr.write(
         jsonLogLine("error", "no command given: run shiftgrant --help for the commands", {
-          exitCode: 2,
+          exitCode: EXIT.usage,
           kind: "usage",
         }),
       );
     else program.outputHelp({ error: true });
-    return 2;
+    return EXIT.usage;
   }
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -311,11 +339,12 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
       // Help shown because it was asked for is success; help shown instead of a command that is
       // missing (`shiftgrant --quiet`) is a usage error, as no command at all is.
       const asksHelp = err.code === "commander.help" && err.exitCode === 0;
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || asksHelp) return 0;
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || asksHelp)
+        return EXIT.ok;
       // Commander has already said it on stderr; the JSON document says it on stdout.
       if (asked.output === "json" && !out.written()) {
         writeErrorDocument(out.stream, new SecretSet(), {
-          code: 2,
+          code: EXIT.usage,
           kind: "usage",
           message:
             err.code === "commander.help"
@@ -323,7 +352,7 @@ export async function main(argv: string[], deps: MainDeps): Promise<ExitCode> {
               : err.message.replace(/^error: /, ""),
         });
       }
-      return 2;
+      return EXIT.usage;
     }
     return reportError(err, {
       stderr: deps.stderr,
@@ -425,7 +454,7 @@ type ErrorSinks = {
  */
 function reportError(err: unknown, sinks: ErrorSinks): ExitCode {
   const known = err instanceof ShiftgrantError;
-  const code: ExitCode = known ? err.exitCode : 1;
+  const code: ExitCode = known ? err.exitCode : EXIT.bug;
   const kind: ErrorKind = known ? err.kind : "internal";
   const message = known
     ? err.message

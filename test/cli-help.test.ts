@@ -7,7 +7,8 @@ import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { main } from "../src/main.js";
-import { makeTempDir, ROOT, runCli, writeYaml } from "./helpers.js";
+import { makeTempDir, ROOT, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // What an operator reads and types: --help (exit codes, environment, examples), --quiet and
 // --verbose, and shell completion generated from the same program.
@@ -50,15 +51,15 @@ function hasShell(name: string): boolean {
 describe("--help", () => {
   let help: string;
   before(async () => {
-    const r = await runCli(["--help"]);
+    const r = await runMain(["--help"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, "");
     help = r.stdout;
   });
 
-  it("lists every exit code of the README's table, with its meaning", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const table = readme.slice(readme.indexOf("## Exit codes"));
+  it("lists every exit code of the table in docs/output.md, with its meaning", () => {
+    const doc = readFileSync(path.join(ROOT, "docs", "output.md"), "utf8");
+    const table = doc.slice(doc.indexOf("## Exit codes"));
     const rows = [...table.matchAll(/^\| (\d+) \| (.+) \|$/gm)].map((m) => [
       m[1],
       (m[2] as string).replaceAll("`", ""),
@@ -122,7 +123,7 @@ describe("--help", () => {
     for (const f of ["-q", "--quiet", "-v", "--verbose", "--log-level", "--log-format"]) {
       assert.ok(flags.includes(f), f);
     }
-    const sync = await runCli(["sync", "--help"]);
+    const sync = await runMain(["sync", "--help"]);
     assert.equal(sync.code, 0, sync.stderr);
     const global = section(sync.stdout, "Global Options:").join("\n");
     for (const f of ["-q, --quiet", "-v, --verbose", "--log-level <level>"]) assert.ok(global.includes(f), f);
@@ -158,8 +159,8 @@ rules:
   after(() => cleanup());
 
   const dryRun = (...flags: string[]) =>
-    runCli(["sync", "-c", config, "--dry-run", "--output", "json", ...flags], {
-      env: { SHIFTGRANT_NOW: NOW },
+    runMain(["sync", "-c", config, "--dry-run", "--output", "json", ...flags], {
+      now: NOW,
     });
   const levels = (stderr: string) =>
     stderr
@@ -181,15 +182,15 @@ rules:
       assert.equal(r.stderr, "");
       assert.equal((JSON.parse(r.stdout) as { dryRun: boolean }).dryRun, true, "the output is unchanged");
     }
-    const before = await runCli(["-q", "sync", "-c", config, "--dry-run", "--output", "json"], {
-      env: { SHIFTGRANT_NOW: NOW },
+    const before = await runMain(["-q", "sync", "-c", config, "--dry-run", "--output", "json"], {
+      now: NOW,
     });
     assert.equal(before.code, 0, before.stderr);
     assert.equal(before.stderr, "");
   });
 
   it("--quiet still reports errors", async () => {
-    const r = await runCli(["sync", "-c", path.join(dir, "missing.yaml"), "--quiet"]);
+    const r = await runMain(["sync", "-c", path.join(dir, "missing.yaml"), "--quiet"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /missing\.yaml: no such file/);
   });
@@ -256,23 +257,23 @@ describe("shiftgrant completion", () => {
   before(async () => {
     ({ dir, cleanup } = await makeTempDir("shiftgrant-completion-"));
     for (const shell of ["bash", "zsh", "fish"]) {
-      const r = await runCli(["completion", shell]);
+      const r = await runMain(["completion", shell]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, "");
       scripts[shell] = r.stdout;
       await writeFile(path.join(dir, `shiftgrant.${shell}`), r.stdout);
     }
-    const top = await runCli(["--help"]);
+    const top = await runMain(["--help"]);
     commands = helpNames(top.stdout, "Commands:");
     options.set("", optionFlags(top.stdout));
     for (const c of commands.filter((c) => c !== "help")) {
-      options.set(c, optionFlags((await runCli([c, "--help"])).stdout));
+      options.set(c, optionFlags((await runMain([c, "--help"])).stdout));
     }
   });
   after(() => cleanup());
 
   it("refuses an unknown shell", async () => {
-    const r = await runCli(["completion", "tcsh"]);
+    const r = await runMain(["completion", "tcsh"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /Allowed choices are bash, zsh, fish/);
   });

@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { assertNoSecret, makeTempDir, ROOT, runCli, writeYaml, type CliResult } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // The built CLI, as cron runs it: config errors, missing secrets and bad flags all exit 2 with the
 // problem on stderr and nothing on stdout (stdout is for the plan and the JSON document only).
@@ -54,8 +55,8 @@ shifts:
  * The CLI with text logs: these tests read each error line as people see it. (Where stderr is no
  * terminal, logs and errors are JSON lines by default; test/honest-output.test.ts checks those.)
  */
-function runText(args: string[], opts?: Parameters<typeof runCli>[1]): Promise<CliResult> {
-  return runCli([...args, "--log-format", "text"], opts);
+function runText(args: string[], opts?: Parameters<typeof runMain>[1]): Promise<CliResult> {
+  return runMain([...args, "--log-format", "text"], opts);
 }
 
 /** A usage, config or secret error: exit 2, nothing on stdout, the message on stderr. */
@@ -88,7 +89,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
 
   describe("validate", { concurrency: 3 }, () => {
     it("accepts a good config with its secrets set: exit 0, a summary on stdout", async () => {
-      const r = await runCli(["validate", "-c", pdConfig], { env: both });
+      const r = await runMain(["validate", "-c", pdConfig], { env: both });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         r.stdout,
@@ -127,7 +128,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
     });
 
     it("refuses an empty (or blank) secret variable", async () => {
-      const r = await runCli(["validate", "-c", pdConfig], {
+      const r = await runMain(["validate", "-c", pdConfig], {
         env: { PAGERDUTY_TOKEN: "  ", SDM_ADMIN_TOKEN: SDM_TOKEN },
       });
       assertExit2(r, "missing secret: PAGERDUTY_TOKEN is empty (sources.pd.tokenEnv)");
@@ -139,7 +140,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         path.join(dir, "token-file-missing.yaml"),
         PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: no-such-token"),
       );
-      const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
+      const r = await runMain(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
       assertExit2(
         r,
         `missing secret: cannot read ${path.join(dir, "no-such-token")} (no such file) (sources.pd.tokenFile)`,
@@ -151,7 +152,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         path.join(dir, "token-file-dir.yaml"),
         PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: a-directory"),
       );
-      const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
+      const r = await runMain(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
       assertExit2(
         r,
         `unusable secret: ${path.join(dir, "a-directory")} is a directory, not a regular file (sources.pd.tokenFile)`,
@@ -164,7 +165,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         path.join(dir, "token-file-empty.yaml"),
         PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: empty-token"),
       );
-      const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
+      const r = await runMain(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
       assertExit2(r, `missing secret: ${path.join(dir, "empty-token")} is empty (sources.pd.tokenFile)`);
     });
 
@@ -179,10 +180,10 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
           path.join(dir, `token-file-${path.basename(file)}.yaml`),
           PD_CONFIG.replace("type: pagerduty", `type: pagerduty\n    tokenFile: ${file}`),
         );
-        // A hang (the FIFO has no writer) would be killed by the timeout: exit null, not 2.
-        const r = await runText(["validate", "-c", config], {
+        // Spawned: a hang (the FIFO has no writer) would block this process; the child is killed by
+        // the timeout instead (exit null, not 2).
+        const r = await runCli(["validate", "-c", config, "--log-format", "text"], {
           env: { SDM_ADMIN_TOKEN: SDM_TOKEN },
-          timeoutMs: 15_000,
         });
         assertExit2(r);
         assert.equal(
@@ -198,7 +199,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         path.join(dir, "token-file-huge.yaml"),
         PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: huge-token"),
       );
-      const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
+      const r = await runMain(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
       assertExit2(
         r,
         `unusable secret: ${path.join(dir, "huge-token")} holds 65537 bytes, more than the 64 KB a token file may hold (sources.pd.tokenFile)`,
@@ -239,7 +240,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
     });
 
     it("takes a token variable with one trailing newline (LF or CRLF)", async () => {
-      const r = await runCli(["validate", "-c", pdConfig], {
+      const r = await runMain(["validate", "-c", pdConfig], {
         env: { PAGERDUTY_TOKEN: `${PD_TOKEN}\n`, SDM_ADMIN_TOKEN: `${SDM_TOKEN}\r\n` },
       });
       assert.equal(r.code, 0, r.stderr);
@@ -250,7 +251,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
         path.join(dir, "token-file-good.yaml"),
         PD_CONFIG.replace("type: pagerduty", "type: pagerduty\n    tokenFile: pd-token"),
       );
-      const r = await runCli(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
+      const r = await runMain(["validate", "-c", config], { env: { SDM_ADMIN_TOKEN: SDM_TOKEN } });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /is valid:/);
       await assertNoSecret([PD_TOKEN, SDM_TOKEN], [r.stdout, r.stderr]);
@@ -278,27 +279,27 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
     });
 
     it("says how to pass a config when there is none", async () => {
-      const r = await runCli(["validate"], { env: both, cwd: dir });
+      const r = await runMain(["validate"], { env: both, cwd: dir });
       assertExit2(
         r,
         `${path.join(dir, "shiftgrant.yaml")}: no such file; pass the config with -c FILE or set SHIFTGRANT_CONFIG`,
       );
-      const r2 = await runCli(["validate", "-c", "missing.yaml"], { env: both, cwd: dir });
+      const r2 = await runMain(["validate", "-c", "missing.yaml"], { env: both, cwd: dir });
       assertExit2(r2, `${path.join(dir, "missing.yaml")}: no such file; pass the config with -c FILE`);
     });
 
     it("reads $SHIFTGRANT_CONFIG when -c is absent, and -c wins over it", async () => {
-      const r = await runCli(["validate"], { env: { ...both, SHIFTGRANT_CONFIG: pdConfig }, cwd: ROOT });
+      const r = await runMain(["validate"], { env: { ...both, SHIFTGRANT_CONFIG: pdConfig }, cwd: ROOT });
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.stdout.startsWith(`config ${pdConfig} is valid:`), r.stdout);
 
-      const relative = await runCli(["validate"], {
+      const relative = await runMain(["validate"], {
         env: { ...both, SHIFTGRANT_CONFIG: "pd.yaml" },
         cwd: dir,
       });
       assert.equal(relative.code, 0, relative.stderr);
 
-      const overridden = await runCli(["validate", "-c", fileConfig], {
+      const overridden = await runMain(["validate", "-c", fileConfig], {
         env: { ...both, SHIFTGRANT_CONFIG: pdConfig },
       });
       assert.equal(overridden.code, 0, overridden.stderr);
@@ -306,16 +307,16 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
     });
 
     it("accepts global options after the command name", async () => {
-      const r = await runCli(["validate", "-c", fileConfig, "--log-level", "debug", "--log-format", "json"]);
+      const r = await runMain(["validate", "-c", fileConfig, "--log-level", "debug", "--log-format", "json"]);
       assert.equal(r.code, 0, r.stderr);
-      const bad = await runCli(["validate", "-c", fileConfig, "--log-level", "loud"]);
+      const bad = await runMain(["validate", "-c", fileConfig, "--log-level", "loud"]);
       assertExit2(bad, "--log-level");
     });
   });
 
   describe("sync flags", { concurrency: 3 }, () => {
     const sync = (...args: string[]) =>
-      runText(["sync", "-c", pdConfig, "--dry-run", ...args], { env: { ...both, SHIFTGRANT_NOW: NOW } });
+      runText(["sync", "-c", pdConfig, "--dry-run", ...args], { env: { ...both }, now: NOW });
 
     it("refuses --since that is not a time", async () => {
       assertExit2(
@@ -396,7 +397,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
     });
 
     it("accepts global options after the command name (sync --log-level debug)", async () => {
-      const r = await runCli(
+      const r = await runMain(
         [
           "sync",
           "-c",
@@ -409,7 +410,7 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
           "--log-format",
           "json",
         ],
-        { env: { SHIFTGRANT_NOW: NOW } },
+        { now: NOW },
       );
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout) as { dryRun: boolean; window: { since: string } };
@@ -426,24 +427,24 @@ describe("the CLI on configs, secrets and flags", { concurrency: true }, () => {
   describe("global flags", { concurrency: 3 }, () => {
     it("--version prints the package.json version and exits 0", async () => {
       const pkg = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")) as { version: string };
-      const r = await runCli(["--version"]);
+      const r = await runMain(["--version"]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `${pkg.version}\n`);
       assert.equal(r.stderr, "");
     });
 
     it("--help prints the usage on stdout and exits 0", async () => {
-      const r = await runCli(["--help"]);
+      const r = await runMain(["--help"]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Usage: shiftgrant/);
       for (const command of ["sync", "validate"]) assert.match(r.stdout, new RegExp(`\\n  ${command} `));
-      const sub = await runCli(["sync", "--help"]);
+      const sub = await runMain(["sync", "--help"]);
       assert.equal(sub.code, 0, sub.stderr);
       assert.match(sub.stdout, /--dry-run/);
     });
 
     it("refuses an unknown command", async () => {
-      const r = await runCli(["synk"]);
+      const r = await runMain(["synk"]);
       assertExit2(r, "unknown command 'synk'");
     });
   });

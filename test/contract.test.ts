@@ -14,14 +14,14 @@
  * discriminator, readOnly, writeOnly, xml, externalDocs, deprecated, x-*) are dropped.
  *
  * Where the official schema disagrees with PagerDuty's documented behaviour
- * (/work/shared/reference/api-facts.md §1), the fake follows the documented behaviour and the test
+ * (its API reference and changelog), the fake follows the documented behaviour and the test
  * asserts exactly where the spec rejects it:
  *  - include[]=users / schedules / escalation_policies on GET /oncalls embed the full resource (type
  *    "user", "schedule", "escalation_policy"), while the spec's Oncall still declares references whose
  *    `type` enums ("user_reference", …) reject them. The embedded objects are validated against the full
  *    User / Schedule / EscalationPolicy schemas instead, and the rest of the body with a reference in
  *    their place.
- *  - Direct user escalation targets are on-calls with `schedule: null` (api-facts infers it from the
+ *  - Direct user escalation targets are on-calls with `schedule: null` (inferred from the
  *    `schedule_ids[]` null rule), and permanent on-calls have `start`/`end: null`. The spec describes null
  *    for start/end in prose only ("If `null`, …") and declares neither them nor `schedule` nullable.
  */
@@ -442,7 +442,7 @@ describe("the fake PagerDuty matches PagerDuty's OpenAPI spec", { skip: SKIP }, 
     });
 
     it("a direct user target (schedule null) and a permanent on-call (start, end null): spec not nullable", async () => {
-      // api-facts §1.2: `start`/`end` are null for permanent on-calls (the spec's own Oncall descriptions,
+      // `start`/`end` are null for permanent on-calls (the spec's own Oncall descriptions,
       // "If `null`, …"; changelog 2020-02-26), and `schedule` is null for direct user escalation targets
       // (inferred there from the `schedule_ids[]` null rule). Yet the spec's Oncall declares `schedule` as
       // oneOf two references and `start`/`end` as date-time strings, none of them nullable.
@@ -473,7 +473,7 @@ describe("the fake PagerDuty matches PagerDuty's OpenAPI spec", { skip: SKIP }, 
       ],
     ] as const) {
       it(`include[]=${include}: the spec still declares a reference; the full ${schemaName} matches ${schemaName}`, async () => {
-        // Documented (api-facts §1.2, PD-docs 13-Includes): an include replaces the reference with the full
+        // Documented (PagerDuty docs, Includes): an include replaces the reference with the full
         // resource, so `type` becomes the resource's own type and, for users, `email` is present (shiftgrant
         // reads it). The spec's Oncall keeps the reference schema (UserReference, ScheduleReference |
         // V3ScheduleReference, EscalationPolicyReference). Those set no additionalProperties: false, so the
@@ -735,7 +735,7 @@ describe("the fake PagerDuty matches PagerDuty's OpenAPI spec", { skip: SKIP }, 
     });
 
     it("406 for a wrong Accept: not declared by the spec, but the same error envelope", async () => {
-      // The spec declares only application/json responses and no 406 (api-facts §2: Prism answers 406 to
+      // The spec declares only application/json responses and no 406 (Prism answers 406 to
       // PagerDuty's own versioned Accept). The fake's 406 uses the shared error schema all the same.
       const r = await get(`/users/PXPGF42`, {
         Accept: "application/json",

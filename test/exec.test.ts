@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { it } from "node:test";
-import { makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+import { makeFakeCli, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // Exec hygiene through the command target: argv only, a timeout per call, output kept short in the
 // logs, and a child environment limited to PATH, HOME, the token variable and the listed variables.
@@ -27,10 +28,11 @@ rules:
 `,
   );
   const run = (env: Record<string, string> = {}) =>
-    runCli(["sync", "-c", config, "--output", "json", "--log-format", "json"], {
+    runMain(["sync", "-c", config, "--output", "json", "--log-format", "json"], {
       binDir,
       cwd: dir,
-      env: { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z", ...env },
+      env,
+      now: "2026-11-22T10:00:00Z",
     });
   return { dir, binDir, run, cleanup };
 }
@@ -38,11 +40,12 @@ rules:
 it("a call that outlives its timeout is stopped and fails the action (exit 4); the run goes on", async () => {
   const env = await setup(`  t: { type: command, grant: [slow-grant, "{identity}"], timeout: 300ms }`);
   try {
-    await makeFakeCli(env.binDir, "slow-grant", { delayMs: 5_000 });
+    // A minute, unless stopped: far beyond what a loaded machine adds to the run itself.
+    await makeFakeCli(env.binDir, "slow-grant", { delayMs: 60_000 });
     const started = Date.now();
     const res = await env.run();
     assert.equal(res.code, 4, res.stderr);
-    assert.ok(Date.now() - started < 4_500, "the slow call was not stopped");
+    assert.ok(Date.now() - started < 50_000, "the slow call was not stopped");
     assert.equal(
       parseJsonOutput(res.stdout).actions[0]?.error,
       "slow-grant did not finish within 300ms (stopped)",
@@ -96,7 +99,7 @@ it("validate warns about a sh -c template that embeds {reason}, and stays exit 0
     `  t: { type: command, grant: ["sh", "-c", "grant {identity} '{reason}'"], revoke: ["sh", "-c", 'revoke "$1"', "sh", "{identity}"] }`,
   );
   try {
-    const res = await runCli(["validate", "-c", path.join(env.dir, "shiftgrant.yaml")], { cwd: env.dir });
+    const res = await runMain(["validate", "-c", path.join(env.dir, "shiftgrant.yaml")], { cwd: env.dir });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(
       res.stdout.slice(res.stdout.indexOf("\nwarnings:")),
@@ -107,6 +110,34 @@ it("validate warns about a sh -c template that embeds {reason}, and stays exit 0
           'Pass it as an argument of its own instead, e.g. ["sh", "-c", "grant \\"$1\\"", "sh", "{reason}"]',
         "",
       ].join("\n"),
+    );
+  } finally {
+    await env.cleanup();
+  }
+});
+
+it("main() runs the target commands through the exec it is given: the argv and environment, no child", async () => {
+  const env = await setup(`  t: { type: command, grant: [not-on-path, "{identity}", "{start}"] }`);
+  try {
+    const calls: { argv: readonly string[]; env: Record<string, string>; timeoutMs: number }[] = [];
+    const res = await runMain(["sync", "-c", path.join(env.dir, "shiftgrant.yaml"), "--output", "json"], {
+      binDir: env.binDir,
+      cwd: env.dir,
+      now: "2026-11-22T10:00:00Z",
+      exec: (argv, opts) => {
+        calls.push({ argv, env: opts.env, timeoutMs: opts.timeoutMs });
+        return Promise.resolve({ ok: true, stdout: "", stderr: "" });
+      },
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(
+      calls.map((c) => [c.argv, Object.keys(c.env).sort()]),
+      [
+        [
+          ["not-on-path", "alice@example.com", "2026-11-22T10:00:00Z"],
+          ["HOME", "PATH"],
+        ],
+      ],
     );
   } finally {
     await env.cleanup();

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml, type CliResult } from "./helpers.js";
+import { makeFakeCli, makeTempDir, parseJsonOutput, writeYaml, type CliResult } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // SHIFTGRANT_NOW fakes the clock for simulations: a real sync at a fake time would prune the ledger
 // and grant for the wrong moment, so sync refuses it without --dry-run, unless the test-only switch
@@ -47,7 +48,7 @@ rules:
       state: path.join(dir, "state.json"),
       // Text logs: the refusals are read as people see them.
       run: (args, env) =>
-        runCli([args[0] as string, "-c", config, ...args.slice(1), "--log-format", "text"], {
+        runMain([args[0] as string, "-c", config, ...args.slice(1), "--log-format", "text"], {
           binDir: bin,
           env,
         }),

@@ -16,7 +16,11 @@ type Case = {
   oncallsRequests: number;
   grants: number;
   message?: RegExp;
-  minMs?: number;
+  /**
+   * The first wait the run asks for (exact: from the server's headers). Later ones pace the rest of
+   * the spent budget until its reset, which the harness's sleep never reaches: they take no time.
+   */
+  firstSleep?: number;
 };
 
 const CASES: Case[] = [
@@ -26,7 +30,7 @@ const CASES: Case[] = [
     code: 0,
     oncallsRequests: 2,
     grants: 3,
-    minMs: 900,
+    firstSleep: 1000,
   },
   {
     name: "429 with ratelimit-reset: waits until the reset, then succeeds",
@@ -40,7 +44,7 @@ const CASES: Case[] = [
     code: 0,
     oncallsRequests: 2,
     grants: 3,
-    minMs: 900,
+    firstSleep: 1000,
   },
   {
     name: "a bare 429 (no headers, no body): backs off, then succeeds",
@@ -156,9 +160,7 @@ describe("fault injection: PagerDuty", () => {
       const env = await setup({}, "", c.http);
       env.pd.fault("/oncalls", ...c.faults);
       try {
-        const started = Date.now();
         const res = await env.run(["--output", "json"]);
-        const elapsed = Date.now() - started;
         assert.equal(res.code, c.code, res.stderr);
         assert.equal(env.pd.countByPath()["/oncalls"], c.oncallsRequests);
         assert.equal((await env.sdm.calls()).length, c.grants);
@@ -173,7 +175,7 @@ describe("fault injection: PagerDuty", () => {
         } else {
           assert.deepEqual(doc.errors, []);
         }
-        if (c.minMs) assert.ok(elapsed >= c.minMs, `waited only ${elapsed}ms`);
+        if (c.firstSleep !== undefined) assert.equal(res.sleeps[0], c.firstSleep);
         await assertNoSecret(
           [PD_TOKEN, SDM_TOKEN],
           [res.stdout, res.stderr],

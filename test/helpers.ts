@@ -26,8 +26,11 @@ export function runCli(
     env?: Record<string, string>;
     cwd?: string;
     binDir?: string;
+    /** How long the child may take before it is killed and the test fails; generous on purpose. */
     timeoutMs?: number;
     onSpawn?: (pid: number) => void;
+    /** In a process group of its own (its pid is the group's id): `process.kill(-pid)` ends it and its children. */
+    detached?: boolean;
     /** Sees stderr as it comes (e.g. to wait for a log line). */
     onStderr?: (soFar: string) => void;
   } = {},
@@ -43,6 +46,7 @@ export function runCli(
       cwd: opts.cwd ?? ROOT,
       env,
       stdio: ["ignore", "pipe", "pipe"],
+      detached: opts.detached ?? false,
     });
     if (child.pid && opts.onSpawn) opts.onSpawn(child.pid);
     let stdout = "";
@@ -52,13 +56,46 @@ export function runCli(
       stderr += d.toString();
       opts.onStderr?.(stderr);
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+    // A limit only for a child that hangs: a loaded 2-core machine can be many times slower than a
+    // quiet one, so it is far above what any run here takes, and a hit says what was waited for.
+    const limitMs = opts.timeoutMs ?? CLI_LIMIT_MS;
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill("SIGKILL");
+    }, limitMs);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      if (hung) {
+        reject(
+          new Error(
+            `shiftgrant ${args.join(" ")} did not exit within ${limitMs / 1000}s (killed); stderr so far:\n${stderr}`,
+          ),
+        );
+      } else resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** How long a spawned CLI may run before the test fails (it hangs): see runCli. */
+export const CLI_LIMIT_MS = 120_000;
+
+/**
+ * Waits until `cond` holds, polling; for what only a real process shows (a file it writes, a line it
+ * logs). The limit is generous (a loaded machine is slow) and a hit says what was waited for.
+ */
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  limitMs = CLI_LIMIT_MS,
+): Promise<void> {
+  const started = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - started > limitMs)
+      throw new Error(`waited ${limitMs / 1000}s for ${what}; it never came`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export async function makeTempDir(

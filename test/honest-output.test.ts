@@ -5,8 +5,9 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { main } from "../src/main.js";
-import { assertNoSecret, makeFakeCli, makeTempDir, runCli, writeYaml } from "./helpers.js";
+import { assertNoSecret, makeFakeCli, makeTempDir, writeYaml } from "./helpers.js";
 import { setup } from "./pd-setup.js";
+import { runMain } from "./harness.js";
 
 // What a run says when it goes wrong: a failed source is never "nobody on call".
 
@@ -72,7 +73,7 @@ describe("a source that failed", { concurrency: true }, () => {
           "  rule dba (source pd): GET /schedules: 401 Authentication failed",
           "  rule platform (source pd): GET /schedules: 401 Authentication failed",
           "",
-          "summary: 0 grant, 0 extend, 0 shorten, 0 revoke, 1 unchanged, 0 wait, 0 skip, 0 failed, 2 source errors",
+          "summary: 0 grant, 0 extend, 0 shorten, 0 revoke, 0 expire, 1 unchanged, 0 wait, 0 skip, 0 failed, 2 source errors",
           "",
         ].join("\n"),
       );
@@ -127,7 +128,17 @@ describe("a source that failed", { concurrency: true }, () => {
           { rule: "dba", source: "pd", message: "GET /schedules: 401 Authentication failed" },
           { rule: "platform", source: "pd", message: "GET /schedules: 401 Authentication failed" },
         ],
-        summary: { grant: 0, extend: 0, shorten: 0, revoke: 0, unchanged: 1, wait: 0, skip: 0, failed: 0 },
+        summary: {
+          grant: 0,
+          extend: 0,
+          shorten: 0,
+          revoke: 0,
+          expire: 0,
+          unchanged: 1,
+          wait: 0,
+          skip: 0,
+          failed: 0,
+        },
       });
       // A 401 is not retried: one request each run, and nothing else was asked or changed.
       assert.deepEqual(env.pd.countByPath(), { "/schedules": 2 });
@@ -144,8 +155,9 @@ describe("oncall with a source that failed", () => {
   it("never says no one is on call: it says nothing is known, with the errors; exit 3", async () => {
     const env = await setup();
     try {
-      const res = await runCli(["oncall", "-c", env.config], {
-        env: { PAGERDUTY_TOKEN: WRONG_KEY, SHIFTGRANT_NOW: "2026-11-22T10:00:00Z", TZ: "UTC" },
+      const res = await runMain(["oncall", "-c", env.config], {
+        env: { PAGERDUTY_TOKEN: WRONG_KEY, TZ: "UTC" },
+        now: "2026-11-22T10:00:00Z",
       });
       assert.equal(res.code, 3, res.stderr);
       assert.equal(
@@ -194,10 +206,10 @@ rules:
   - { name: prod, source: rota, schedules: [primary], target: cmd, resources: [db] }
 `,
       );
-      const res = await runCli(["sync", "-c", config, "--log-format", "json"], {
+      const res = await runMain(["sync", "-c", config, "--log-format", "json"], {
         binDir: bin,
         cwd: dir,
-        env: { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z" },
+        now: "2026-11-22T10:00:00Z",
       });
       assert.equal(res.code, 4, res.stderr);
       assert.deepEqual((await grant.calls()).map((c) => c.argv).sort(), [
@@ -300,10 +312,11 @@ rules:
     state: path.join(dir, "state", "ledger.json"),
     cleanup,
     run: (args: string[], env: Record<string, string> = {}) =>
-      runCli([...args, "--output", "json", "--log-format", "json"], {
+      runMain([...args, "--output", "json", "--log-format", "json"], {
         binDir: bin,
         cwd: dir,
-        env: { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z", ...env },
+        env: { ...env },
+        now: "2026-11-22T10:00:00Z",
       }),
   };
 }
@@ -416,7 +429,7 @@ describe("every exit path with --output json prints one JSON document", { concur
   });
 
   it("options but no command, or nothing at all: exit 2, and with JSON logs stderr is JSON lines only", async () => {
-    const bare = await runCli(["--quiet", "--log-format", "json"]);
+    const bare = await runMain(["--quiet", "--log-format", "json"]);
     assert.equal(bare.code, 2, bare.stderr);
     assert.equal(bare.stdout, "");
     // Commander shows the help instead: two JSON lines, the options and commands, then the epilogue.
@@ -427,7 +440,7 @@ describe("every exit path with --output json prints one JSON document", { concur
         ["error", "Exit codes:"],
       ],
     );
-    const nothing = await runCli([]);
+    const nothing = await runMain([]);
     assert.equal(nothing.code, 2, nothing.stderr);
     assert.deepEqual(
       jsonLines(nothing.stderr).map(({ timestamp: _t, ...l }) => l),

@@ -3,7 +3,8 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { it } from "node:test";
 import { startFakePagerDuty } from "./fakes/pagerduty.js";
-import { makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+import { makeFakeCli, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // The incident mode: whoever acknowledged an open incident on the listed services gets access from
 // the acknowledgement until maxDuration after now; later runs extend it while the incident stays
@@ -79,10 +80,11 @@ rules:
 `,
   );
   const run = (now: string) =>
-    runCli(["sync", "-c", config, "--output", "json"], {
+    runMain(["sync", "-c", config, "--output", "json"], {
       binDir,
       cwd: dir,
-      env: { PAGERDUTY_TOKEN: TOKEN, SHIFTGRANT_NOW: now },
+      env: { PAGERDUTY_TOKEN: TOKEN },
+      now: now,
     });
   const argv = async (cli: typeof grant) => {
     const calls = (await cli.calls()).map((c) => c.argv);

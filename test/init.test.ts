@@ -12,7 +12,8 @@ import { sourceSchema, targetSchema } from "../src/config/schema.js";
 import { resolveSecrets } from "../src/config/secrets.js";
 import { SecretSet } from "../src/core/redact.js";
 import { startFakePagerDuty, type FakePagerDuty } from "./fakes/pagerduty.js";
-import { makeTempDir, ROOT, runCli, writeYaml } from "./helpers.js";
+import { makeTempDir, ROOT, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // `shiftgrant init` writes a starter config that is valid as written, given its tokens; `schedules`
 // works on a config that has only its sources, so that the ids can be looked up before the rules
@@ -65,7 +66,7 @@ describe("shiftgrant init", { concurrency: true }, () => {
   it("writes ./shiftgrant.yaml (pagerduty → strongdm by default), which validate accepts", async () => {
     const cwd = path.join(dir, "default");
     await mkdir(cwd);
-    const r = await runCli(["init"], { cwd });
+    const r = await runMain(["init"], { cwd });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, "");
     assert.equal(
@@ -83,7 +84,7 @@ describe("shiftgrant init", { concurrency: true }, () => {
       await readFile(path.join(cwd, "shiftgrant.yaml"), "utf8"),
       starterConfig("pagerduty", "strongdm"),
     );
-    const v = await runCli(["validate"], { cwd, env: { PAGERDUTY_TOKEN: "pd", SDM_ADMIN_TOKEN: "sdm" } });
+    const v = await runMain(["validate"], { cwd, env: { PAGERDUTY_TOKEN: "pd", SDM_ADMIN_TOKEN: "sdm" } });
     assert.equal(v.code, 0, v.stderr);
     assert.match(
       v.stdout,
@@ -92,7 +93,7 @@ describe("shiftgrant init", { concurrency: true }, () => {
   });
 
   it("prints the config on stdout with -o -, and nothing else", async () => {
-    const r = await runCli(["init", "--source", "file", "--target", "command", "-o", "-"], { cwd: dir });
+    const r = await runMain(["init", "--source", "file", "--target", "command", "-o", "-"], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, starterConfig("file", "command"));
     assert.equal(r.stderr, "");
@@ -101,7 +102,7 @@ describe("shiftgrant init", { concurrency: true }, () => {
   it("refuses to overwrite a file without --force, and overwrites it with --force", async () => {
     const file = path.join(dir, "existing.yaml");
     await writeFile(file, "mine\n");
-    const r = await runCli(["init", "-o", "existing.yaml", "--target", "http"], { cwd: dir });
+    const r = await runMain(["init", "-o", "existing.yaml", "--target", "http"], { cwd: dir });
     assert.equal(r.code, 2);
     assert.equal(r.stdout, "");
     assert.ok(
@@ -112,24 +113,26 @@ describe("shiftgrant init", { concurrency: true }, () => {
     );
     assert.equal(await readFile(file, "utf8"), "mine\n", "the file is untouched");
 
-    const forced = await runCli(["init", "-o", "existing.yaml", "--target", "http", "--force"], { cwd: dir });
+    const forced = await runMain(["init", "-o", "existing.yaml", "--target", "http", "--force"], {
+      cwd: dir,
+    });
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(await readFile(file, "utf8"), starterConfig("pagerduty", "http"));
     assert.match(forced.stdout, /set PAGERDUTY_TOKEN and ACCESS_API_TOKEN/);
   });
 
   it("refuses an unknown source or target, listing the choices", async () => {
-    const r = await runCli(["init", "--source", "victorops", "-o", "-"], { cwd: dir });
+    const r = await runMain(["init", "--source", "victorops", "-o", "-"], { cwd: dir });
     assert.equal(r.code, 2);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /Allowed choices are pagerduty, opsgenie, incidentio, file/);
-    const t = await runCli(["init", "--target", "okta", "-o", "-"], { cwd: dir });
+    const t = await runMain(["init", "--target", "okta", "-o", "-"], { cwd: dir });
     assert.equal(t.code, 2);
     assert.match(t.stderr, /Allowed choices are strongdm, teleport, command, http/);
   });
 
   it("says so when the folder to write in does not exist", async () => {
-    const r = await runCli(["init", "-o", "no/such/dir/shiftgrant.yaml"], { cwd: dir });
+    const r = await runMain(["init", "-o", "no/such/dir/shiftgrant.yaml"], { cwd: dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /cannot write .*no\/such\/dir\/shiftgrant\.yaml: its directory does not exist/);
   });
@@ -169,7 +172,7 @@ sources:
   });
 
   it("lists the schedules (exit 0) without asking for targets, rules or their tokens", async () => {
-    const r = await runCli(["schedules", "-c", config, "--output", "json"], {
+    const r = await runMain(["schedules", "-c", config, "--output", "json"], {
       env: { PAGERDUTY_TOKEN: TOKEN },
     });
     assert.equal(r.code, 0, r.stderr);
@@ -188,10 +191,10 @@ sources:
   });
 
   it("still checks the sources it reads, and sync and validate still want the rest", async () => {
-    const r = await runCli(["schedules", "-c", config], { env: {} });
+    const r = await runMain(["schedules", "-c", config], { env: {} });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /missing secret: PAGERDUTY_TOKEN is not set \(sources\.pd\.tokenEnv\)/);
-    const v = await runCli(["validate", "-c", config, "--log-format", "text"], {
+    const v = await runMain(["validate", "-c", config, "--log-format", "text"], {
       env: { PAGERDUTY_TOKEN: TOKEN },
     });
     assert.equal(v.code, 2);

@@ -9,9 +9,18 @@ import { describe, it } from "node:test";
 import { createLogger, createSilentLogger, type Logger } from "../src/infra/log.js";
 import { SecretSet } from "../src/core/redact.js";
 import { acquireLock, type LockOptions } from "../src/state/lock.js";
-import { makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml, type CliResult } from "./helpers.js";
+import {
+  makeFakeCli,
+  makeTempDir,
+  parseJsonOutput,
+  runCli,
+  until,
+  writeYaml,
+  type CliResult,
+} from "./helpers.js";
+import { runMain } from "./harness.js";
 
-// The run lock (`<state>.lock`), through the built CLI and in-process: one run at a time, a dead
+// The run lock (`<state>.lock`), through main() in-process (two runs at once: the built CLI): one run at a time, a dead
 // holder's lock is taken over (a gone pid, a reused pid, PID 1 of a restarted container, a heartbeat
 // that stopped), a live holder's never is, and a dry run takes no lock and writes nothing.
 
@@ -29,11 +38,16 @@ const EXPECTED = [
 ];
 
 async function withEnv(
-  delayMs: number,
   body: (env: {
     state: string;
     lock: string;
+    /** A run in this process (main()). */
     run: (args?: string[]) => Promise<CliResult>;
+    /** A run of the built CLI, a process of its own. */
+    spawnRun: (args?: string[]) => Promise<CliResult>;
+    /** Grant calls answer only once `releaseCalls()` is called. */
+    holdCalls: () => Promise<void>;
+    releaseCalls: () => Promise<void>;
     calls: () => Promise<string[][]>;
   }) => Promise<void>,
 ): Promise<void> {
@@ -41,7 +55,8 @@ async function withEnv(
   try {
     const bin = path.join(dir, "bin");
     await mkdir(bin);
-    const grant = await makeFakeCli(bin, "grant-cmd", { delayMs });
+    const grant = await makeFakeCli(bin, "grant-cmd");
+    const release = path.join(dir, "release");
     await writeYaml(path.join(dir, "rota.yaml"), ROTA);
     const config = await writeYaml(
       path.join(dir, "shiftgrant.yaml"),
@@ -63,10 +78,14 @@ rules:
       state,
       lock: `${state}.lock`,
       run: (args = []) =>
+        runMain(["sync", "-c", config, "--output", "json", ...args], { binDir: bin, now: NOW }),
+      spawnRun: (args = []) =>
         runCli(["sync", "-c", config, "--output", "json", ...args], {
           binDir: bin,
           env: { SHIFTGRANT_NOW: NOW },
         }),
+      holdCalls: () => grant.setBehaviour({ waitForFile: release }),
+      releaseCalls: () => writeFile(release, ""),
       calls: async () =>
         (await grant.calls()).map((c) => c.argv).sort((a, b) => a.join().localeCompare(b.join())),
     });
@@ -176,10 +195,14 @@ const noHeartbeat: LockOptions["every"] = () => () => undefined;
 
 describe("the run lock", { concurrency: true }, () => {
   it("two runs started together: one exits 5 saying who holds the lock, the other 0; no grant twice", () =>
-    // The winner's calls take 2.5s, so the other run finds the lock held even when a busy machine
-    // starts the two node processes a second or two apart.
-    withEnv(2500, async (env) => {
-      const results = await Promise.all([env.run(), env.run()]);
+    // Two processes. The winner's calls are held until the loser has ended, so the loser finds the
+    // lock held however far apart a busy machine starts them.
+    withEnv(async (env) => {
+      await env.holdCalls();
+      const runs = [env.spawnRun(), env.spawnRun()];
+      await Promise.race(runs);
+      await env.releaseCalls();
+      const results = await Promise.all(runs);
       const codes = results.map((r) => r.code).sort();
       assert.deepEqual(codes, [0, 5], results.map((r) => r.stderr).join("\n"));
       const loser = results.find((r) => r.code === 5) as CliResult;
@@ -197,7 +220,7 @@ describe("the run lock", { concurrency: true }, () => {
     }));
 
   it("a live process on this machine, same start time, fresh heartbeat: exit 5 naming it; the lock is left alone", () =>
-    withEnv(0, (env) =>
+    withEnv((env) =>
       withLiveProcess(async (pid) => {
         const lock = lockOf(pid);
         await writeFile(env.lock, lock);
@@ -217,7 +240,7 @@ describe("the run lock", { concurrency: true }, () => {
     ));
 
   it("a lock without the machine's identity (an older version's) is judged by its heartbeat: fresh, exit 5", () =>
-    withEnv(0, async (env) => {
+    withEnv(async (env) => {
       const since = new Date().toISOString();
       const lock = `${JSON.stringify({ pid: process.pid, host: hostname(), since, runId: "held0001" })}\n`;
       await writeFile(env.lock, lock);
@@ -235,7 +258,7 @@ describe("the run lock", { concurrency: true }, () => {
     }));
 
   it("a stale lock left by a dead pid is taken over with a warning, and the run succeeds", () =>
-    withEnv(0, async (env) => {
+    withEnv(async (env) => {
       const pid = await deadPid();
       await writeFile(env.lock, lockOf(process.pid, { pid, startTicks: 12345 }));
       const res = await env.run();
@@ -246,7 +269,7 @@ describe("the run lock", { concurrency: true }, () => {
     }));
 
   it("a lock naming PID 1 on this host with another start time (a restarted container's) is taken over", () =>
-    withEnv(0, async (env) => {
+    withEnv(async (env) => {
       await writeFile(env.lock, lockOf(1, { startTicks: startTicksOf(1) + 1000 }));
       const res = await env.run();
       assert.equal(res.code, 0, res.stderr);
@@ -256,7 +279,7 @@ describe("the run lock", { concurrency: true }, () => {
     }));
 
   it("a lock naming a live but unrelated process (a reused pid) is taken over", () =>
-    withEnv(0, (env) =>
+    withEnv((env) =>
       withLiveProcess(async (pid) => {
         await writeFile(env.lock, lockOf(pid, { startTicks: startTicksOf(pid) - 1 }));
         const res = await env.run();
@@ -270,7 +293,7 @@ describe("the run lock", { concurrency: true }, () => {
     ));
 
   it("a lock from another host: respected while its heartbeat is fresh, however old; taken over 3 minutes after it stops", () =>
-    withEnv(0, async (env) => {
+    withEnv(async (env) => {
       const other = JSON.stringify({
         pid: 1,
         host: "other-host.example",
@@ -296,7 +319,7 @@ describe("the run lock", { concurrency: true }, () => {
     }));
 
   it("a state directory that cannot be created: exit 2 naming the path and the OS error, nothing done", () =>
-    withEnv(0, async (env) => {
+    withEnv(async (env) => {
       const file = path.join(path.dirname(env.state), "a-file");
       await writeFile(file, "not a directory\n");
       for (const [state, os] of [
@@ -315,7 +338,7 @@ describe("the run lock", { concurrency: true }, () => {
     }));
 
   it("--dry-run takes no lock (it works while one is held) and writes no ledger", () =>
-    withEnv(0, async (env) => {
+    withEnv(async (env) => {
       const lock = JSON.stringify({
         pid: process.pid,
         host: hostname(),
@@ -443,11 +466,10 @@ describe("the run lock", { concurrency: true }, () => {
       try {
         t += 60_000;
         // Waits for a beat, however slow the machine: no fixed sleep.
-        const deadline = Date.now() + 20_000;
-        while ((await stat(file)).mtimeMs !== t) {
-          assert.ok(Date.now() < deadline, "no heartbeat within 20s");
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
+        await until(
+          "a heartbeat (the lock file's mtime set to the clock)",
+          async () => (await stat(file)).mtimeMs === t,
+        );
       } finally {
         await lock.release();
       }

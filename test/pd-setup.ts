@@ -1,12 +1,11 @@
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
 import {
   startFakePagerDuty,
   type FakeOncall,
+  type FakePagerDuty,
   type FakePagerDutyOptions,
   type FakeUser,
 } from "./fakes/pagerduty.js";
-import { makeFakeCli, makeTempDir, runCli, writeYaml } from "./helpers.js";
+import { startScenario, type FakeCli, type Scenario } from "./e2e-setup.js";
 
 /**
  * A PagerDuty + strongDM setup for integration tests: a fake PagerDuty on 127.0.0.1, a fake `sdm`
@@ -112,9 +111,9 @@ export type Env = {
   dir: string;
   binDir: string;
   config: string;
-  sdm: Awaited<ReturnType<typeof makeFakeCli>>;
-  pd: Awaited<ReturnType<typeof startFakePagerDuty>>;
-  run: (args: string[], env?: Record<string, string>) => ReturnType<typeof runCli>;
+  sdm: FakeCli;
+  pd: FakePagerDuty;
+  run: Scenario<FakePagerDuty>["run"];
   cleanup: () => Promise<void>;
 };
 
@@ -123,20 +122,20 @@ export async function setup(
   extraConfig = "",
   http = "{ backoff: 10ms, retries: 2, timeout: 2s }",
 ): Promise<Env> {
-  const { dir, cleanup } = await makeTempDir();
-  const binDir = path.join(dir, "bin");
-  await mkdir(binDir);
-  const sdm = await makeFakeCli(binDir, "sdm");
-  const pd = await startFakePagerDuty({
-    token: PD_TOKEN,
-    users: structuredClone(USERS),
-    schedules: structuredClone(SCHEDULES),
-    oncalls: structuredClone(ONCALLS),
-    ...fake,
-  });
-  const config = await writeYaml(
-    path.join(dir, "shiftgrant.yaml"),
-    `
+  const s = await startScenario({
+    startFake: () =>
+      startFakePagerDuty({
+        token: PD_TOKEN,
+        users: structuredClone(USERS),
+        schedules: structuredClone(SCHEDULES),
+        oncalls: structuredClone(ONCALLS),
+        ...fake,
+      }),
+    clis: ["sdm"],
+    env: { PAGERDUTY_TOKEN: PD_TOKEN, SDM_ADMIN_TOKEN: SDM_TOKEN },
+    now: NOW,
+    command: ["sync"],
+    config: (pd) => `
 version: 1
 window: 24h
 state: state.json
@@ -164,23 +163,6 @@ rules:
     resources: [prod-k8s]
     lead: 15m
 ${extraConfig}`,
-  );
-  const run = (args: string[], env: Record<string, string> = {}) =>
-    runCli(["sync", "-c", config, ...args], {
-      binDir,
-      cwd: dir,
-      env: { PAGERDUTY_TOKEN: PD_TOKEN, SDM_ADMIN_TOKEN: SDM_TOKEN, SHIFTGRANT_NOW: NOW, ...env },
-    });
-  return {
-    dir,
-    binDir,
-    config,
-    sdm,
-    pd,
-    run,
-    cleanup: async () => {
-      await pd.close();
-      await cleanup();
-    },
-  };
+  });
+  return { ...s, sdm: s.clis.sdm as FakeCli, pd: s.fake };
 }

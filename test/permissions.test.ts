@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { makeFakeCli, makeTempDir, runCli, writeYaml } from "./helpers.js";
+import { makeFakeCli, makeTempDir, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // A config that other users can change is a way to grant oneself access: sync warns in its log and
 // validate in its report, and both go on.
@@ -52,7 +53,7 @@ rules:
 describe("files that others can change", { concurrency: true }, () => {
   it("validate prints a warning line for a config writable by group and others, and exits 0", () =>
     withConfig(async ({ config }) => {
-      const res = await runCli(["validate", "-c", config]);
+      const res = await runMain(["validate", "-c", config]);
       assert.equal(res.code, 0, res.stderr);
       assert.equal(
         res.stdout,
@@ -70,9 +71,9 @@ describe("files that others can change", { concurrency: true }, () => {
 
   it("sync logs the same warning and goes on with the run", () =>
     withConfig(async ({ config, bin, calls }) => {
-      const res = await runCli(["sync", "-c", config, "--output", "json"], {
+      const res = await runMain(["sync", "-c", config, "--output", "json"], {
         binDir: bin,
-        env: { SHIFTGRANT_NOW: NOW },
+        now: NOW,
       });
       assert.equal(res.code, 0, res.stderr);
       const warnings = res.stderr

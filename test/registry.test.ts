@@ -10,7 +10,7 @@ import { sourceSchema, targetSchema } from "../src/config/schema.js";
 import type { SourceSchema } from "../src/sources/define.js";
 import { createSource, normalizeSource, SOURCES } from "../src/sources/index.js";
 import type { TargetSchema } from "../src/targets/define.js";
-import { createTarget, normalizeTarget, TARGETS } from "../src/targets/index.js";
+import { capabilitiesOf, createTarget, normalizeTarget, TARGETS } from "../src/targets/index.js";
 import { ROOT } from "./helpers.js";
 
 // Each adapter is a folder that declares everything about its type, registered by one line in its
@@ -42,9 +42,10 @@ const http: HttpClient = {
 
 /**
  * Normalises an entry of the kind's section and makes the adapter from it, as a run would (nothing is
- * called); `incidents`: whether what it made can read acknowledgements.
+ * called); returns what the made adapter can do that its definition declares: for a source,
+ * `incidents` (it can read acknowledgements); for a target, `listsMembers`.
  */
-type Make = (entry: unknown, ctx: NormalizeContext) => { incidents: boolean };
+type Make = (entry: unknown, ctx: NormalizeContext) => Record<string, boolean>;
 
 const makeSource: Make = (entry, ctx) => {
   const source = createSource(normalizeSource(sourceSchema.parse(entry), ctx), {
@@ -57,13 +58,16 @@ const makeSource: Make = (entry, ctx) => {
 };
 
 const makeTarget: Make = (entry, ctx) => {
-  createTarget(normalizeTarget(targetSchema.parse(entry), ctx), {
+  const config = normalizeTarget(targetSchema.parse(entry), ctx);
+  const target = createTarget(config, {
     exec: () => Promise.reject(new Error("nothing is run here")),
     env: {},
     token: "t",
     http,
   });
-  return { incidents: false };
+  // The plan reads a target's capabilities from its config, without making it: both must agree.
+  assert.deepEqual(target.capabilities, capabilitiesOf(config));
+  return { listsMembers: target.capabilities.listsMembers };
 };
 
 const kinds: readonly {
@@ -71,19 +75,30 @@ const kinds: readonly {
   registry: Registry;
   union: Union;
   make: Make;
-  incidents: (type: string) => boolean;
+  /** What the type's definition declares, as `make` returns it. */
+  declared: (type: string) => Record<string, boolean>;
 }[] = [
   {
     kind: "sources",
     registry: SOURCES,
     union: sourceSchema,
     make: makeSource,
-    incidents: (type) => Object.values(SOURCES).some((d) => d.type === type && d.features.incidents),
+    declared: (type) => ({
+      incidents: Object.values(SOURCES).some((d) => d.type === type && d.features.incidents),
+    }),
   },
-  { kind: "targets", registry: TARGETS, union: targetSchema, make: makeTarget, incidents: () => false },
+  {
+    kind: "targets",
+    registry: TARGETS,
+    union: targetSchema,
+    make: makeTarget,
+    declared: (type) => ({
+      listsMembers: Object.values(TARGETS).some((d) => d.type === type && d.listsMembers),
+    }),
+  },
 ];
 
-for (const { kind, registry, union, make, incidents } of kinds) {
+for (const { kind, registry, union, make, declared } of kinds) {
   describe(`the ${kind}`, () => {
     it("registry, folders and config schema name the same types", () => {
       assert.deepEqual(Object.keys(registry).sort(), folders(kind));
@@ -125,7 +140,7 @@ for (const { kind, registry, union, make, incidents } of kinds) {
               problems,
               resolvePath: (p: string) => path.resolve("/etc", p),
             };
-            assert.deepEqual(make(entry, ctx), { incidents: incidents(key) });
+            assert.deepEqual(make(entry, ctx), declared(key));
             assert.deepEqual(problems, []);
           }
         }

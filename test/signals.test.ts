@@ -9,7 +9,14 @@ import type { CommandDeps } from "../src/commands/context.js";
 import { runSync } from "../src/commands/sync.js";
 import { createSilentLogger } from "../src/infra/log.js";
 import { SecretSet } from "../src/core/redact.js";
-import { makeFakeCli, makeTempDir, runCli, writeYaml, type CliResult } from "./helpers.js";
+import {
+  makeFakeCli,
+  makeTempDir,
+  runCli,
+  until as waitUntil,
+  writeYaml,
+  type CliResult,
+} from "./helpers.js";
 
 // SIGTERM and SIGINT, through the built CLI: the run stops starting calls, lets the call under way
 // finish (a fake `grant-cmd` that answers only once the test creates a file), records it, prints
@@ -26,20 +33,15 @@ shifts:
   - { schedule: primary, email: carol@example.com, start: ${iso(BASE + 4 * HOUR)}, end: ${iso(BASE + 6 * HOUR)} }
 `;
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const started = Date.now();
-  // A file read while it is being appended to may not parse yet: that is "not yet".
-  const holds = async () => {
+/** As helpers' until; a file read while it is being appended to may not parse yet: that is "not yet". */
+function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
+  return waitUntil(what, async () => {
     try {
       return await cond();
     } catch {
       return false;
     }
-  };
-  while (!(await holds())) {
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  });
 }
 
 async function setup() {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -8,7 +7,9 @@ import {
   type FakeOpsgenie,
   type FakeOpsgenieOptions,
 } from "./fakes/opsgenie.js";
-import { assertNoSecret, makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+import { assertNoSecret, parseJsonOutput } from "./helpers.js";
+import { startScenario, type FakeCli, type Scenario } from "./e2e-setup.js";
+import type { MainResult } from "./harness.js";
 
 // End to end: the built CLI against a fake Opsgenie on 127.0.0.1 and a `command` target whose
 // grant command is a fake CLI first on PATH.
@@ -119,27 +120,26 @@ type Env = {
   binDir: string;
   config: string;
   og: FakeOpsgenie;
-  grant: Awaited<ReturnType<typeof makeFakeCli>>;
-  run: (args: string[], env?: Record<string, string>) => ReturnType<typeof runCli>;
+  grant: FakeCli;
+  run: Scenario<FakeOpsgenie>["run"];
   cleanup: () => Promise<void>;
 };
 
 /** `rules` replaces the two default rules; `sources` adds sources (`{url}` is the fake's URL). */
 async function setup(fake: Partial<FakeOpsgenieOptions> = {}, rules?: string, sources = ""): Promise<Env> {
-  const { dir, cleanup } = await makeTempDir();
-  const binDir = path.join(dir, "bin");
-  await mkdir(binDir);
-  const grant = await makeFakeCli(binDir, "grant-cmd");
-  const og = await startFakeOpsgenie({
-    key: KEY,
-    users: structuredClone(USERS),
-    teams: structuredClone(TEAMS),
-    schedules: structuredClone(SCHEDULES),
-    ...fake,
-  });
-  const config = await writeYaml(
-    path.join(dir, "shiftgrant.yaml"),
-    `
+  const s = await startScenario({
+    startFake: () =>
+      startFakeOpsgenie({
+        key: KEY,
+        users: structuredClone(USERS),
+        teams: structuredClone(TEAMS),
+        schedules: structuredClone(SCHEDULES),
+        ...fake,
+      }),
+    clis: ["grant-cmd"],
+    env: { OPSGENIE_API_KEY: KEY },
+    now: NOW,
+    config: (og) => `
 version: 1
 window: 24h
 state: state.json
@@ -171,25 +171,8 @@ ${
     lead: 15m`
 }
 `,
-  );
-  const run = (args: string[], env: Record<string, string> = {}) =>
-    runCli([...args, "-c", config], {
-      binDir,
-      cwd: dir,
-      env: { OPSGENIE_API_KEY: KEY, SHIFTGRANT_NOW: NOW, ...env },
-    });
-  return {
-    dir,
-    binDir,
-    config,
-    og,
-    grant,
-    run,
-    cleanup: async () => {
-      await og.close();
-      await cleanup();
-    },
-  };
+  });
+  return { ...s, grant: s.clis["grant-cmd"] as FakeCli, og: s.fake };
 }
 
 const DBA_REASON = "on call: DBA Primary (opsgenie)";
@@ -210,7 +193,7 @@ const sortArgv = (a: string[][]) => [...a].sort((x, y) => x.join(" ").localeComp
 describe("Opsgenie, end to end", { concurrency: true }, () => {
   describe("sync: Opsgenie to a command", { concurrency: 1 }, () => {
     let env: Env;
-    let res: Awaited<ReturnType<typeof runCli>>;
+    let res: MainResult;
     before(async () => {
       env = await setup();
       res = await env.run(["sync", "--output", "json"]);
@@ -298,6 +281,7 @@ describe("Opsgenie, end to end", { concurrency: true }, () => {
         extend: 0,
         shorten: 0,
         revoke: 0,
+        expire: 0,
         unchanged: 0,
         wait: 0,
         skip: 0,

@@ -4,7 +4,8 @@ import { existsSync } from "node:fs";
 import { chmod, lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { makeFakeCli, makeTempDir, runCli, writeYaml, type CliResult } from "./helpers.js";
+import { makeFakeCli, makeTempDir, writeYaml, type CliResult } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // The files a run reads and writes, through the built CLI: the ledger is checked like any input, a
 // symlinked ledger stays a symlink, the run's files must be distinct, the metrics directory is never
@@ -65,7 +66,7 @@ rules:
     revoke,
     cleanup,
     run(args: string[] = []): Promise<CliResult> {
-      return runCli(["sync", "-c", config, "--output", "json", ...args], { binDir: bin, timeoutMs: 20_000 });
+      return runMain(["sync", "-c", config, "--output", "json", ...args], { binDir: bin });
     },
     async calls(): Promise<string[][]> {
       return [

@@ -12,14 +12,16 @@ import {
   makeTempDir,
   parseJsonOutput,
   runCli,
+  until,
   writeYaml,
   type CliResult,
   type FakeCliBehaviour,
 } from "./helpers.js";
+import { runMain } from "./harness.js";
 
-// Safe unattended re-runs (issue 3), through the built CLI: a `file` source (a rota in a temp dir)
-// and a `command` target whose grant and revoke commands are fake CLIs first on PATH. Every call is
-// asserted as its exact argv; `SHIFTGRANT_NOW` fixes the clock of each run.
+// Safe unattended re-runs (issue 3), through main() in-process (the crash test: the built CLI): a
+// `file` source (a rota in a temp dir) and a `command` target whose grant and revoke commands are
+// fake CLIs first on PATH. Every call is asserted as its exact argv; each run is given its clock.
 
 const GRANT = ["grant-cmd", "{identity}", "{resource}", "{start}", "{end}"];
 const REVOKE = ["revoke-cmd", "{identity}", "{resource}"];
@@ -82,10 +84,7 @@ ${s.rules}
       await writeYaml(path.join(dir, file), text);
     },
     run(now: string, args: string[] = [], env: Record<string, string> = {}): Promise<CliResult> {
-      return runCli(["sync", "-c", config, "--output", "json", ...args], {
-        binDir: bin,
-        env: { SHIFTGRANT_NOW: now, ...env },
-      });
+      return runMain(["sync", "-c", config, "--output", "json", ...args], { binDir: bin, env, now });
     },
     /** Every call made since the last take, as `[command, ...argv]`, sorted (calls run concurrently). */
     async takeCalls(): Promise<string[][]> {
@@ -189,7 +188,17 @@ describe("issue 3: safe unattended re-runs", { concurrency: true }, () => {
             },
           ],
           errors: [],
-          summary: { grant: 0, extend: 0, shorten: 0, revoke: 0, unchanged: 2, wait: 0, skip: 0, failed: 0 },
+          summary: {
+            grant: 0,
+            extend: 0,
+            shorten: 0,
+            revoke: 0,
+            expire: 0,
+            unchanged: 2,
+            wait: 0,
+            skip: 0,
+            failed: 0,
+          },
         });
         // The ledger is versioned and holds each grant once, with the run that issued it.
         const ledger = await env.ledger();
@@ -342,6 +351,7 @@ shifts:
           extend: 0,
           shorten: 0,
           revoke: 0,
+          expire: 0,
           unchanged: 1,
           wait: 0,
           skip: 0,
@@ -453,9 +463,9 @@ shifts:
         ]);
         assert.ok(res.stderr.includes(warned), res.stderr);
         // The same run as text says it too.
-        const text = await runCli(["sync", "-c", env.config, "--dry-run"], {
+        const text = await runMain(["sync", "-c", env.config, "--dry-run"], {
           binDir: env.bin,
-          env: { SHIFTGRANT_NOW: "2026-11-22T10:30:00Z" },
+          now: "2026-11-22T10:30:00Z",
         });
         ok(text);
         assert.match(text.stdout, /\nwarnings:\n {2}the ledger .* holds 2 grants in force on target "cmd"/);
@@ -511,9 +521,9 @@ shifts:
         assert.match(res.stderr, /too many changes; nothing applied/);
 
         // The text output shows the plan too.
-        const text = await runCli(["sync", "-c", env.config, "--max-changes", "2"], {
+        const text = await runMain(["sync", "-c", env.config, "--max-changes", "2"], {
           binDir: env.bin,
-          env: { SHIFTGRANT_NOW: NOW },
+          now: NOW,
         });
         ok(text, 6);
         assert.match(text.stdout, /grant +carol@example\.com +db/);
@@ -639,10 +649,15 @@ shifts:
         },
         async (env) => {
           let pid = 0;
+          // Spawned (only a real process can be killed), in a process group of its own: the kill
+          // ends the run and every grant command it started at the same instant, as stopping a
+          // container or a systemd unit does. A grant command the kill left running would log its
+          // call later, among the next run's calls.
           const killed = runCli(["sync", "-c", env.config], {
             binDir: env.bin,
             env: { SHIFTGRANT_NOW: NOW },
             onSpawn: (p) => (pid = p),
+            detached: true,
           });
           // Kill it part-way through applying: once the ledger records a first grant (on a loaded
           // machine the calls start long before any completes, so counting started calls is not enough).
@@ -653,22 +668,13 @@ shifts:
               return 0;
             }
           };
-          const started = Date.now();
-          while ((await recordedSoFar()) < 1 && Date.now() - started < 20_000) {
-            await new Promise((r) => setTimeout(r, 10));
-          }
-          process.kill(pid, "SIGKILL");
+          await until(
+            "the killed run to record a first grant in the ledger",
+            async () => (await recordedSoFar()) >= 1,
+          );
+          process.kill(-pid, "SIGKILL");
           const res = await killed;
           assert.equal(res.signal, "SIGKILL");
-          // A call in flight when it died still logs itself once its process starts: wait until the
-          // log has been still for a while, then forget what the killed run did.
-          let before = -1;
-          let count = (await env.grant.calls()).length;
-          while (count !== before) {
-            await new Promise((r) => setTimeout(r, 300));
-            before = count;
-            count = (await env.grant.calls()).length;
-          }
           await env.takeCalls();
 
           const text = await readFile(env.state, "utf8");

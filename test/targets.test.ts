@@ -5,10 +5,11 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { startReceiver } from "./fakes/receiver.js";
 import { makeFakeTctl } from "./fakes/tctl.js";
-import { assertNoSecret, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+import { assertNoSecret, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // The teleport and http targets, through the CLI, with a rota file as the source and the clock
-// moved between runs (SHIFTGRANT_NOW), as cron would move it.
+// moved between runs (each run is given its clock), as cron would move it.
 
 const sortArgv = (a: string[][]) => [...a].sort((x, y) => x.join(" ").localeCompare(y.join(" ")));
 
@@ -36,7 +37,7 @@ rules:
 `,
     );
     const run = (now: string) =>
-      runCli(["sync", "-c", config, "--output", "json"], { binDir, cwd: dir, env: { SHIFTGRANT_NOW: now } });
+      runMain(["sync", "-c", config, "--output", "json"], { binDir, cwd: dir, now: now });
     const prefix = [
       "--auth-server",
       "proxy.example.com:443",
@@ -185,10 +186,10 @@ rules:
 `,
       );
     const run = (now: string) =>
-      runCli(["sync", "-c", path.join(dir, "shiftgrant.yaml"), "--output", "json"], {
+      runMain(["sync", "-c", path.join(dir, "shiftgrant.yaml"), "--output", "json"], {
         binDir,
         cwd: dir,
-        env: { SHIFTGRANT_NOW: now },
+        now: now,
       });
     const ledgerEnds = async () =>
       (
@@ -317,10 +318,10 @@ rules:
       rota([["alice@example.com", "2026-11-22T08:00:00Z", "2026-11-22T20:00:00Z"]]),
     );
     try {
-      const res = await runCli(["sync", "-c", config, "--output", "json"], {
+      const res = await runMain(["sync", "-c", config, "--output", "json"], {
         binDir,
         cwd: dir,
-        env: { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z" },
+        now: "2026-11-22T10:00:00Z",
       });
       assert.equal(res.code, 4, res.stderr);
       assert.equal(
@@ -368,9 +369,10 @@ rules:
       rota([["alice@example.com", "2026-11-22T08:00:00Z", "2026-11-22T20:00:00Z"]]),
     );
     const run = (now = "2026-11-22T10:00:00Z") =>
-      runCli(["sync", "-c", config, "--output", "json"], {
+      runMain(["sync", "-c", config, "--output", "json"], {
         cwd: dir,
-        env: { SHIFTGRANT_NOW: now, ACCESS_TOKEN: TOKEN, ORG_ID: "org-42" },
+        env: { ACCESS_TOKEN: TOKEN, ORG_ID: "org-42" },
+        now: now,
       });
     return {
       dir,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { makeTempDir, runCli, writeYaml } from "./helpers.js";
+import { makeTempDir, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // The text output of the built CLI, piped (as cron and `| less` see it): source data with control
 // characters, and the width taken from COLUMNS.
@@ -13,7 +14,8 @@ describe("text output of the CLI", { concurrency: true }, () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let config: string;
-  const env = { SHIFTGRANT_NOW: "2026-11-22T10:00:00Z", TZ: "UTC" };
+  const env = { TZ: "UTC" };
+  const now = "2026-11-22T10:00:00Z";
 
   before(async () => {
     ({ dir, cleanup } = await makeTempDir("shiftgrant-text-"));
@@ -42,13 +44,13 @@ rules:
   after(() => cleanup());
 
   it("sync: a newline in a schedule name cannot add a summary line (the reason is cleaned at fetch)", async () => {
-    const r = await runCli(["sync", "-c", config, "--dry-run", "--log-level", "error"], { env });
+    const r = await runMain(["sync", "-c", config, "--dry-run", "--log-level", "error"], { env, now });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split("\n");
     assert.deepEqual(
       lines.filter((l) => l.startsWith("summary:")),
       [
-        "summary: 4 grant, 0 extend, 0 shorten, 0 revoke, 0 unchanged, 0 wait, 0 skip, 0 failed (dry run: nothing was changed)",
+        "summary: 4 grant, 0 extend, 0 shorten, 0 revoke, 0 expire, 0 unchanged, 0 wait, 0 skip, 0 failed (dry run: nothing was changed)",
       ],
     );
     assert.ok(
@@ -61,7 +63,7 @@ rules:
   });
 
   it("oncall: the schedule column is escaped, and measured as printed", async () => {
-    const r = await runCli(["oncall", "-c", config, "--log-level", "error"], { env });
+    const r = await runMain(["oncall", "-c", config, "--log-level", "error"], { env, now });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split("\n");
     const header = lines.find((l) => l.startsWith("RULE")) ?? "";
@@ -73,10 +75,11 @@ rules:
   });
 
   it("takes the width of piped output from COLUMNS", async () => {
-    const narrow = await runCli(["sync", "-c", config, "--dry-run", "--log-level", "error"], {
+    const narrow = await runMain(["sync", "-c", config, "--dry-run", "--log-level", "error"], {
       env: { ...env, COLUMNS: "60" },
+      now,
     });
-    const wide = await runCli(["sync", "-c", config, "--dry-run", "--log-level", "error"], { env });
+    const wide = await runMain(["sync", "-c", config, "--dry-run", "--log-level", "error"], { env, now });
     const chart = (out: string) => {
       const lines = out.split("\n");
       const from = lines.indexOf("timeline (UTC)") + 1;

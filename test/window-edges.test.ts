@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { it } from "node:test";
-import { makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+import { makeFakeCli, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
 
 // A grant outlives its shift by `grace`: a run that starts after the shift ended, but within the
 // grace, must still see the shift (the sources are read from `since - grace`), or it would revoke
@@ -33,7 +34,7 @@ rules:
 `,
   );
   const run = (now: string) =>
-    runCli(["sync", "-c", config, "--output", "json"], { binDir, cwd: dir, env: { SHIFTGRANT_NOW: now } });
+    runMain(["sync", "-c", config, "--output", "json"], { binDir, cwd: dir, now: now });
   try {
     assert.equal((await run("2026-11-22T11:00:00Z")).code, 0);
     assert.deepEqual(

@@ -44,7 +44,16 @@ function gatedTarget(fail: (kind: string, call: TargetCall) => boolean = () => f
       return fail(kind, call) ? { status: "failed", error: `${kind} refused` } : { status: "applied" };
     };
   const target: Target = {
-    capabilities: { futureStart: true, revoke: true, extendInPlace: false, shortenInPlace: false },
+    capabilities: {
+      futureStart: true,
+      revoke: true,
+      extendInPlace: false,
+      shortenInPlace: false,
+      expires: true,
+      memberships: false,
+      listsMembers: false,
+      identity: "email",
+    },
     shorten: run("shorten"),
     grant: run("grant"),
     extend: run("extend"),
@@ -187,5 +196,89 @@ describe("applyPlan: a stop check before each call", () => {
       [...results.keys()].map((a) => a.identity),
       ["a@example.com", "b@example.com"],
     );
+  });
+});
+
+describe("applyPlan: memberships", () => {
+  /** A target that records its calls, says whether each identity has the access, and lists nothing. */
+  function membershipTarget(members: Record<string, "member" | "absent" | "failed">) {
+    const calls: string[] = [];
+    const run =
+      (kind: string) =>
+      async (call: TargetCall): Promise<ActionResult> => {
+        calls.push(`${kind} ${call.identity}`);
+        return { status: "applied", ref: { id: `ref-${call.identity}` } };
+      };
+    const target: Target = {
+      capabilities: {
+        futureStart: false,
+        revoke: true,
+        extendInPlace: false,
+        shortenInPlace: false,
+        expires: false,
+        memberships: true,
+        listsMembers: false,
+        identity: "email",
+      },
+      grant: run("grant"),
+      extend: run("extend"),
+      shorten: run("shorten"),
+      revoke: run("revoke"),
+      check: async () => ({ ok: true, detail: "" }),
+      hasAccess: async (identity, resource) => {
+        calls.push(`hasAccess ${identity} ${resource}`);
+        const m = members[identity] ?? "absent";
+        return m === "failed" ? { status: "failed", error: "403 from the directory" } : { status: m };
+      },
+    };
+    return { target, calls };
+  }
+
+  it("the first grant asks first: pre-existing access is left alone (no call), absent access is granted", async () => {
+    const t = membershipTarget({
+      "pre@example.com": "member",
+      "new@example.com": "absent",
+      "err@example.com": "failed",
+    });
+    const first = (identity: string) => ({ ...action("grant", identity), checkFirst: true });
+    const [pre, fresh, err] = [first("pre@example.com"), first("new@example.com"), first("err@example.com")];
+    // Without checkFirst (the membership is held already) nothing is asked.
+    const again = action("grant", "held@example.com");
+    const results = await applyPlan(
+      [pre, fresh, err, again],
+      new Map([["cmd", { target: t.target, concurrency: 1 }]]),
+      createSilentLogger(),
+    );
+    assert.deepEqual(t.calls, [
+      "hasAccess pre@example.com db",
+      "hasAccess new@example.com db",
+      "grant new@example.com",
+      "hasAccess err@example.com db",
+      "grant held@example.com",
+    ]);
+    assert.deepEqual(results.get(pre), {
+      status: "applied",
+      preexisting: true,
+      output: "already has this access outside shiftgrant; left alone",
+    });
+    assert.deepEqual(results.get(fresh), { status: "applied", ref: { id: "ref-new@example.com" } });
+    assert.deepEqual(results.get(err), {
+      status: "failed",
+      error: "could not check for existing access: 403 from the directory",
+    });
+  });
+
+  it("an action that changes only the ledger calls nothing; an expire is the target's revoke, run first", async () => {
+    const t = membershipTarget({});
+    const extend = { ...action("extend", "a@example.com", "db", 8), noCall: "no call: kept" };
+    const expire = action("expire", "a@example.com");
+    const results = await applyPlan(
+      [extend, expire],
+      new Map([["cmd", { target: t.target, concurrency: 1 }]]),
+      createSilentLogger(),
+    );
+    assert.deepEqual(t.calls, ["revoke a@example.com"]);
+    assert.deepEqual(results.get(extend), { status: "applied", output: "no call: kept" });
+    assert.equal(results.get(expire)?.status, "applied");
   });
 });

@@ -1,6 +1,6 @@
 import type { Logger } from "../infra/log.js";
 import { mapLimit } from "../infra/pool.js";
-import { CALL_KINDS, type Action } from "../plan/types.js";
+import { CALL_KINDS, PREEXISTING, type Action } from "../plan/types.js";
 import type { ActionResult, Target } from "../targets/types.js";
 
 export type AppliedAction = { action: Action; result: ActionResult };
@@ -46,13 +46,14 @@ export async function applyPlan(
         for (const action of chain) {
           if (opts.shouldStop?.()) return;
           const result: ActionResult =
-            revokeFailed !== null && action.kind !== "revoke"
+            revokeFailed !== null && action.kind !== "revoke" && action.kind !== "expire"
               ? {
                   status: "failed",
                   error: `not made: the revoke of the same access before it failed (${revokeFailed}); the next run tries both again`,
                 }
               : await call(t?.target, name, action);
-          if (action.kind === "revoke" && result.status === "failed") revokeFailed = result.error;
+          if ((action.kind === "revoke" || action.kind === "expire") && result.status === "failed")
+            revokeFailed = result.error;
           results.set(action, result);
           const fields = {
             kind: action.kind,
@@ -72,12 +73,19 @@ export async function applyPlan(
   return results;
 }
 
-/** Revokes first, then the rest, each group in plan order. */
+/** Revokes (and expiries) first, then the rest, each group in plan order. */
 function order(chain: Action[]): Action[] {
-  return [...chain.filter((a) => a.kind === "revoke"), ...chain.filter((a) => a.kind !== "revoke")];
+  const removes = (a: Action) => a.kind === "revoke" || a.kind === "expire";
+  return [...chain.filter(removes), ...chain.filter((a) => !removes(a))];
 }
 
+/**
+ * One action's call. An action that changes only the ledger (`noCall`) calls nothing. The first grant
+ * of a membership asks the target first whether the identity has the access already: if so nothing
+ * is called, and the grant is recorded as pre-existing (never removed).
+ */
 async function call(target: Target | undefined, name: string, action: Action): Promise<ActionResult> {
+  if (action.noCall) return { status: "applied", output: action.noCall };
   if (!target) return { status: "failed", error: `unknown target ${name}` };
   const c = {
     identity: action.identity,
@@ -89,6 +97,12 @@ async function call(target: Target | undefined, name: string, action: Action): P
     ...(action.revokes ? { grants: action.revokes } : {}),
   };
   try {
+    if (action.kind === "grant" && action.checkFirst && target.hasAccess) {
+      const has = await target.hasAccess(action.identity, action.resource);
+      if (has.status === "failed")
+        return { status: "failed", error: `could not check for existing access: ${has.error}` };
+      if (has.status === "member") return { status: "applied", preexisting: true, output: PREEXISTING };
+    }
     return action.kind === "grant"
       ? await target.grant(c)
       : action.kind === "extend"

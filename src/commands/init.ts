@@ -45,7 +45,7 @@ export function starterConfig(source: SourceType, target: TargetType): string {
     `#   1. ${tokens};`,
     "#   2. `shiftgrant schedules -c THIS_FILE` lists the schedules: name yours in the rule below;",
     "#   3. `shiftgrant validate --online -c THIS_FILE`, then `shiftgrant sync -c THIS_FILE --dry-run`.",
-    "# Every key is described in the README's config reference.",
+    "# Every key is described in docs/configuration.md (shipped with the package).",
     "version: 1",
     "window: 24h                              # how far ahead each run plans",
     "state: shiftgrant-state.json             # the ledger, relative to this file; on a server e.g.",

@@ -11,7 +11,14 @@ import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
 import type { ReportedAction } from "../report/model.js";
 import { renderJson, renderText, type Report } from "../report/render.js";
-import { CALL_KINDS, type Action, type ActionStatus } from "../plan/types.js";
+import {
+  CALL_KINDS,
+  countsAsChange,
+  PREEXISTING,
+  type Action,
+  type ActionStatus,
+  type HeldGrant,
+} from "../plan/types.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { fetchRuleShifts } from "../fetch/fetch.js";
 import { createAuditLog, type AuditLog } from "../state/audit.js";
@@ -27,7 +34,8 @@ import {
 import { checkMetricsFile, writeMetrics } from "../state/metrics.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import { findSharedRunFile, METRICS_ROLE } from "../state/run-files.js";
-import type { ActionResult } from "../targets/types.js";
+import { capabilitiesOf } from "../targets/index.js";
+import type { ActionResult, TargetCapabilities } from "../targets/types.js";
 import { buildSources, buildTargets, textOptions, type CommandDeps } from "./context.js";
 
 export type SyncOptions = {
@@ -44,7 +52,7 @@ export type SyncOptions = {
 };
 
 /**
- * Fetch, plan, apply, record, report. Returns the exit code (see the README). A dry run takes no
+ * Fetch, plan, apply, record, report. Returns the exit code (docs/output.md, exit codes). A dry run takes no
  * lock, makes no target call and writes nothing; it still reads the ledger, so its plan is the plan
  * a real run would carry out.
  */
@@ -93,6 +101,7 @@ async function runSyncWithMetrics(opts: SyncOptions, deps: CommandDeps): Promise
           retries: outcome?.retries ?? 0,
           sourceErrors: outcome?.sourceErrors ?? 0,
           grantsActive: (outcome?.ledger ?? []).filter((g) => g.start <= now && g.end > now).length,
+          overdueExpiries: outcome?.overdueExpiries ?? 0,
         },
         deps.stateFs,
       ).catch((err: unknown) => deps.log.error("could not write the metrics file", { error: String(err) }));
@@ -114,6 +123,8 @@ type SyncOutcome = {
   retries: number;
   sourceErrors: number;
   ledger: readonly LedgerGrant[];
+  /** Expiries due that the run left undone. */
+  overdueExpiries?: number;
 };
 
 async function sync(
@@ -131,9 +142,15 @@ async function sync(
   const stateFile = opts.state ? path.resolve(deps.cwd, opts.state) : config.state;
   await checkSeparateFiles(config, stateFile, metricsFile, guard);
   const maxChanges = opts.maxChanges ?? config.maxChanges;
+  const capsOf = targetCapabilities(config);
+  // Expiries need only the ledger and the clock: their targets are read whatever --rule selects.
+  const expiring = opts.dryRun
+    ? new Set<string>()
+    : await targetsWithExpiries(config, stateFile, capsOf, now);
+  const targetNames = new Set([...rules.map((r) => r.target), ...expiring]);
   const secrets = await resolveSecrets(config, deps.env, deps.redactor, {
     sources: new Set(rules.map((r) => r.source)),
-    targets: opts.dryRun ? new Set() : new Set(rules.map((r) => r.target)),
+    targets: opts.dryRun ? new Set() : targetNames,
   });
   const fs = deps.stateFs ?? nodeStateFs;
 
@@ -178,7 +195,7 @@ async function sync(
       });
     }
     const { sources, http } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
-    const targets = buildTargets(config, new Set(rules.map((r) => r.target)), secrets, deps);
+    const targets = buildTargets(config, targetNames, secrets, deps);
     const scheduleCount = new Set(rules.flatMap((r) => r.schedules)).size;
     const stats = () => ({ requests: http.stats.requests, retries: http.stats.retries });
 
@@ -210,6 +227,7 @@ async function sync(
       return { code, actions: [], ...stats(), sourceErrors: 0, ledger: held };
     }
 
+    const listed = await listExclusiveMembers(config, rules, targets, deps);
     const actions = planGrants({
       now,
       rules,
@@ -217,11 +235,13 @@ async function sync(
       shifts: fetched.shifts,
       held,
       identities: config.identities,
+      targetIdentities: new Map([...config.targets].map(([name, t]) => [name, t.identities])),
       window,
-      capabilities: (t) =>
-        (targets.get(t) as NonNullable<ReturnType<typeof targets.get>>).target.capabilities,
+      capabilities: capsOf,
+      members: listed.members,
     });
-    const changes = actions.filter(isCall).length;
+    const changes = actions.filter(countsAsChange).length;
+    const calls = actions.filter(isCall).length;
     for (const a of actions) if (a.kind === "skip") logSkip(a, deps);
     const report: Report = {
       dryRun: opts.dryRun,
@@ -235,22 +255,29 @@ async function sync(
 
     const codes: ExitCode[] = [EXIT.ok];
     if (fetched.errors.length > 0) codes.push(EXIT.source);
+    if (listed.failed) codes.push(EXIT.partial);
     if (actions.some((a) => a.badIdentity)) codes.push(EXIT.partial);
 
     let ledger: readonly LedgerGrant[] = held;
     let failure: StateError | undefined;
     const tooMany = maxChanges !== null && maxChanges !== undefined && changes > maxChanges;
+    // Expiries are never held back: with too many changes, they are all that is applied.
+    const expiries = actions.filter((a) => a.kind === "expire").length;
     if (!opts.dryRun && tooMany) {
-      report.stopped = `${changes} change${changes === 1 ? "" : "s"} planned, more than --max-changes ${maxChanges}: nothing was applied`;
-      deps.log.error("too many changes; nothing applied", { changes, maxChanges });
+      const butExpiries =
+        expiries > 0 ? ` but the ${expiries} expir${expiries === 1 ? "y" : "ies"}, which never wait` : "";
+      report.stopped = `${changes} change${changes === 1 ? "" : "s"} planned, more than --max-changes ${maxChanges}: nothing was applied${butExpiries}`;
+      deps.log.error("too many changes; nothing applied", { changes, maxChanges, expiries });
       codes.push(EXIT.tooManyChanges);
     }
+    const toApply = tooMany ? actions.filter((a) => a.kind === "expire") : actions;
     if (!opts.dryRun) {
-      const apply = !tooMany && changes > 0;
+      const apply = toApply.some(isCall);
       const halt = { reason: null as string | null };
       const writer = createLedgerWriter(stateFile, held, deps.now, {
         runId: deps.runId,
         fs,
+        keepEnded: (g) => !capsOf(g.target).expires && !g.preexisting,
         onFailure: (error) => {
           halt.reason ??= error;
           deps.log.error("the ledger could not be written; no further call is started", { error });
@@ -261,20 +288,30 @@ async function sync(
       if (apply || loaded.journal) await writer.prepare(loaded.journal);
       if (apply && stopped()) {
         const s = stopped();
-        report.stopped = `${s?.name ?? "a stop request"} received before the first call: ${changes} call${changes === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
+        report.stopped = `${s?.name ?? "a stop request"} received before the first call: ${calls} call${calls === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
         codes.push(s?.code ?? EXIT.sigterm);
       } else if (apply) {
-        const applied = await applyAndRecord(actions, { writer, audit, halt, targets, deps });
+        const applied = await applyAndRecord(toApply, { writer, audit, halt, targets, deps });
         ledger = writer.grants;
         report.actions.forEach((r, i) => {
           const res = applied.results.get(actions[i] as Action);
           if (!res) return;
           r.status = res.status;
           if (res.status === "failed") r.error = res.error;
+          // The identity had the access already: nothing was called, and it is left alone.
+          if (res.status === "applied" && res.preexisting) {
+            r.kind = "skip";
+            r.status = "skipped";
+            r.note = PREEXISTING;
+          }
         });
         if (report.actions.some((a) => a.status === "failed")) codes.push(EXIT.partial);
-        const notMade = report.actions.filter((a) => isCall(a) && a.status === "planned").length;
-        const notMadeText = `${notMade} of ${changes} call${changes === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
+        const applying = new Set(toApply);
+        const notMade = report.actions.filter(
+          (r, i) => isCall(r) && r.status === "planned" && applying.has(actions[i] as Action),
+        ).length;
+        const made = toApply.filter(isCall).length;
+        const notMadeText = `${notMade} of ${made} call${made === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
         const s = stopped();
         const failed = recordFailure(writer.problem, applied.auditError, notMadeText);
         if (failed) {
@@ -289,6 +326,17 @@ async function sync(
       }
     }
 
+    // Access past its end that is still there: each run that leaves it so says it and exits 4.
+    const overdue = opts.dryRun
+      ? []
+      : report.actions.filter((a) => a.kind === "expire" && a.status !== "applied");
+    if (overdue.length > 0) {
+      codes.push(EXIT.partial);
+      deps.log.warn("access past its end was not expired; the next run tries again", {
+        overdueExpiries: overdue.length,
+        grants: overdue.map((a) => `${a.target} ${a.resource} ${a.identity} (ended ${a.end.toISO() ?? ""})`),
+      });
+    }
     const code = combineExitCodes(codes);
     report.exitCode = code;
     deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
@@ -311,6 +359,7 @@ async function sync(
       ...stats(),
       sourceErrors: fetched.errors.length,
       ledger,
+      overdueExpiries: overdue.length,
     };
   } finally {
     await audit.close();
@@ -431,11 +480,11 @@ async function applyAndRecord(
       const ledgerWrite =
         clean.status !== "applied"
           ? Promise.resolve()
-          : action.kind === "revoke"
+          : action.kind === "revoke" || action.kind === "expire"
             ? writer.remove(action.revokes ?? [])
             : action.kind === "shorten"
               ? writer.shorten(action.shortens ?? [], action.end)
-              : writer.add({ ...action, grantedAt: deps.now().toUTC(), runId: deps.runId });
+              : writer.add(ledgerGrant(action, clean, deps));
       const auditWrite = audit.record(action, clean).catch((err: unknown) => {
         const error = err instanceof Error ? err.message : String(err);
         auditError ??= error;
@@ -449,6 +498,109 @@ async function applyAndRecord(
   await writer.flush();
   for (const [a, r] of results) results.set(a, deps.redactor.redactDeep(r));
   return { results, auditError };
+}
+
+/** The ledger's entry for an applied grant or extend: with the target's ref, and whether it pre-existed. */
+function ledgerGrant(
+  action: Action,
+  result: Extract<ActionResult, { status: "applied" }>,
+  deps: CommandDeps,
+): LedgerGrant {
+  const g: LedgerGrant = {
+    target: action.target,
+    resource: action.resource,
+    identity: action.identity,
+    rule: action.rule,
+    start: action.start,
+    end: action.end,
+    grantedAt: deps.now().toUTC(),
+    runId: deps.runId,
+  };
+  if (result.preexisting || action.preexisting) g.preexisting = true;
+  const ref = result.ref ?? action.ref;
+  if (ref) g.ref = ref;
+  return g;
+}
+
+/** Each configured target's capabilities; a target the config no longer has expires nothing. */
+function targetCapabilities(config: Config): (target: string) => TargetCapabilities {
+  const cache = new Map<string, TargetCapabilities>();
+  for (const [name, t] of config.targets) cache.set(name, capabilitiesOf(t));
+  return (target) =>
+    cache.get(target) ?? {
+      futureStart: true,
+      revoke: false,
+      extendInPlace: false,
+      shortenInPlace: false,
+      expires: true,
+      memberships: false,
+      listsMembers: false,
+      identity: "email",
+    };
+}
+
+/**
+ * The targets that have an expiry due: a grant in the ledger, on a target that does not end grants by
+ * itself, whose end has passed. Read before the lock (a quick look; the plan reads it again): their
+ * secrets are resolved and the targets built whatever the rules selected.
+ */
+async function targetsWithExpiries(
+  config: Config,
+  stateFile: string,
+  capsOf: (target: string) => TargetCapabilities,
+  now: DateTime,
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const [name, t] of config.targets) {
+    if (!capabilitiesOf(t).expires) out.add(name);
+  }
+  if (out.size === 0) return out;
+  let grants: readonly HeldGrant[];
+  try {
+    grants = (await readLedger(stateFile)).grants;
+  } catch {
+    return new Set(); // the run reads it again under the lock, and says what is wrong with it
+  }
+  const due = new Set<string>();
+  for (const g of grants) {
+    if (out.has(g.target) && !capsOf(g.target).expires && !g.preexisting && g.end <= now) due.add(g.target);
+  }
+  return due;
+}
+
+/**
+ * The members of each `exclusive` resource of the targets the rules use, as the targets list them.
+ * A listing that fails leaves that resource as it is in this run (and the run exits 4).
+ */
+async function listExclusiveMembers(
+  config: Config,
+  rules: readonly { target: string }[],
+  targets: ReturnType<typeof buildTargets>,
+  deps: CommandDeps,
+): Promise<{ members: { target: string; resource: string; identities: string[] }[]; failed: boolean }> {
+  const members: { target: string; resource: string; identities: string[] }[] = [];
+  let failed = false;
+  for (const name of new Set(rules.map((r) => r.target))) {
+    const t = targets.get(name)?.target;
+    const exclusive = config.targets.get(name)?.exclusive ?? [];
+    if (!t?.listMembers || exclusive.length === 0) continue;
+    for (const resource of exclusive) {
+      const listed = await t.listMembers(resource);
+      if (listed.status === "listed") members.push({ target: name, resource, identities: listed.identities });
+      else {
+        failed = true;
+        deps.log.warn(
+          "could not list an exclusive resource's members; its other members are left in this run",
+          {
+            target: name,
+            resource,
+            error: listed.error,
+          },
+        );
+      }
+    }
+  }
+  return { members, failed };
 }
 
 /** What could not be recorded, where the rest went, and what to do: the run's exit-2 message. */

@@ -133,6 +133,8 @@ rules:
       command: "sdm",
       secret: { tokenEnv: "SDM_ADMIN_TOKEN", tokenFile: null },
       grantArgs: null,
+      identities: new Map(),
+      exclusive: [],
     });
     assert.deepEqual(c.targets.get("sdm2"), {
       name: "sdm2",
@@ -150,6 +152,8 @@ rules:
         "{resource}",
         "{identity}",
       ],
+      identities: new Map(),
+      exclusive: [],
     });
     assert.deepEqual(c.targets.get("script"), {
       name: "script",
@@ -169,6 +173,9 @@ rules:
       revoke: ["/usr/local/bin/revoke", "{identity}", "{resource}"],
       secret: null,
       env: ["GRANT_API_URL"],
+      expires: true,
+      identities: new Map(),
+      exclusive: [],
     });
 
     assert.deepEqual(c.rules, [
@@ -804,7 +811,7 @@ rules:
   it("does not call a reference unknown when only its definition is wrong", () => {
     const problems = problemsOf(BASE.replace("type: strongdm", "type: strongdm\n    colour: red"));
     assert.deepEqual(problems, [
-      "targets.sdm.colour: unknown key (expected one of: type, command, tokenEnv, tokenFile, grantArgs, concurrency, timeout)",
+      "targets.sdm.colour: unknown key (expected one of: type, command, tokenEnv, tokenFile, grantArgs, concurrency, timeout, identities, exclusive)",
     ]);
   });
 });

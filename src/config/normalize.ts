@@ -7,7 +7,7 @@ import { DEFAULT_HTTP, DEFAULT_MAX_RESPONSE_BYTES } from "../infra/http.js";
 import { normalizeSource, type SourceConfig } from "../sources/index.js";
 import { normalizeTarget, type TargetConfig } from "../targets/index.js";
 import { formatPath, isMapping, valueAt } from "./document.js";
-import { RULE_CHECKS, type RuleCheckContext } from "./rules.js";
+import { RULE_CHECKS, TARGET_CHECKS, type RuleCheckContext } from "./rules.js";
 import type { RawRule } from "./schema.js";
 import type { Salvaged } from "./salvage.js";
 import type { Config, RuleConfig } from "./types.js";
@@ -63,7 +63,9 @@ export function normalize(
   }
   const targets = new Map<string, TargetConfig>();
   for (const [name, t] of Object.entries(raw.targets)) {
-    targets.set(name, normalizeTarget(t, context("targets", name)));
+    const ctx = context("targets", name);
+    for (const check of TARGET_CHECKS) problems.push(...check(t, { at: ctx.at }));
+    targets.set(name, normalizeTarget(t, ctx));
   }
 
   // References are checked against every name the config defines, even one whose definition has a

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SourceConfig } from "../sources/index.js";
 import {
+  exclusiveNeedsMemberList,
   escalationLevelsSupported,
   escalationLevelsWithSchedules,
   incidentsSupported,
@@ -101,5 +102,20 @@ describe("rule checks", () => {
       RULE_CHECKS.flatMap((c) => c(rule, context([rule]))),
       [],
     );
+  });
+});
+
+describe("target checks", () => {
+  it("exclusiveNeedsMemberList: refused on a type whose definition does not list members", () => {
+    const at = "targets.cmd";
+    assert.deepEqual(exclusiveNeedsMemberList({ type: "command", grant: ["g"] }, { at }), []);
+    assert.deepEqual(
+      exclusiveNeedsMemberList({ type: "command", grant: ["g"], exclusive: ["ops"] }, { at }),
+      [
+        "targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members)",
+      ],
+    );
+    // Written but empty is still the key on a type that cannot honour it.
+    assert.equal(exclusiveNeedsMemberList({ type: "teleport", exclusive: [] }, { at }).length, 1);
   });
 });

@@ -1,11 +1,13 @@
 import { SOURCES, sourceTypesWith, type SourceConfig } from "../sources/index.js";
+import { TARGETS, targetTypesListingMembers, type RawTarget } from "../targets/index.js";
 import type { RawRule } from "./schema.js";
 import { known } from "./suggest.js";
 
 /**
- * The checks across a rule's keys and the rest of the config, one named function each. Each sees the
- * rule's valid fields only (invalid ones are reported already, by the schema) and returns its
- * problems; a config is accepted when no check returns any.
+ * The checks across a rule's keys and the rest of the config, one named function each, and those
+ * across a target's keys and what its type can do. Each sees the valid fields only (invalid ones are
+ * reported already, by the schema) and returns its problems; a config is accepted when no check
+ * returns any.
  */
 
 /** What a rule check sees besides the rule. */
@@ -99,3 +101,26 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
   escalationLevelsSupported,
   resourcesAreArguments,
 ];
+
+/** What a target check sees besides the target as written. */
+export type TargetCheckContext = {
+  /** The target's path, `targets.sdm`. */
+  at: string;
+};
+
+export type TargetCheck = (target: RawTarget, ctx: TargetCheckContext) => string[];
+
+/**
+ * Owning a resource's whole membership means removing whoever is there and not on call: only a
+ * target type that can list a resource's members can do that (its definition declares it).
+ */
+export const exclusiveNeedsMemberList: TargetCheck = (t, { at }) => {
+  if (t.exclusive === undefined || TARGETS[t.type].listsMembers) return [];
+  const listing = targetTypesListingMembers();
+  return [
+    `${at}.exclusive: a ${t.type} target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members${listing.length > 0 ? `: ${listing.join(", ")}` : ""})`,
+  ];
+};
+
+/** Every target check, in the order their problems are listed. */
+export const TARGET_CHECKS: readonly TargetCheck[] = [exclusiveNeedsMemberList];

@@ -13,6 +13,25 @@ export function isPlainEmail(value: string): boolean {
   return value.length <= 254 && PLAIN_EMAIL.test(value);
 }
 
+/**
+ * What a valid identity is, per kind of access system. Each target states its kind; an identity that
+ * is not valid for it is never passed to it. Every current target takes emails; a kind is added here
+ * (a GitHub login, a Teleport user name) with its check and the words that describe it.
+ */
+export const IDENTITY_KINDS = {
+  email: {
+    valid: isPlainEmail,
+    describe: "a plain email address",
+  },
+} satisfies Record<string, { valid: (value: string) => boolean; describe: string }>;
+
+export type IdentityKind = keyof typeof IDENTITY_KINDS;
+
+/** Valid for some target: what a ledger entry may hold (the ledger does not know its target's kind). */
+export function isKnownIdentity(value: string): boolean {
+  return Object.values(IDENTITY_KINDS).some((k) => k.valid(value));
+}
+
 export type IdentityResult = { ok: true; identity: string } | { ok: false; identity: string; reason: string };
 
 /**
@@ -20,14 +39,22 @@ export type IdentityResult = { ok: true; identity: string } | { ok: false; ident
  * touches ASCII letters only: some other letters lower-case to ASCII (the Kelvin sign to "k"), and a
  * look-alike must never become someone else's address.
  */
-export function resolveIdentity(email: string, identities: ReadonlyMap<string, string>): IdentityResult {
+export function resolveIdentity(
+  email: string,
+  identities: ReadonlyMap<string, string>,
+  target: { identities?: ReadonlyMap<string, string>; kind?: IdentityKind } = {},
+): IdentityResult {
   const normalized = normalizeEmail(email);
-  const identity = identities.get(normalized) ?? normalized;
-  if (isPlainEmail(identity)) return { ok: true, identity };
+  const global = identities.get(normalized) ?? normalized;
+  // A target's own map wins over the global one; its keys are source emails, or what the global map
+  // made of them.
+  const identity = target.identities?.get(normalized) ?? target.identities?.get(global) ?? global;
+  const kind = IDENTITY_KINDS[target.kind ?? "email"];
+  if (kind.valid(identity)) return { ok: true, identity };
   const mapped = identity !== normalized ? ` maps to ${JSON.stringify(identity)}, which` : "";
   return {
     ok: false,
     identity: email,
-    reason: `${JSON.stringify(email)}${mapped} is not a plain email address; it is never passed to a target`,
+    reason: `${JSON.stringify(email)}${mapped} is not ${kind.describe}; it is never passed to a target`,
   };
 }

@@ -18,6 +18,10 @@ const FULL: TargetCapabilities = {
   revoke: true,
   extendInPlace: false,
   shortenInPlace: false,
+  expires: true,
+  memberships: false,
+  listsMembers: false,
+  identity: "email",
 };
 
 function rule(over: Partial<RuleConfig> = {}): RuleConfig {
@@ -287,6 +291,10 @@ describe("planGrants: targets that cannot schedule a future start", () => {
     revoke: true,
     extendInPlace: false,
     shortenInPlace: false,
+    expires: true,
+    memberships: false,
+    listsMembers: false,
+    identity: "email",
   };
 
   it("waits for a grant that starts later, and grants one that starts now", () => {
@@ -346,7 +354,16 @@ describe("planGrants: revoke", () => {
       rules: [rule({ revoke: true })],
       shifts: swapped,
       held: bobHeld,
-      caps: { futureStart: true, revoke: false, extendInPlace: false, shortenInPlace: false },
+      caps: {
+        futureStart: true,
+        revoke: false,
+        extendInPlace: false,
+        shortenInPlace: false,
+        expires: true,
+        memberships: false,
+        listsMembers: false,
+        identity: "email",
+      },
     });
     assert.deepEqual(lines(actions), [
       "skip r db bob@example.com 11-22T09:00 11-22T18:00",
@@ -476,6 +493,10 @@ describe("planGrants: a shift that gets shorter", () => {
     revoke: true,
     extendInPlace: true,
     shortenInPlace: true,
+    expires: true,
+    memberships: false,
+    listsMembers: false,
+    identity: "email",
   };
   const grace = 15 * M;
   const overridden = {
@@ -566,7 +587,16 @@ describe("planGrants: a shift that gets shorter", () => {
       rules: [rule({ revoke: true, graceMs: grace })],
       shifts: overridden,
       held: aliceHeld,
-      caps: { futureStart: true, revoke: false, extendInPlace: false, shortenInPlace: false },
+      caps: {
+        futureStart: true,
+        revoke: false,
+        extendInPlace: false,
+        shortenInPlace: false,
+        expires: true,
+        memberships: false,
+        listsMembers: false,
+        identity: "email",
+      },
     });
     assert.deepEqual(lines(actions), [
       "skip r db alice@example.com 11-22T09:00 11-22T17:15",

@@ -2,10 +2,10 @@ import { DateTime, FixedOffsetZone } from "luxon";
 import type { RuleConfig } from "../config/load.js";
 import { formatUtc } from "../core/time.js";
 import type { ScheduleRef, Shift } from "../sources/types.js";
-import { resolveIdentity } from "../core/identity.js";
+import { IDENTITY_KINDS, resolveIdentity } from "../core/identity.js";
 import { mergeIntervals, overlaps, subtractIntervals, type Interval } from "./intervals.js";
 import type { TargetCapabilities } from "../targets/types.js";
-import type { Action, ActionKind, HeldGrant } from "./types.js";
+import { PREEXISTING, type Action, type ActionKind, type HeldGrant } from "./types.js";
 
 export type PlanInput = {
   now: DateTime;
@@ -21,7 +21,15 @@ export type PlanInput = {
   /** What the ledger says is already granted. */
   held: readonly HeldGrant[];
   identities: ReadonlyMap<string, string>;
+  /** Each target's own identity map (applied after `identities`), by target name. */
+  targetIdentities?: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** What each target can do: every target the ledger or a rule names (expiries need all of them). */
   capabilities: (target: string) => TargetCapabilities;
+  /**
+   * The members each `exclusive` resource has now, as its target listed them. Every identity listed
+   * that should not have the access now is revoked.
+   */
+  members?: readonly { target: string; resource: string; identities: readonly string[] }[];
   /**
    * The run's window. Its length bounds grants of rules without maxDuration; its end is as far as the
    * sources were read, so a shift that reaches it may go on past it.
@@ -39,7 +47,14 @@ type Desired = Interval & {
  * A held grant as pass 2 sees it. `cut`: its rule's own report is the cut (a shorten, or a skip that
  * says why not), not an `unchanged`. `note`: said on its `unchanged` (a grant kept past the shift).
  */
-type Held = Interval & { rule: string; planned: boolean; cut?: boolean; note?: string };
+type Held = Interval & {
+  rule: string;
+  planned: boolean;
+  cut?: boolean;
+  note?: string;
+  /** The ledger's grant behind it (none for a grant planned in this run). */
+  grant?: HeldGrant;
+};
 
 /**
  * Decides every action of a run. Pure: everything comes in as arguments, nothing is read or written.
@@ -51,6 +66,11 @@ type Held = Interval & { rule: string; planned: boolean; cut?: boolean; note?: s
  * as an extend by a later run, once the held grant has less than a quarter of the cap left
  * (`renewBeforeMs`). With `revoke: true`, a held grant that nothing wants any more is revoked, and
  * one whose wanted coverage now ends earlier is cut to that end (`planCuts`).
+ *
+ * On a target that does not end grants by itself (`expires: false`), each held grant whose end has
+ * passed is `expire`d, and on a target that holds memberships one membership serves every rule and
+ * shift that wants it: it is removed (by one revoke or expire) only when nothing held or wanted
+ * covers now (`planMemberships`). Pre-existing access is never removed, cut or expired.
  */
 export function planGrants(input: PlanInput): Action[] {
   instants = new Map();
@@ -69,10 +89,28 @@ function plan(input: PlanInput): Action[] {
   // calls and the ledger), and as pass 2 sees them (`view`, which a cut changes).
   const heldByKey = new Map<string, { grant: HeldGrant; view: Held }[]>();
   const held = new Map<string, Held[]>();
+  const capsCache = new Map<string, TargetCapabilities>();
+  const capsOf = (target: string): TargetCapabilities => {
+    let c = capsCache.get(target);
+    if (!c) capsCache.set(target, (c = input.capabilities(target)));
+    return c;
+  };
+  // What the access system holds, by key, for the targets that do not end grants by themselves: a
+  // grant whose end has passed is there until it is expired.
+  const present = new Map<string, HeldGrant[]>();
   for (const h of input.held) {
-    if (h.end.toMillis() <= now) continue;
     const key = grantKey(h.target, h.resource, h.identity);
-    const view: Held = { start: h.start.toMillis(), end: h.end.toMillis(), rule: h.rule, planned: false };
+    const inForce = h.end.toMillis() > now;
+    if (!capsOf(h.target).expires && !h.preexisting) pushTo(present, key, h);
+    if (!inForce) continue;
+    const view: Held = {
+      start: h.start.toMillis(),
+      end: h.end.toMillis(),
+      rule: h.rule,
+      planned: false,
+      grant: h,
+    };
+    if (h.preexisting) view.note = PREEXISTING;
     pushTo(heldByKey, key, { grant: h, view });
     pushTo(held, key, view);
   }
@@ -90,7 +128,7 @@ function plan(input: PlanInput): Action[] {
     for (const [identity, desired] of perIdentity) {
       for (const resource of rule.resources) {
         const key = grantKey(rule.target, resource, identity);
-        if (held.has(key)) for (const d of desired) pushTo(wantedByKey, key, d);
+        if (held.has(key) || present.has(key)) for (const d of desired) pushTo(wantedByKey, key, d);
       }
     }
   }
@@ -173,7 +211,11 @@ function plan(input: PlanInput): Action[] {
             actions.push(action);
           }
           for (const piece of subtractIntervals(d, heldHere)) {
-            const continues = heldHere.find((h) => h.end === piece.start);
+            // A membership whose grants ended but was not expired yet is still there: what is wanted
+            // from now continues it.
+            const continues =
+              heldHere.find((h) => h.end === piece.start) ??
+              (!caps.expires && piece.start === now && present.has(key) ? STILL_PRESENT : undefined);
             const end = Math.min(piece.end, piece.start + cap);
             // A continuation that reaches one cap from now or further (a long shift; an incident,
             // always wanted until maxDuration after now) waits until the held grant nears its end: it
@@ -181,10 +223,30 @@ function plan(input: PlanInput): Action[] {
             // sooner (a shift that grew) is issued at once.
             if (continues && piece.end >= now + cap && piece.start - now > renewBeforeMs(cap)) continue;
             const kind = continues ? "extend" : "grant";
-            const waits = piece.start > now && !caps.futureStart && !(continues && caps.extendInPlace);
+            // An extension of a membership the target does not end makes no call, so it need not wait.
+            const waits =
+              piece.start > now && !caps.futureStart && !(continues && (caps.extendInPlace || !caps.expires));
             const action = make(waits ? "wait" : kind, piece.start, end, reason, d.shifts);
             if (waits) {
-              action.note = `${rule.target} cannot schedule a grant that starts later; a run after ${formatUtc(piece.start)} issues it`;
+              action.note = caps.expires
+                ? `${rule.target} cannot schedule a grant that starts later; a run after ${formatUtc(piece.start)} issues it`
+                : `${rule.target} does not end access by itself, so nothing is granted before its start; a run after ${formatUtc(piece.start)} issues it`;
+            } else if (continues) {
+              const from =
+                continues.grant ?? (continues === STILL_PRESENT ? present.get(key)?.at(-1) : undefined);
+              if (from?.ref) action.ref = from.ref;
+              if (from?.preexisting) {
+                action.preexisting = true;
+                action.noCall = PREEXISTING;
+              } else if (!caps.expires) {
+                action.noCall = `no call: ${rule.target} keeps the access until shiftgrant expires it; the ledger records the new end`;
+              }
+            } else if (
+              caps.memberships &&
+              !present.has(key) &&
+              !(held.get(key) ?? []).some((h) => h.end > now)
+            ) {
+              action.checkFirst = true;
             }
             actions.push(action);
             if (!waits) pushTo(held, key, { start: piece.start, end, rule: rule.name, planned: true });
@@ -197,7 +259,9 @@ function plan(input: PlanInput): Action[] {
   }
 
   // Pass 3: revokes of this rule's own grants that nothing wants any more. Held grants of one key
-  // that touch (a grant and its extensions) are revoked with one call.
+  // that touch (a grant and its extensions) are revoked with one call. On a target that holds
+  // memberships, the membership stays while another grant still covers now.
+  const revokes: Action[] = [];
   for (const rule of input.rules) {
     if (!rule.revoke || !input.shifts.has(rule.name)) continue;
     const caps = input.capabilities(rule.target);
@@ -222,7 +286,7 @@ function plan(input: PlanInput): Action[] {
         const unknown = unknownWants.get(accessKey(first.target, first.resource));
         if (unknown) {
           actions.push({ ...base, kind: "skip", note: `not revoked in this run: ${unknown.join("; ")}` });
-        } else if (caps.revoke) actions.push({ ...base, kind: "revoke", revokes: grants });
+        } else if (caps.revoke) revokes.push({ ...base, kind: "revoke", revokes: grants });
         else
           actions.push({
             ...base,
@@ -232,6 +296,8 @@ function plan(input: PlanInput): Action[] {
       }
     }
   }
+
+  actions.push(...planMemberships(input, revokes, held, present, capsOf));
 
   // A rule whose source failed plans nothing, but what it holds is reported, kept: a plan that
   // showed nothing for it would read as "nobody is on call" at the very moment nobody knows.
@@ -258,6 +324,177 @@ function plan(input: PlanInput): Action[] {
   return sortActions(actions, input.rules);
 }
 
+/** A membership still there though its grants ended (not expired yet): pass 2 continues it. */
+const STILL_PRESENT: Held = { start: 0, end: 0, rule: "", planned: false };
+
+/**
+ * The revokes of pass 3, expiries, and the members of exclusive resources, per membership.
+ *
+ * On a target that holds memberships, a revoke is made only when no other grant of the key is still
+ * in force after this run (else the grant ends without a call: `unchanged`, "kept for RULE until
+ * END"), and it ends every grant of the key at once: exactly one removal. Pre-existing access is
+ * never removed.
+ *
+ * On a target that does not end grants by itself, each key whose grants' end has passed, and that
+ * nothing held or planned covers now, is `expire`d: the revoke call, whatever the rule's `revoke:`
+ * says. Expiry reads only the ledger and the clock: a failed source, `--rule` and `--max-changes`
+ * never hold it back.
+ *
+ * Each identity an `exclusive` resource lists that nothing held or planned covers now is revoked.
+ */
+function planMemberships(
+  input: PlanInput,
+  revokes: readonly Action[],
+  held: ReadonlyMap<string, readonly Held[]>,
+  present: ReadonlyMap<string, readonly HeldGrant[]>,
+  capsOf: (target: string) => TargetCapabilities,
+): Action[] {
+  const now = input.now.toMillis();
+  const out: Action[] = [];
+  const removed = new Set<string>();
+  const revoked = new Set<HeldGrant>(revokes.flatMap((a) => a.revokes ?? []));
+  const keyOf = (a: { target: string; resource: string; identity: string }) =>
+    grantKey(a.target, a.resource, a.identity);
+  /** What covers now after this run: held (and not revoked now) or planned. */
+  const coveringNow = (key: string): Held | undefined =>
+    (held.get(key) ?? [])
+      .filter((h) => h.start <= now && h.end > now && !(h.grant && revoked.has(h.grant)))
+      .sort((a, b) => b.end - a.end)[0];
+  /** Every grant of the key a removal ends: what the access system holds, and what is in force. */
+  const allOf = (key: string): HeldGrant[] => {
+    const list = [...(present.get(key) ?? [])];
+    for (const h of held.get(key) ?? []) {
+      if (h.grant && !h.grant.preexisting && !list.includes(h.grant)) list.push(h.grant);
+    }
+    return list;
+  };
+
+  for (const a of revokes) {
+    const caps = capsOf(a.target);
+    const key = keyOf(a);
+    if (!caps.memberships) {
+      out.push(a);
+      continue;
+    }
+    if (removed.has(key)) continue; // another rule's revoke of this membership ends these grants too
+    const keeper = coveringNow(key);
+    if (keeper) {
+      const { revokes: _ends, ...rest } = a;
+      out.push({
+        ...rest,
+        kind: "unchanged",
+        reason: keeper.grant?.preexisting
+          ? PREEXISTING
+          : `kept for ${keeper.rule} until ${formatUtc(keeper.end)}`,
+      });
+      continue;
+    }
+    removed.add(key);
+    out.push({ ...a, revokes: allOf(key) });
+  }
+
+  for (const [key, grants] of present) {
+    if (removed.has(key)) continue;
+    const ended = grants.filter((g) => g.end.toMillis() <= now);
+    if (ended.length === 0) continue;
+    const first = ended[0] as HeldGrant;
+    const caps = capsOf(first.target);
+    const keeper = coveringNow(key);
+    const byRule = new Map<string, HeldGrant[]>();
+    for (const g of ended) pushTo(byRule, g.rule, g);
+    if (keeper) {
+      // Each rule whose own grants ended while another rule still holds the membership.
+      for (const [rule, list] of byRule) {
+        if ((held.get(key) ?? []).some((h) => h.rule === rule && h.start <= now && h.end > now)) continue;
+        out.push({
+          kind: "unchanged",
+          rule,
+          target: first.target,
+          resource: first.resource,
+          identity: first.identity,
+          start: at(Math.min(...list.map((g) => g.start.toMillis()))),
+          end: at(Math.max(...list.map((g) => g.end.toMillis()))),
+          reason: `kept for ${keeper.rule} until ${formatUtc(keeper.end)}`,
+          shifts: [],
+        });
+      }
+      continue;
+    }
+    const last = ended.reduce((m, g) => (g.end > m.end ? g : m), first);
+    const base = {
+      rule: last.rule,
+      target: first.target,
+      resource: first.resource,
+      identity: first.identity,
+      start: at(Math.min(...ended.map((g) => g.start.toMillis()))),
+      end: at(last.end.toMillis()),
+      reason: "the grant's end has passed",
+      shifts: [],
+    };
+    removed.add(key);
+    if (!caps.revoke) {
+      out.push({ ...base, kind: "skip", note: `${first.target} cannot revoke: remove this access by hand` });
+      continue;
+    }
+    out.push({
+      ...base,
+      kind: "expire",
+      note: `${first.target} does not end access by itself; expiries run whatever --rule, --max-changes or a failed source say`,
+      revokes: allOf(key),
+    });
+  }
+
+  for (const m of input.members ?? []) {
+    const caps = capsOf(m.target);
+    const kind = IDENTITY_KINDS[caps.identity];
+    const rules = [...input.rules, ...(input.unplannedRules ?? [])];
+    const rule = rules.find((r) => r.target === m.target && r.resources.includes(m.resource));
+    const unknown = input.rules
+      .filter((r) => !input.shifts.has(r.name))
+      .concat(input.unplannedRules ?? [])
+      .filter((r) => r.target === m.target && r.resources.includes(m.resource))
+      .map((r) => r.name);
+    for (const identity of [...new Set(m.identities)].sort(cmp)) {
+      const key = grantKey(m.target, m.resource, identity);
+      if (removed.has(key)) continue;
+      const keeper = coveringNow(key);
+      if (keeper && !keeper.grant?.preexisting) continue;
+      const base = {
+        rule: rule?.name ?? m.target,
+        target: m.target,
+        resource: m.resource,
+        identity,
+        start: input.now,
+        end: input.now,
+        reason: "not on call; exclusive",
+        shifts: [],
+      };
+      if (!kind.valid(identity)) {
+        out.push({
+          ...base,
+          kind: "skip",
+          note: `a member that is not ${kind.describe}; it is never passed to ${m.target}: remove it by hand`,
+        });
+        continue;
+      }
+      if (unknown.length > 0) {
+        out.push({
+          ...base,
+          kind: "skip",
+          note: `not revoked in this run: ${unknown.map((r) => `rule ${r} also grants this access and was not read`).join("; ")}`,
+        });
+        continue;
+      }
+      removed.add(key);
+      const grants = allOf(key);
+      for (const h of held.get(key) ?? [])
+        if (h.grant?.preexisting && !grants.includes(h.grant)) grants.push(h.grant);
+      out.push({ ...base, kind: "revoke", revokes: grants });
+    }
+  }
+  return out;
+}
+
 /** The reason of a held grant reported for a rule whose source failed: no call, nothing planned. */
 const KEPT_ON_SOURCE_FAILURE = "kept: the source failed; nothing planned";
 
@@ -273,7 +510,10 @@ function ownSpans(
 ): Map<string, Span[]> {
   const out = new Map<string, Span[]>();
   for (const [key, list] of heldByKey) {
-    const mine = list.filter((e) => e.grant.rule === rule.name && e.grant.target === rule.target);
+    // Pre-existing access is the person's own: never revoked or cut.
+    const mine = list.filter(
+      (e) => e.grant.rule === rule.name && e.grant.target === rule.target && !e.grant.preexisting,
+    );
     if (mine.length === 0) continue;
     out.set(
       key,
@@ -332,8 +572,12 @@ function planCuts(
           }
           continue;
         }
+        // A membership the target does not end by itself is cut in the ledger alone: it is expired
+        // at the new end.
+        const ledgerCut = !caps.expires;
+        const inPlace = caps.shortenInPlace || ledgerCut;
         let newEnd = wantedEnd;
-        if (caps.shortenInPlace) {
+        if (inPlace) {
           for (const o of heldByKey.get(key) ?? []) {
             if (o.grant.rule !== rule.name && o.view.start <= span.end && o.view.end > newEnd)
               newEnd = o.view.end;
@@ -355,7 +599,7 @@ function planCuts(
         };
         const unknown = unknownWants.get(accessKey(first.target, first.resource));
         const views = new Set(span.views);
-        if (unknown || (!caps.shortenInPlace && !caps.revoke)) {
+        if (unknown || (!inPlace && !caps.revoke)) {
           for (const v of views) v.cut = true;
           actions.push({
             ...base,
@@ -365,7 +609,7 @@ function planCuts(
               ? `not cut to ${formatUtc(newEnd)} in this run: ${unknown.join("; ")}`
               : `${rule.target} cannot revoke or shorten; the grant expires at its old end, ${old} (shift now ends at ${formatUtc(newEnd)})`,
           });
-        } else if (caps.shortenInPlace) {
+        } else if (inPlace) {
           for (const v of views) {
             v.cut = true;
             v.end = Math.min(v.end, newEnd);
@@ -382,6 +626,11 @@ function planCuts(
             note: `was until ${old}; shift now ends at ${formatUtc(newEnd)}`,
             shortens: span.grants,
             previousEnd: at(span.end),
+            ...(ledgerCut
+              ? {
+                  noCall: `no call: the access stays until ${formatUtc(newEnd)}, when shiftgrant expires it`,
+                }
+              : {}),
           });
         } else {
           // Pass 2 no longer sees the held grant, so it grants again what is still wanted.
@@ -428,6 +677,11 @@ function desiredByIdentity(
 ): Map<string, Desired[]> {
   const now = input.now.toMillis();
   const until = input.window.until.toMillis();
+  const own = input.targetIdentities?.get(rule.target);
+  const target = {
+    kind: input.capabilities(rule.target).identity,
+    ...(own ? { identities: own } : {}),
+  };
   const byIdentity = new Map<string, Desired[]>();
   const bad = new Map<string, Desired[]>();
   const badReason = new Map<string, string>();
@@ -440,7 +694,7 @@ function desiredByIdentity(
       open: s.end >= until,
     };
     if (d.end <= now) continue;
-    const id = resolveIdentity(s.email, input.identities);
+    const id = resolveIdentity(s.email, input.identities, target);
     if (id.ok) pushTo(byIdentity, id.identity, d);
     else {
       pushTo(bad, id.identity, d);
@@ -491,7 +745,16 @@ function desiredByIdentity(
 }
 
 /** A revoke comes before a grant of the same access at the same start: the order they run in. */
-const KIND_ORDER = { skip: 0, unchanged: 1, shorten: 2, revoke: 3, grant: 4, extend: 5, wait: 6 } as const;
+const KIND_ORDER = {
+  skip: 0,
+  unchanged: 1,
+  shorten: 2,
+  revoke: 3,
+  expire: 3,
+  grant: 4,
+  extend: 5,
+  wait: 6,
+} as const;
 
 /** Deterministic order: rule (config order), resource, identity, start, kind. */
 function sortActions(actions: Action[], rules: readonly RuleConfig[]): Action[] {
@@ -499,7 +762,8 @@ function sortActions(actions: Action[], rules: readonly RuleConfig[]): Action[] 
   const resIndex = new Map(rules.map((r) => [r.name, new Map(r.resources.map((res, i) => [res, i]))]));
   return actions.sort(
     (a, b) =>
-      (ruleIndex.get(a.rule) ?? 0) - (ruleIndex.get(b.rule) ?? 0) ||
+      // An expiry of a rule not read in this run (or no longer in the config) comes last.
+      (ruleIndex.get(a.rule) ?? 1e9) - (ruleIndex.get(b.rule) ?? 1e9) ||
       (resIndex.get(a.rule)?.get(a.resource) ?? 1e9) - (resIndex.get(b.rule)?.get(b.resource) ?? 1e9) ||
       cmp(a.resource, b.resource) ||
       cmp(a.identity, b.identity) ||

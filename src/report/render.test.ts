@@ -140,7 +140,7 @@ describe("renderText", () => {
     ]);
     assert.equal(
       lines.at(-2),
-      "summary: 1 grant, 0 extend, 0 shorten, 0 revoke, 1 unchanged, 0 wait, 0 skip, 0 failed, 2 source errors",
+      "summary: 1 grant, 0 extend, 0 shorten, 0 revoke, 0 expire, 1 unchanged, 0 wait, 0 skip, 0 failed, 2 source errors",
     );
 
     // Nothing held, nothing planned elsewhere: still no "No one needs access in this window."
@@ -182,7 +182,7 @@ describe("renderText", () => {
     assert.deepEqual(
       lines.filter((l) => l.startsWith("summary:")),
       [
-        "summary: 1 grant, 0 extend, 0 shorten, 0 revoke, 0 unchanged, 0 wait, 1 skip, 0 failed, 1 source error",
+        "summary: 1 grant, 0 extend, 0 shorten, 0 revoke, 0 expire, 0 unchanged, 0 wait, 1 skip, 0 failed, 1 source error",
       ],
     );
     const rows = tableOf(text);
@@ -209,7 +209,7 @@ describe("renderText", () => {
     assert.equal(lines.length, 2 + 150_003 + 150_006 + 1 + 1);
     assert.equal(
       lines.at(-2),
-      "summary: 150000 grant, 0 extend, 0 shorten, 0 revoke, 0 unchanged, 0 wait, 0 skip, 0 failed",
+      "summary: 150000 grant, 0 extend, 0 shorten, 0 revoke, 0 expire, 0 unchanged, 0 wait, 0 skip, 0 failed",
     );
     // 22 bar columns for 24 hours: the 4 hours from now fill the first three.
     assert.ok(lines.includes("u149999@x.co db | ###"));

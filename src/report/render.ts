@@ -30,6 +30,7 @@ export function summarize(actions: readonly ReportedAction[]): Summary {
     extend: 0,
     shorten: 0,
     revoke: 0,
+    expire: 0,
     unchanged: 0,
     wait: 0,
     skip: 0,
@@ -42,7 +43,7 @@ export function summarize(actions: readonly ReportedAction[]): Summary {
   return s;
 }
 
-/** The JSON document of SPEC section 7: stable keys, UTC times with `Z` and second precision. */
+/** The JSON document (docs/output.md, JSON output): stable keys, UTC times with `Z` and second precision. */
 export function renderJson(report: Report): string {
   const doc = {
     version: 1,
@@ -57,7 +58,8 @@ export function renderJson(report: Report): string {
       identity: a.identity,
       start: formatUtc(a.start),
       end: formatUtc(a.end),
-      reason: a.note ? `${a.reason} (${a.note})` : a.reason,
+      reason:
+        a.note || a.noCall ? `${a.reason} (${[a.note, a.noCall].filter(Boolean).join("; ")})` : a.reason,
       status: a.status,
       ...(a.error !== undefined ? { error: a.error } : {}),
     })),
@@ -83,6 +85,7 @@ const KIND_COLOR: Record<string, string> = {
   extend: "\u001b[36m",
   shorten: "\u001b[33m",
   revoke: "\u001b[31m",
+  expire: "\u001b[31m",
   wait: "\u001b[33m",
   skip: "\u001b[35m",
   unchanged: "\u001b[2m",
@@ -176,10 +179,10 @@ export function renderText(report: Report, opts: TextOptions): string {
         a.identity,
         a.resource,
         when(a.start),
-        // A revoke ends the access when it runs, not at the end the grant had.
-        a.kind === "revoke" ? `${when(opts.now)}, was ${when(a.end)}` : when(a.end),
+        // A revoke ends the access when it runs, not at the end the grant had; an expiry too.
+        a.kind === "revoke" || a.kind === "expire" ? `${when(opts.now)}, was ${when(a.end)}` : when(a.end),
         statusText(a),
-        [a.reason, a.note, a.error].filter(Boolean).join(" — "),
+        [a.reason, a.note, a.noCall, a.error].filter(Boolean).join(" — "),
       ].map(sanitizeForTerminal),
     );
     const widths = columnWidths(HEADER, rows);
@@ -227,7 +230,7 @@ export function renderText(report: Report, opts: TextOptions): string {
       ? ""
       : `, ${report.errors.length} source error${report.errors.length === 1 ? "" : "s"}`;
   lines.push(
-    `summary: ${s.grant} grant, ${s.extend} extend, ${s.shorten} shorten, ${s.revoke} revoke, ${s.unchanged} unchanged, ${s.wait} wait, ${s.skip} skip, ${s.failed} failed${sourceErrors}${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
+    `summary: ${s.grant} grant, ${s.extend} extend, ${s.shorten} shorten, ${s.revoke} revoke, ${s.expire} expire, ${s.unchanged} unchanged, ${s.wait} wait, ${s.skip} skip, ${s.failed} failed${sourceErrors}${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
   );
   return `${lines.join("\n")}\n`;
 }

@@ -18,7 +18,7 @@ export type TimelineOptions = {
 
 type Mark = { char: string; color: string; label: string };
 
-type Drawn = "grant" | "extend" | "shorten" | "unchanged" | "wait" | "revoke";
+type Drawn = "grant" | "extend" | "shorten" | "unchanged" | "wait" | "revoke" | "expire";
 
 const MARKS: Record<Drawn, Mark> = {
   unchanged: { char: "=", color: "\u001b[2m", label: "held" },
@@ -27,12 +27,13 @@ const MARKS: Record<Drawn, Mark> = {
   wait: { char: "~", color: "\u001b[33m", label: "waiting" },
   shorten: { char: "-", color: "\u001b[33m", label: "cut off" },
   revoke: { char: "x", color: "\u001b[31m", label: "revoked" },
+  expire: { char: "x", color: "\u001b[31m", label: "expired" },
 };
 const RESET = "\u001b[0m";
 /** Windows up to this long are drawn in hours (with a row of dates); longer ones in days. */
 const HOURLY_MAX_MS = 2 * 86_400_000;
 /** Later kinds draw over earlier ones where they share a column. */
-const LAYER: Drawn[] = ["unchanged", "wait", "grant", "extend", "shorten", "revoke"];
+const LAYER: Drawn[] = ["unchanged", "wait", "grant", "extend", "shorten", "revoke", "expire"];
 
 type Bar = { kind: Drawn; start: DateTime; end: DateTime };
 

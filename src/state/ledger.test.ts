@@ -441,3 +441,69 @@ describe("the journal", () => {
       );
     }));
 });
+
+describe("what a target needs to undo a grant, and pre-existing access", () => {
+  it("a ledger written before these fields existed loads unchanged, and is written back byte for byte", () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, "state.json");
+      const v1 =
+        '{\n  "version": 1,\n  "updatedAt": "2026-11-22T10:00:00Z",\n  "grants": [\n' +
+        '    {"target":"cmd","resource":"db","identity":"alice@example.com","rule":"prod","start":"2026-11-22T10:00:00Z","end":"2026-11-22T18:00:00Z","grantedAt":"2026-11-22T10:00:00Z","runId":"run00001"}\n' +
+        "  ]\n}\n";
+      await writeFile(file, v1);
+      const { grants } = await readLedger(file);
+      assert.deepEqual(grants, [grant("alice@example.com")]);
+      assert.equal("preexisting" in (grants[0] as object), false);
+      assert.equal("ref" in (grants[0] as object), false);
+      const w = createLedgerWriter(file, grants, () => NOW, { runId: "run00002" });
+      await w.prepare(null);
+      assert.equal(await readFile(file, "utf8"), v1);
+    }));
+
+  it("keeps a grant's ref and pre-existing flag through the ledger and the journal", () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, "state.json");
+      const withRef: LedgerGrant = {
+        ...grant("alice@example.com"),
+        ref: { userId: "00u1", groupId: "00g2" },
+      };
+      const pre: LedgerGrant = { ...grant("bob@example.com"), preexisting: true };
+      const w = createLedgerWriter(file, [], () => NOW, { runId: "run00001" });
+      await w.add(withRef);
+      await w.add(pre);
+      await w.flush();
+      assert.deepEqual((await readLedger(file)).grants, [withRef, pre]);
+      await writeFile(
+        `${file}.journal`,
+        `${JSON.stringify({ runId: "r", remove: [], add: [{ ...FILE_GRANT, identity: "carol@example.com", ref: { id: "x" }, preexisting: true }] })}\n`,
+      );
+      const loaded = await readLedger(file);
+      assert.deepEqual(loaded.grants.at(-1)?.ref, { id: "x" });
+      assert.equal(loaded.grants.at(-1)?.preexisting, true);
+    }));
+
+  it("a ref that could reach an argv badly (a flag, a control character, not a string) stops the run", () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, "state.json");
+      for (const ref of [{ id: "--all" }, { id: "a\nb" }, { id: 1 }, ["x"]]) {
+        await writeFile(file, JSON.stringify({ version: 1, grants: [{ ...FILE_GRANT, ref }] }));
+        await assert.rejects(readLedger(file), (err: unknown) => {
+          assert.ok(err instanceof StateError);
+          assert.match(err.message, /grants\[0\]\.ref/);
+          return true;
+        });
+      }
+    }));
+
+  it("an ended grant a target still holds is never pruned when the writer is told to keep it", () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, "state.json");
+      const old = grant("alice@example.com", "2026-11-01T10:00:00Z", "2026-11-01T18:00:00Z");
+      const w = createLedgerWriter(file, [old, { ...old, target: "sdm" }], () => NOW, {
+        runId: "run00001",
+        keepEnded: (g) => g.target === "cmd",
+      });
+      await w.prepare(null);
+      assert.deepEqual((await readLedger(file)).grants, [old]);
+    }));
+});

@@ -3,7 +3,7 @@ import path from "node:path";
 import { DateTime } from "luxon";
 import { formatUtc } from "../core/time.js";
 import { StateError } from "../errors.js";
-import { isPlainEmail } from "../core/identity.js";
+import { IDENTITY_KINDS, isKnownIdentity } from "../core/identity.js";
 import type { HeldGrant } from "../plan/types.js";
 import {
   ensureDir,
@@ -35,6 +35,10 @@ const KEEP_AFTER_END_MS = 7 * 86_400_000;
 const MIN_YEAR = 2000;
 const MAX_YEAR = 9999;
 
+/**
+ * A grant as the file holds it. `preexisting` and `ref` are written only when set, so a ledger of
+ * grants without them reads and writes as it did before they existed.
+ */
 type LedgerFileGrant = {
   target: string;
   resource: string;
@@ -44,6 +48,8 @@ type LedgerFileGrant = {
   end: string;
   grantedAt: string;
   runId: string;
+  preexisting?: boolean;
+  ref?: Record<string, string>;
 };
 
 const RECOVERY =
@@ -145,6 +151,10 @@ function parseJournal(text: string, file: string): { changes: LedgerChange[]; to
   return { changes, tornLastLine: last !== "" };
 }
 
+const IDENTITY_KINDS_DESCRIBED = Object.values(IDENTITY_KINDS)
+  .map((k) => k.describe)
+  .join(" or ");
+
 const HELD_FIELDS = ["target", "resource", "identity", "rule", "start", "end"] as const;
 
 function parseHeld(g: unknown, at: string, recovery: string): HeldGrant {
@@ -156,8 +166,8 @@ function parseHeld(g: unknown, at: string, recovery: string): HeldGrant {
   const x = o as LedgerFileGrant;
   const bad = (f: string, why: string) =>
     new StateError(`${at}.${f} ${JSON.stringify((x as Record<string, unknown>)[f])} ${why}. ${recovery}`);
-  if (!isPlainEmail(x.identity))
-    throw bad("identity", "is not a plain email address; it is never passed to a target");
+  if (!isKnownIdentity(x.identity))
+    throw bad("identity", `is not ${IDENTITY_KINDS_DESCRIBED}; it is never passed to a target`);
   for (const f of ["target", "resource", "rule"] as const) {
     if (!isSaneName(x[f]))
       throw bad(f, 'is empty, starts with "-" or holds a control character; it is never passed to a target');
@@ -165,7 +175,37 @@ function parseHeld(g: unknown, at: string, recovery: string): HeldGrant {
   const start = parseTime(x.start, `${at}.start`, recovery);
   const end = parseTime(x.end, `${at}.end`, recovery);
   if (end <= start) throw new StateError(`${at}: end ${x.end} is not after start ${x.start}. ${recovery}`);
-  return { target: x.target, resource: x.resource, identity: x.identity, rule: x.rule, start, end };
+  const out: HeldGrant = {
+    target: x.target,
+    resource: x.resource,
+    identity: x.identity,
+    rule: x.rule,
+    start,
+    end,
+  };
+  if (o.preexisting !== undefined) {
+    if (typeof o.preexisting !== "boolean") throw bad("preexisting", "is not true or false");
+    if (o.preexisting) out.preexisting = true;
+  }
+  if (o.ref !== undefined) out.ref = parseRef(o.ref, `${at}.ref`, recovery);
+  return out;
+}
+
+/** A target's ref reaches its calls (an id in a URL, an argv): plain strings, sane, and few. */
+function parseRef(v: unknown, at: string, recovery: string): Record<string, string> {
+  if (!v || typeof v !== "object" || Array.isArray(v))
+    throw new StateError(`${at} is not a mapping of names to strings. ${recovery}`);
+  const out: Record<string, string> = {};
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > 20) throw new StateError(`${at} has more than 20 entries. ${recovery}`);
+  for (const [k, val] of entries) {
+    if (typeof val !== "string" || !isSaneName(k) || !isSaneName(val))
+      throw new StateError(
+        `${at}.${k} is not a string, or is empty, starts with "-" or holds a control character. ${recovery}`,
+      );
+    out[k] = val;
+  }
+  return out;
 }
 
 function parseGrant(g: unknown, at: string, recovery: string): LedgerGrant {
@@ -229,6 +269,8 @@ function toFileGrant(g: LedgerGrant): LedgerFileGrant {
     end: formatUtc(g.end),
     grantedAt: formatUtc(g.grantedAt),
     runId: g.runId,
+    ...(g.preexisting ? { preexisting: true } : {}),
+    ...(g.ref ? { ref: { ...g.ref } } : {}),
   };
 }
 
@@ -241,11 +283,19 @@ function toEntry(g: LedgerGrant): Entry {
   };
 }
 
-/** One grant a line: readable, and cheap to write again and again (each line is made once). */
-function serializeEntries(entries: readonly Entry[], now: DateTime): string {
+/**
+ * One grant a line: readable, and cheap to write again and again (each line is made once). `keep`
+ * says which ended grants are kept however long ago they ended: those a target still holds until
+ * shiftgrant expires them.
+ */
+function serializeEntries(
+  entries: readonly Entry[],
+  now: DateTime,
+  keep: (g: LedgerGrant) => boolean = () => false,
+): string {
   const oldest = now.toMillis() - KEEP_AFTER_END_MS;
   const lines = entries
-    .filter((e) => e.grant.end.toMillis() > oldest)
+    .filter((e) => e.grant.end.toMillis() > oldest || keep(e.grant))
     .sort((a, b) => cmp(a.key, b.key))
     .map((e) => `    ${e.line}`);
   const grants = lines.length > 0 ? `[\n${lines.join(",\n")}\n  ]` : "[]";
@@ -260,6 +310,8 @@ function journalLine(c: LedgerChange, runId: string): string {
     rule: g.rule,
     start: formatUtc(g.start),
     end: formatUtc(g.end),
+    ...(g.preexisting ? { preexisting: true } : {}),
+    ...(g.ref ? { ref: { ...g.ref } } : {}),
   });
   return `${JSON.stringify({ runId, remove: c.remove.map(held), add: c.add.map(toFileGrant) })}\n`;
 }
@@ -331,6 +383,11 @@ export type LedgerWriterOptions = {
   fs?: StateFs;
   /** Called at the first write that fails: the run must start no further call. */
   onFailure?: (error: string) => void;
+  /**
+   * Ended grants never pruned: access a target holds until shiftgrant expires it (a grant whose
+   * expiry keeps failing must not drop out of the ledger after a week).
+   */
+  keepEnded?: (g: LedgerGrant) => boolean;
 };
 
 /**
@@ -366,7 +423,7 @@ export function createLedgerWriter(
   };
   const writeNow = async (): Promise<void> => {
     const covered = unwritten.length;
-    await writeFileAtomic(file, serializeEntries(entries, now()), { fs, createDir: true });
+    await writeFileAtomic(file, serializeEntries(entries, now(), opts.keepEnded), { fs, createDir: true });
     settle(covered);
   };
   const appendToJournal = async (): Promise<void> => {
@@ -442,7 +499,10 @@ export function createLedgerWriter(
       cleaned = true;
       await removeLeftoverTempFiles(file, fs);
       try {
-        await writeFileAtomic(file, serializeEntries(entries, now()), { fs, createDir: true });
+        await writeFileAtomic(file, serializeEntries(entries, now(), opts.keepEnded), {
+          fs,
+          createDir: true,
+        });
       } catch (err) {
         const kept = folded ? `; the journal ${folded.file} is kept and read again by the next run` : "";
         throw new StateError(

@@ -2,7 +2,7 @@ import { open, stat } from "node:fs/promises";
 import path from "node:path";
 import type { DateTime } from "luxon";
 import { UsageError } from "../errors.js";
-import type { ActionKind, ActionStatus } from "../plan/types.js";
+import { ACTION_KINDS, type ActionKind, type ActionStatus } from "../plan/types.js";
 import { probeWritableDir, resolveSymlinks, writeFileAtomic } from "./atomic.js";
 import { describeError, nodeStateFs, type StateFs } from "./fs.js";
 import { notARegularFile } from "./paths.js";
@@ -17,9 +17,10 @@ export type RunMetrics = {
   retries: number;
   sourceErrors: number;
   grantsActive: number;
+  /** Expiries due that the run left undone (failed, or not made): access past its end. */
+  overdueExpiries?: number;
 };
 
-const KINDS: ActionKind[] = ["grant", "extend", "shorten", "revoke", "unchanged", "wait", "skip"];
 const STATUSES: ActionStatus[] = ["planned", "applied", "failed", "skipped"];
 
 /** Prometheus text exposition format (version 0.0.4). Every series is always written, zeros included. */
@@ -48,7 +49,7 @@ export function renderMetrics(m: RunMetrics): string {
     "shiftgrant_last_run_actions",
     "gauge",
     "Actions of the last sync run, by kind and status.",
-    KINDS.flatMap((k) =>
+    ACTION_KINDS.flatMap((k) =>
       STATUSES.map((s): [string, number] => [`{kind="${k}",status="${s}"}`, counts.get(`${k}/${s}`) ?? 0]),
     ),
   );
@@ -72,6 +73,12 @@ export function renderMetrics(m: RunMetrics): string {
   metric("shiftgrant_grants_active", "gauge", "Grants in the ledger that are in force now.", [
     ["", m.grantsActive],
   ]);
+  metric(
+    "shiftgrant_overdue_expiries",
+    "gauge",
+    "Access past its end that the last sync run could not expire (the next run tries again).",
+    [["", m.overdueExpiries ?? 0]],
+  );
   return `${out.join("\n")}\n`;
 }
 

@@ -1,7 +1,8 @@
 import path from "node:path";
 import { z } from "zod";
 import { duration, durationMs, type NormalizeContext, type ResolvePath } from "../core/fields.js";
-import type { Target, TargetDeps } from "./types.js";
+import { normalizeEmail } from "../core/identity.js";
+import type { Target, TargetCapabilities, TargetDeps } from "./types.js";
 
 /** A target's config schema: a strict object whose `type` is the target type's name. */
 export type TargetSchema = z.ZodObject<{ type: z.ZodLiteral<string> }, z.core.$strict>;
@@ -19,7 +20,15 @@ export type TargetStarter = {
 };
 
 /** What every target's resolved config holds, whatever its type. */
-export type TargetCommon = { name: string; concurrency: number; timeoutMs: number };
+export type TargetCommon = {
+  name: string;
+  concurrency: number;
+  timeoutMs: number;
+  /** This target's own map (source email -> identity), applied after the top-level one. */
+  identities: Map<string, string>;
+  /** Resources whose whole membership shiftgrant owns. */
+  exclusive: string[];
+};
 
 /**
  * Everything shiftgrant knows about one target type, declared by the type's folder: the config it
@@ -31,6 +40,13 @@ export type TargetDefinition<T extends string, S extends TargetSchema, C> = {
   schema: S;
   /** The variable the token is read from unless `tokenEnv` or `tokenFile` says; null: none by default. */
   tokenEnv: string | null;
+  /**
+   * It can list a resource's members, so the config accepts `exclusive` resources on it. Its
+   * capabilities' `listsMembers` says the same (a test checks it).
+   */
+  listsMembers: boolean;
+  /** What a configured target of this type can do, without building it (the plan needs only this). */
+  capabilities(config: C): TargetCapabilities;
   normalize(raw: z.output<S>, ctx: NormalizeContext): C;
   create(config: C, deps: TargetDeps): Target;
   /** What `validate` warns about in a config it accepts (a risky but valid setting). */
@@ -65,16 +81,40 @@ export const targetFields = {
     .optional()
     .meta({ description: `Calls in flight at once (default ${DEFAULT_TARGET_CONCURRENCY}).` }),
   timeout: duration.optional().meta({ description: "Time allowed for one call (default 60s)." }),
+  identities: z.record(z.string(), z.string()).optional().meta({
+    description:
+      "Source email -> identity in this target only; applied after the top-level identities, and wins over them.",
+  }),
+  exclusive: z.array(z.string().min(1)).optional().meta({
+    description:
+      "Resources whose whole membership shiftgrant owns: each run removes every member not on call. Only on targets that can list members.",
+  }),
 };
 
+/**
+ * The keys of targetFields, resolved. A target's own identity map is keyed as emails are compared;
+ * its values are checked against the target's identity kind when the plan is made, not here (a
+ * GitHub login is no email). Whether the type takes `exclusive` is a config rule (rules.ts).
+ */
 export function normalizeTargetFields(
-  raw: { concurrency?: number | undefined; timeout?: string | undefined },
+  raw: {
+    concurrency?: number | undefined;
+    timeout?: string | undefined;
+    identities?: Record<string, string> | undefined;
+    exclusive?: string[] | undefined;
+  },
   ctx: NormalizeContext,
 ): TargetCommon {
+  const identities = new Map<string, string>();
+  for (const [from, to] of Object.entries(raw.identities ?? {})) {
+    identities.set(normalizeEmail(from), to.trim());
+  }
   return {
     name: ctx.name,
     concurrency: raw.concurrency ?? DEFAULT_TARGET_CONCURRENCY,
     timeoutMs: durationMs(raw.timeout, DEFAULT_TARGET_TIMEOUT_MS),
+    identities,
+    exclusive: [...new Set(raw.exclusive ?? [])],
   };
 }
 

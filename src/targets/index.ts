@@ -5,7 +5,7 @@ import { targetRegistry, type TargetDefinition } from "./define.js";
 import { httpTarget } from "./http/index.js";
 import { strongdmTarget } from "./strongdm/index.js";
 import { teleportTarget } from "./teleport/index.js";
-import type { Target, TargetDeps } from "./types.js";
+import type { Target, TargetCapabilities, TargetDeps } from "./types.js";
 
 /**
  * Every target type, one line each, in the order the config schema, `init` and `--help` list them.
@@ -40,6 +40,10 @@ function createAs<K extends TargetType>(type: K, config: ConfigOf<K>, deps: Targ
   return BY_TYPE[type].create(config, deps);
 }
 
+function capabilitiesAs<K extends TargetType>(type: K, config: ConfigOf<K>): TargetCapabilities {
+  return BY_TYPE[type].capabilities(config);
+}
+
 function warningsAs<K extends TargetType>(type: K, config: ConfigOf<K>): string[] {
   return BY_TYPE[type].warnings?.(config) ?? [];
 }
@@ -56,4 +60,16 @@ export function createTarget(config: TargetConfig, deps: TargetDeps): Target {
 /** What `validate` warns about in a target's accepted config (e.g. source text inside a shell's code). */
 export function targetWarnings(config: TargetConfig): string[] {
   return warningsAs(config.type, config);
+}
+
+/** What a configured target can do, without building it (the plan and `grants` need only this). */
+export function capabilitiesOf(config: TargetConfig): TargetCapabilities {
+  return capabilitiesAs(config.type, config);
+}
+
+/** The target types that can list a resource's members, and so take `exclusive` resources. */
+export function targetTypesListingMembers(): TargetType[] {
+  return Object.values(TARGETS)
+    .filter((d) => d.listsMembers)
+    .map((d) => d.type);
 }

@@ -1,4 +1,5 @@
 import type { DateTime } from "luxon";
+import type { IdentityKind } from "../core/identity.js";
 import type { Exec, ExecResult } from "../infra/exec.js";
 import type { HttpClient } from "../infra/http.js";
 
@@ -12,7 +13,32 @@ export type TargetCapabilities = {
   extendInPlace: boolean;
   /** It ends a held grant earlier by changing its end (without a revoke and a new grant). */
   shortenInPlace: boolean;
+  /**
+   * The access tool ends a grant at its end by itself. Where it does not, shiftgrant ends it: every
+   * run `expire`s each held grant whose end has passed, with the revoke call; nothing is granted
+   * before its start, and an extension makes no call.
+   */
+  expires: boolean;
+  /**
+   * It holds one membership per (resource, identity), whatever the number of grants behind it: grants
+   * of several rules or shifts share it, it is removed only when none of them covers now, and before
+   * the first grant `hasAccess` (where the target has it) tells whether the access pre-exists.
+   */
+  memberships: boolean;
+  /** It can list a resource's members (`listMembers`): `exclusive` resources are possible. */
+  listsMembers: boolean;
+  /** What a valid identity is for it. */
+  identity: IdentityKind;
 };
+
+/**
+ * What a target keeps to undo a grant it made (ids, a request id): opaque to everything but the
+ * target, kept in the ledger beside the grant and handed back with the revoke or expire.
+ */
+export type GrantRef = Readonly<Record<string, string>>;
+
+/** Whether an identity has a resource's access now, as the access system answers. */
+export type AccessCheck = { status: "member" } | { status: "absent" } | { status: "failed"; error: string };
 
 /** What a target is asked to do: one identity, one resource, one interval. */
 export type TargetCall = {
@@ -26,11 +52,24 @@ export type TargetCall = {
    * For a revoke or a shorten: the grants it ends or cuts, as they were issued (for targets that
    * address grants by key).
    */
-  grants?: { rule: string; resource: string; identity: string; start: DateTime; end: DateTime }[];
+  grants?: {
+    rule: string;
+    resource: string;
+    identity: string;
+    start: DateTime;
+    end: DateTime;
+    ref?: GrantRef;
+  }[];
 };
 
-/** `output`: what the tool printed (first lines), for the logs and the audit. */
-export type ActionResult = { status: "applied"; output?: string } | { status: "failed"; error: string };
+/**
+ * `output`: what the tool printed (first lines), for the logs and the audit. `ref`: what the target
+ * needs to undo a grant it made, kept in the ledger. `preexisting`: the identity had the access
+ * already, so nothing was called (the grant is recorded as pre-existing and never removed).
+ */
+export type ActionResult =
+  | { status: "applied"; output?: string; ref?: GrantRef; preexisting?: boolean }
+  | { status: "failed"; error: string };
 
 /** A target performs one action and returns a result. It never plans, reads config or exits. */
 export type Target = {
@@ -46,6 +85,12 @@ export type Target = {
   shorten(call: TargetCall): Promise<ActionResult>;
   /** For `validate --online`: proves the tool is there and answers, without granting anything. */
   check(): Promise<CheckResult>;
+  /** Where the tool can tell: does the identity have the resource's access now (pre-existing access)? */
+  hasAccess?(identity: string, resource: string): Promise<AccessCheck>;
+  /** With `listsMembers`: the identities that have the resource's access now. */
+  listMembers?(
+    resource: string,
+  ): Promise<{ status: "listed"; identities: string[] } | { status: "failed"; error: string }>;
 };
 
 export type CheckResult = { ok: true; detail: string } | { ok: false; detail: string };

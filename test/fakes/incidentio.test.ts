@@ -7,7 +7,7 @@ import {
   type FakeIncidentioOptions,
 } from "./incidentio.js";
 
-// The fake itself, against api-facts.md section 4: what a client sees on the wire.
+// The fake itself, against incident.io's documented behaviour: what a client sees on the wire.
 
 const KEY = "inc_test_0123456789abcdef";
 const AUTH = { Authorization: `Bearer ${KEY}` };

@@ -2,7 +2,7 @@
  * A strict, stateful fake of the parts of incident.io's API that shiftgrant uses:
  * GET /v2/schedules, /v2/schedules/{id}, /v2/schedule_entries, /v2/users/{id}.
  *
- * Behaviour follows /work/shared/reference/api-facts.md (section 4). Where the real API's behaviour is
+ * Behaviour follows incident.io's API documentation. Where the real API's behaviour is
  * unverified, the fake picks the strict option and says so in a comment.
  *
  * - Auth: `Authorization: Bearer <key>`, exactly. Anything else is a 401 with incident.io's error body.
@@ -106,6 +106,8 @@ export type FakeIncidentio = {
   url: string;
   requests: RecordedRequest[];
   unexpected: string[];
+  /** Allows unexpected lines that contain (or match) these: close() fails the test on any other. */
+  allow(...matches: (string | RegExp)[]): void;
   /** queue faults for requests whose path matches (string = exact pathname); each used once, in order */
   fault(path: string | RegExp, ...faults: Fault[]): void;
   /** mutate between runs */
@@ -696,6 +698,7 @@ export async function startFakeIncidentio(opts: FakeIncidentioOptions): Promise<
     url: "",
     requests: shell.requests,
     unexpected: shell.unexpected,
+    allow: shell.allow,
     state,
     fault: shell.fault,
     countByPath(grouped = false) {

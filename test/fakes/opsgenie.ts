@@ -3,7 +3,7 @@
  * might): GET /v2/schedules, /v2/schedules/{identifier}/timeline, /v2/teams/{identifier},
  * /v2/users/{identifier}.
  *
- * Behaviour follows /work/shared/reference/api-facts.md (section 3) and opsgenie/opsgenie-oas
+ * Behaviour follows Opsgenie's API documentation and its OpenAPI description
  * (paths/schedule.yaml, paths/team.yaml, definitions/schedule.yaml, team.yaml, common.yaml). Where
  * the real behaviour is not documented the fake picks one and says so ("unverified").
  *
@@ -42,7 +42,7 @@ export type FakeOgPeriod = {
   /**
    * default "default". "override" for an override, "forwarding" (with `fromUserId`) when the
    * on-call user forwards to the recipient, "historical" (with `flattenedUserIds`) for the past.
-   * Unverified: whether the final timeline labels override periods "override" (api-facts 5.3).
+   * Unverified: whether the final timeline labels override periods "override".
    */
   type?: "default" | "override" | "forwarding" | "historical";
   recipient: FakeOgRecipient;
@@ -112,6 +112,8 @@ export type FakeOpsgenie = {
   url: string;
   requests: RecordedRequest[];
   unexpected: string[];
+  /** Allows unexpected lines that contain (or match) these: close() fails the test on any other. */
+  allow(...matches: (string | RegExp)[]): void;
   /** queue faults for requests whose path matches (string = exact pathname); each used once, in order */
   fault(path: string | RegExp, ...faults: Fault[]): void;
   state: FakeOpsgenieState;
@@ -550,6 +552,7 @@ export async function startFakeOpsgenie(opts: FakeOpsgenieOptions): Promise<Fake
     url: "",
     requests: shell.requests,
     unexpected: shell.unexpected,
+    allow: shell.allow,
     state,
     fault: shell.fault,
     countByPath: shell.countByPath,

@@ -228,6 +228,7 @@ test("paging limits: limit 101, offset+limit > 10000 and non-integers are 400 co
     assert.equal((await get(fake, `/schedules?offset=1.5`)).status, 400);
     assert.equal((await get(fake, `/incidents?limit=200&date_range=all`)).status, 400);
     assert.equal(fake.unexpected.length, 5);
+    fake.allow(/^GET \/(oncalls|schedules|incidents)\?\S+: 400 Invalid Input Provided: (limit|offset)/);
   });
 });
 
@@ -333,6 +334,7 @@ test("oncalls: since/until validation (2004, 2005) and unknown include/param", a
     assert.equal(loose.status, 200);
     assert.equal(fake.unexpected.length, 1);
     assert.match(fake.unexpected[0] ?? "", /schedule_ids/);
+    fake.allow('unknown query parameter "schedule_ids"');
   });
 });
 
@@ -575,6 +577,7 @@ test("incidents: statuses/service filters, acknowledgers include, window", async
       400,
     );
     assert.equal(fake.unexpected.length, 2);
+    fake.allow('statuses[] value "open"', "cannot exceed 6 months");
   });
 });
 
@@ -720,6 +723,19 @@ test("unexpected: unknown paths and methods are 404 and recorded; latency is app
     assert.match(fake.unexpected[1] ?? "", /POST \/oncalls/);
     assert.deepEqual(fake.countByPath(), { "/oncallz": 1, "/oncalls": 1 });
     assert.equal(fake.requests[1]?.method, "POST");
+    fake.allow("no such endpoint in the fake");
+  });
+});
+
+test("strict: close() fails on anything unexpected the test did not allow, and lists it", async () => {
+  const fake = await startFakePagerDuty(base);
+  await (await fetch(`${fake.url}/oncallz`, { headers: HEADERS })).text();
+  await (await fetch(`${fake.url}/schedules?limit=101`, { headers: HEADERS })).text();
+  fake.allow("limit cannot exceed 100");
+  await assert.rejects(fake.close(), {
+    message:
+      "the fake server got 1 unexpected request(s):\n  - GET /oncallz: no such endpoint in the fake\n" +
+      "(fix the client or the test; a test that sends these on purpose says so with fake.allow(...))",
   });
 });
 
@@ -732,5 +748,6 @@ test("fake state errors are loud: unknown user in oncalls is a 500 and recorded"
     assert.equal(r.status, 500);
     assert.equal(fake.unexpected.length, 1);
     assert.match(fake.unexpected[0] ?? "", /unknown user PGHOST/);
+    fake.allow("unknown user PGHOST");
   });
 });

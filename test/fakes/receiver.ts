@@ -1,4 +1,5 @@
 import http from "node:http";
+import { failOnUnexpected } from "./shell.js";
 
 /**
  * An in-process receiver for the `http` target: records every request, keeps grants by key (a POST
@@ -16,6 +17,8 @@ export type ReceivedRequest = {
 
 export async function startReceiver(opts: { token: string }) {
   const requests: ReceivedRequest[] = [];
+  const unexpected: string[] = [];
+  const allowed: (string | RegExp)[] = [];
   const grants = new Map<string, unknown>();
   const failures: (number | CannedReply)[] = [];
   const server = http.createServer((req, res) => {
@@ -49,6 +52,7 @@ export async function startReceiver(opts: { token: string }) {
         res.writeHead(204);
         return res.end();
       }
+      unexpected.push(`${req.method ?? ""} ${path}: no such route in the receiver`);
       return reply(404, { error: "not found" });
     });
   });
@@ -61,6 +65,13 @@ export async function startReceiver(opts: { token: string }) {
     failNext: (...statuses: number[]) => failures.push(...statuses),
     /** Answers the next requests with these replies instead of handling them. */
     answerNext: (...replies: CannedReply[]) => failures.push(...replies),
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    unexpected,
+    /** Allows unexpected lines that contain (or match) these: close() fails the test on any other. */
+    allow: (...matches: (string | RegExp)[]) => allowed.push(...matches),
+    /** Closes the server; throws if it saw a request it does not serve (strict by default). */
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      failOnUnexpected(unexpected, allowed);
+    },
   };
 }

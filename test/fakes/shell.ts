@@ -22,12 +22,21 @@ export function createFakeShell<F>(opts: { latencyMs?: number | undefined }) {
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const requests: RecordedRequest[] = [];
   const unexpected: string[] = [];
+  const allowed: (string | RegExp)[] = [];
   let server: ReturnType<typeof createServer> | null = null;
   let closed = false;
 
   return {
     requests,
+    /**
+     * What the fake did not expect (an unknown route or method, a parameter it does not model, a
+     * request the API would refuse); close() fails the test on any of it, unless allowed.
+     */
     unexpected,
+    /** For a test that provokes such requests on purpose: lines that contain (or match) these are allowed. */
+    allow: (...matches: (string | RegExp)[]): void => {
+      allowed.push(...matches);
+    },
     /** Queues faults for requests whose path matches; each is used once, in order. */
     fault: (path: string | RegExp, ...faults: F[]): void => {
       for (const f of faults) faultQueue.push({ match: path, fault: f });
@@ -90,17 +99,40 @@ export function createFakeShell<F>(opts: { latencyMs?: number | undefined }) {
       });
       return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
     },
-    /** Closes the server and ends every connection, hung ones included. */
+    /**
+     * Closes the server and ends every connection, hung ones included; then throws if the fake saw
+     * anything unexpected that the test did not allow (strict by default: a test need not check).
+     */
     close: async (): Promise<void> => {
       if (closed || !server) return;
       closed = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      const s = server;
-      const done = new Promise<void>((resolve) => s.close(() => resolve()));
-      s.closeAllConnections();
-      for (const sock of sockets) sock.destroy();
-      await done;
+      try {
+        await closeServer(server);
+      } finally {
+        failOnUnexpected(unexpected, allowed);
+      }
     },
   };
+
+  async function closeServer(s: NonNullable<typeof server>): Promise<void> {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    const done = new Promise<void>((resolve) => s.close(() => resolve()));
+    s.closeAllConnections();
+    for (const sock of sockets) sock.destroy();
+    await done;
+  }
+}
+
+/** Throws, listing them, when `unexpected` holds lines that no `allowed` entry covers. */
+export function failOnUnexpected(unexpected: readonly string[], allowed: readonly (string | RegExp)[]): void {
+  const left = unexpected.filter(
+    (line) => !allowed.some((a) => (typeof a === "string" ? line.includes(a) : a.test(line))),
+  );
+  if (left.length > 0) {
+    throw new Error(
+      `the fake server got ${left.length} unexpected request(s):\n${left.map((l) => `  - ${l}`).join("\n")}\n` +
+        "(fix the client or the test; a test that sends these on purpose says so with fake.allow(...))",
+    );
+  }
 }

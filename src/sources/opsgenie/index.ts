@@ -29,7 +29,7 @@ const DAY_MS = 86_400_000;
 const MAX_TIMELINE_REQUESTS = 100;
 
 /**
- * Opsgenie (SPEC section 8): `GET /v2/schedules` to resolve names and list schedules, and per
+ * Opsgenie (docs/sources.md): `GET /v2/schedules` to resolve names and list schedules, and per
  * schedule `GET /v2/schedules/{id}/timeline` (the final timeline: rotations with overrides and
  * forwarding applied). Auth `Authorization: GenieKey <key>`. A user recipient's `name` is the
  * username, which Opsgenie defines as the user's email, so no user lookups are needed.

@@ -24,12 +24,29 @@ describe("command config", () => {
       revoke: null,
       secret: null,
       env: [],
+      expires: true,
+      identities: new Map(),
+      exclusive: [],
     });
     assert.deepEqual(problems, []);
     assert.deepEqual(normalize({ type: "command", grant: ["g"], tokenEnv: "ACCESS_TOKEN" }).secret, {
       tokenEnv: "ACCESS_TOKEN",
       tokenFile: null,
     });
+  });
+
+  it("expires: false needs a revoke command, which then ends each grant", () => {
+    const problems: string[] = [];
+    const c = normalize(
+      { type: "command", grant: ["g"], revoke: ["r", "{identity}"], expires: false },
+      problems,
+    );
+    assert.equal(c.expires, false);
+    assert.deepEqual(problems, []);
+    normalize({ type: "command", grant: ["g"], expires: false }, problems);
+    assert.deepEqual(problems, [
+      'targets.script.expires: false means shiftgrant ends each grant with the revoke command: add revoke: [...] (e.g. ["/usr/local/bin/revoke", "{identity}", "{resource}"])',
+    ]);
   });
 
   it("refuses a placeholder as the executable", () => {

@@ -32,6 +32,10 @@ export const commandSchema = z.strictObject({
     .array(envName)
     .optional()
     .meta({ description: "Names of extra environment variables passed to the command." }),
+  expires: z.boolean().optional().meta({
+    description:
+      "The command ends each grant at {end} by itself (default true). With false, shiftgrant ends it with the revoke command once its end has passed; revoke is then required.",
+  }),
   ...targetFields,
 });
 
@@ -42,6 +46,8 @@ export type CommandConfig = TargetCommon & {
   /** Null: the command gets no token. */
   secret: SecretRef | null;
   env: string[];
+  /** The command ends each grant at {end} by itself; if not, shiftgrant expires it with `revoke`. */
+  expires: boolean;
 };
 
 export function normalizeCommand(raw: z.output<typeof commandSchema>, ctx: NormalizeContext): CommandConfig {
@@ -54,7 +60,13 @@ export function normalizeCommand(raw: z.output<typeof commandSchema>, ctx: Norma
     revoke: raw.revoke ? resolveArgv(raw.revoke, `${at}.revoke[0]`, resolvePath) : null,
     secret: hasSecret ? resolveSecret(raw, null, ctx) : null,
     env: raw.env ?? [],
+    expires: raw.expires ?? true,
   };
+  if (raw.expires === false && !raw.revoke) {
+    problems.push(
+      `${at}.expires: false means shiftgrant ends each grant with the revoke command: add revoke: [...] (e.g. ["/usr/local/bin/revoke", "{identity}", "{resource}"])`,
+    );
+  }
   checkTemplate(raw.grant, `${at}.grant`, problems, true);
   if (raw.revoke) checkTemplate(raw.revoke, `${at}.revoke`, problems, true);
   return config;

@@ -6,6 +6,7 @@ import {
   type ActionResult,
   type Target,
   type TargetCall,
+  type TargetCapabilities,
   type TargetDeps,
 } from "../types.js";
 import { defineTarget } from "../define.js";
@@ -16,6 +17,8 @@ import { inlineCodeWarnings } from "./shell.js";
 export const commandTarget = defineTarget({
   schema: commandSchema,
   tokenEnv: null,
+  listsMembers: false,
+  capabilities: commandCapabilities,
   normalize: normalizeCommand,
   create: createCommandTarget,
   // Templates that hand source-controlled text to a shell as code (see inlineCodeWarnings).
@@ -25,6 +28,24 @@ export const commandTarget = defineTarget({
   ],
   starter: commandStarter,
 });
+
+/**
+ * With `expires: false` the command cannot end a grant by itself: shiftgrant runs `revoke` at the
+ * end, grants nothing before its start, and treats the access as one membership per resource and
+ * identity, whatever the number of rules behind it.
+ */
+export function commandCapabilities(config: CommandConfig): TargetCapabilities {
+  return {
+    futureStart: config.expires,
+    revoke: config.revoke !== null,
+    extendInPlace: false,
+    shortenInPlace: false,
+    expires: config.expires,
+    memberships: !config.expires,
+    listsMembers: false,
+    identity: "email",
+  };
+}
 
 /**
  * Any command: the `grant` argv (and `revoke`, if given) with placeholders filled in, run without a
@@ -39,7 +60,7 @@ export function createCommandTarget(config: CommandConfig, deps: TargetDeps): Ta
   };
   const revoke = config.revoke;
   return {
-    capabilities: { futureStart: true, revoke: revoke !== null, extendInPlace: false, shortenInPlace: false },
+    capabilities: commandCapabilities(config),
     grant: (call) => run(config.grant, call),
     extend: (call) => run(config.grant, call),
     shorten: cannotShorten,

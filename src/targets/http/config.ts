@@ -28,6 +28,10 @@ export const httpSchema = z.strictObject({
     .boolean()
     .optional()
     .meta({ description: "The endpoint takes DELETE url/{key} to revoke (default false)." }),
+  expires: z.boolean().optional().meta({
+    description:
+      "The receiver ends each grant at its end by itself (default true). With false, shiftgrant ends it with DELETE url/{key} once its end has passed; revoke: true is then required.",
+  }),
   ...targetFields,
 });
 
@@ -38,19 +42,28 @@ export type HttpConfig = TargetCommon & {
   secret: SecretRef | null;
   headersFromEnv: Record<string, string>;
   revoke: boolean;
+  /** The receiver ends each grant at its end by itself; if not, shiftgrant expires it with DELETE. */
+  expires: boolean;
 };
 
 export function normalizeHttp(raw: z.output<typeof httpSchema>, ctx: NormalizeContext): HttpConfig {
   checkUrl(raw.url, `${ctx.at}.url`, ctx.problems);
   const hasSecret = raw.tokenEnv !== undefined || raw.tokenFile !== undefined;
-  return {
+  const config: HttpConfig = {
     ...normalizeTargetFields(raw, ctx),
     type: raw.type,
     url: raw.url,
     secret: hasSecret ? resolveSecret(raw, null, ctx) : null,
     headersFromEnv: raw.headersFromEnv ?? {},
     revoke: raw.revoke ?? false,
+    expires: raw.expires ?? true,
   };
+  if (raw.expires === false && !raw.revoke) {
+    ctx.problems.push(
+      `${ctx.at}.expires: false means shiftgrant ends each grant with DELETE url/{key}, so the receiver must take it: set revoke: true`,
+    );
+  }
+  return config;
 }
 
 export const httpStarter: TargetStarter = {

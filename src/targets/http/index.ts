@@ -2,16 +2,43 @@ import { createHash } from "node:crypto";
 import { formatUtc } from "../../core/time.js";
 import { HttpError } from "../../infra/http.js";
 import { defineTarget } from "../define.js";
-import { cannotShorten, type ActionResult, type Target, type TargetCall, type TargetDeps } from "../types.js";
+import {
+  cannotShorten,
+  type ActionResult,
+  type Target,
+  type TargetCall,
+  type TargetCapabilities,
+  type TargetDeps,
+} from "../types.js";
 import { httpSchema, httpStarter, normalizeHttp, type HttpConfig } from "./config.js";
 
 export const httpTarget = defineTarget({
   schema: httpSchema,
   tokenEnv: null,
+  listsMembers: false,
+  capabilities: httpCapabilities,
   normalize: normalizeHttp,
   create: createHttpTarget,
   starter: httpStarter,
 });
+
+/**
+ * With `expires: false` the receiver does not end a grant by itself: shiftgrant sends the DELETE at
+ * the end, grants nothing before its start, and treats the access as one membership per resource
+ * and identity (an extension posts nothing).
+ */
+export function httpCapabilities(config: HttpConfig): TargetCapabilities {
+  return {
+    futureStart: config.expires,
+    revoke: config.revoke,
+    extendInPlace: false,
+    shortenInPlace: false,
+    expires: config.expires,
+    memberships: !config.expires,
+    listsMembers: false,
+    identity: "email",
+  };
+}
 
 /**
  * Any HTTP endpoint: `POST url` with the grant as JSON, `DELETE url/{key}` to revoke (when the
@@ -53,25 +80,33 @@ export function createHttpTarget(config: HttpConfig, deps: TargetDeps): Target {
       return { status: "failed", error: err instanceof HttpError ? err.message : String(err) };
     }
   };
-  const post = (call: TargetCall) =>
-    send("POST", new URL(config.url), {
+  const post = async (call: TargetCall): Promise<ActionResult> => {
+    const key = grantKey(call);
+    const res = await send("POST", new URL(config.url), {
       identity: call.identity,
       resource: call.resource,
       start: formatUtc(call.start),
       end: formatUtc(call.end),
       rule: call.rule,
       reason: call.reason,
-      key: grantKey(call),
+      key,
     });
+    // The key is what the DELETE needs. With expires: false an extension posts nothing, so the
+    // grant it continues keeps the key of this POST in the ledger.
+    return res.status === "applied" && !config.expires ? { ...res, ref: { key } } : res;
+  };
   return {
-    capabilities: { futureStart: true, revoke: config.revoke, extendInPlace: false, shortenInPlace: false },
+    capabilities: httpCapabilities(config),
     grant: post,
     extend: post,
     shorten: cannotShorten,
     revoke: async (call) => {
       if (!config.revoke) return { status: "failed", error: `target ${config.name} does not revoke` };
-      // One DELETE per grant the revoke ends: each was POSTed under its own key.
-      const keys = (call.grants ?? [call]).map(grantKey);
+      // One DELETE per key the grants it ends were POSTed under (a ledger written before keys were
+      // kept names none: its grants' keys are made again from them).
+      const keys = [
+        ...new Set((call.grants ?? [call]).map((g) => ("ref" in g && g.ref?.key) || grantKey(g))),
+      ];
       for (const key of keys) {
         const res = await send(
           "DELETE",

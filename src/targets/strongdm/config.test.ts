@@ -22,7 +22,25 @@ describe("strongdm config", () => {
       command: "sdm",
       secret: { tokenEnv: "SDM_ADMIN_TOKEN", tokenFile: null },
       grantArgs: null,
+      identities: new Map(),
+      exclusive: [],
     });
+    assert.deepEqual(problems, []);
+  });
+
+  it("identities and exclusive, which every target takes: emails keyed as compared, resources once each", () => {
+    const problems: string[] = [];
+    const c = normalize(
+      {
+        type: "strongdm",
+        identities: { " Alice@Example.com ": " alice@corp.example " },
+        exclusive: ["db", "db", "cache"],
+      },
+      problems,
+    );
+    assert.deepEqual(c.identities, new Map([["alice@example.com", "alice@corp.example"]]));
+    assert.deepEqual(c.exclusive, ["db", "cache"]);
+    // Whether a strongdm target may own a resource's membership is a config rule (rules.ts).
     assert.deepEqual(problems, []);
   });
 

@@ -4,6 +4,7 @@ import {
   toResult,
   findExecutable,
   type Target,
+  type TargetCapabilities,
   type TargetCall,
   type TargetDeps,
 } from "../types.js";
@@ -20,12 +21,14 @@ import {
 export const strongdmTarget = defineTarget({
   schema: strongdmSchema,
   tokenEnv: STRONGDM_TOKEN_ENV,
+  listsMembers: false,
+  capabilities: () => STRONGDM_CAPABILITIES,
   normalize: normalizeStrongdm,
   create: createStrongdmTarget,
   starter: strongdmStarter,
 });
 
-/** `sdm admin users grant-temporary --from START --until END RESOURCE IDENTITY` (SPEC section 5). */
+/** `sdm admin users grant-temporary --from START --until END RESOURCE IDENTITY` (docs/contract.md, the exact calls). */
 export const DEFAULT_GRANT_ARGS = [
   "admin",
   "users",
@@ -37,6 +40,17 @@ export const DEFAULT_GRANT_ARGS = [
   "{resource}",
   "{identity}",
 ];
+
+export const STRONGDM_CAPABILITIES: TargetCapabilities = {
+  futureStart: true,
+  revoke: false,
+  extendInPlace: false,
+  shortenInPlace: false,
+  expires: true,
+  memberships: false,
+  listsMembers: false,
+  identity: "email",
+};
 
 /**
  * strongDM: temporary grants through the `sdm` CLI, authenticated by SDM_ADMIN_TOKEN in the child's
@@ -51,7 +65,7 @@ export function createStrongdmTarget(config: StrongdmConfig, deps: TargetDeps): 
       await deps.exec([config.command, ...fillTemplate(args, call)], { env, timeoutMs: config.timeoutMs }),
     );
   return {
-    capabilities: { futureStart: true, revoke: false, extendInPlace: false, shortenInPlace: false },
+    capabilities: STRONGDM_CAPABILITIES,
     grant,
     extend: grant,
     shorten: cannotShorten,

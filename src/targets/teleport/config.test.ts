@@ -13,6 +13,8 @@ it("teleport config: tctl on PATH, no arguments or variables, and no token of it
     command: "tctl",
     args: [],
     env: [],
+    identities: new Map(),
+    exclusive: [],
   });
   assert.deepEqual(problems, []);
 });

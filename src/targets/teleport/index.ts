@@ -5,6 +5,7 @@ import {
   toResult,
   type ActionResult,
   type Target,
+  type TargetCapabilities,
   type TargetCall,
   type TargetDeps,
 } from "../types.js";
@@ -14,6 +15,8 @@ import { normalizeTeleport, teleportSchema, teleportStarter, type TeleportConfig
 export const teleportTarget = defineTarget({
   schema: teleportSchema,
   tokenEnv: null,
+  listsMembers: false,
+  capabilities: () => TELEPORT_CAPABILITIES,
   normalize: normalizeTeleport,
   create: createTeleportTarget,
   starter: teleportStarter,
@@ -29,6 +32,17 @@ export const teleportTarget = defineTarget({
  *   tctl [args...] acl users add LIST IDENTITY END REASON
  *   tctl [args...] acl users rm LIST IDENTITY
  */
+export const TELEPORT_CAPABILITIES: TargetCapabilities = {
+  futureStart: false,
+  revoke: true,
+  extendInPlace: true,
+  shortenInPlace: true,
+  expires: true,
+  memberships: false,
+  listsMembers: false,
+  identity: "email",
+};
+
 export function createTeleportTarget(config: TeleportConfig, deps: TargetDeps): Target {
   const env = childEnv(deps.env, config.env);
   const run = async (argv: string[]): Promise<ActionResult> =>
@@ -38,7 +52,7 @@ export function createTeleportTarget(config: TeleportConfig, deps: TargetDeps): 
   const add = (call: TargetCall) =>
     run(["acl", "users", "add", call.resource, call.identity, formatUtc(call.end), call.reason]);
   return {
-    capabilities: { futureStart: false, revoke: true, extendInPlace: true, shortenInPlace: true },
+    capabilities: TELEPORT_CAPABILITIES,
     grant: add,
     extend: add,
     shorten: add,

@@ -39,7 +39,7 @@ export function renderMetrics(m: RunMetrics): string {
   metric(
     "shiftgrant_last_run_exit_code",
     "gauge",
-    "Exit code of the last sync run (0 success; see the README).",
+    "Exit code of the last sync run (0 success; see docs/output.md).",
     [["", m.exitCode]],
   );
   const counts = new Map<string, number>();

@@ -544,4 +544,67 @@ rules:
       await env.cleanup();
     }
   });
+
+  it("expires: false: one POST, an extension posts nothing, and the expire DELETEs the key that was posted", async () => {
+    const receiver = await startReceiver({ token: TOKEN });
+    const { dir, cleanup } = await makeTempDir();
+    try {
+      const config = await writeYaml(
+        path.join(dir, "shiftgrant.yaml"),
+        `
+version: 1
+state: state.json
+sources: { rota: { type: file, path: rota.yaml } }
+targets:
+  api: { type: http, url: ${receiver.url}/grants, tokenEnv: ACCESS_TOKEN, revoke: true, expires: false }
+rules:
+  - { name: oncall, source: rota, schedules: [primary], target: api, resources: [prod-db] }
+`,
+      );
+      const shift = (end: string) =>
+        writeFile(path.join(dir, "rota.yaml"), rota([["alice@example.com", "2026-11-22T08:00:00Z", end]]));
+      const run = (now: string) =>
+        runMain(["sync", "-c", config, "--output", "json"], { cwd: dir, env: { ACCESS_TOKEN: TOKEN }, now });
+      const calls = () => receiver.requests.map((r) => `${r.method} ${r.path}`);
+      const kinds = (stdout: string) =>
+        parseJsonOutput(stdout).actions.map((a) => `${a.kind} ${a.start} ${a.end} ${a.status}`);
+
+      await shift("2026-11-22T20:00:00Z");
+      const first = await run("2026-11-22T10:00:00Z");
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(calls(), ["POST /grants"]);
+      const posted = expectedKey(
+        "oncall",
+        "prod-db",
+        "alice@example.com",
+        "2026-11-22T10:00:00Z",
+        "2026-11-22T20:00:00Z",
+      );
+      assert.deepEqual([...receiver.grants.keys()], [posted]);
+
+      // The shift grows by two hours: the membership simply stays; the ledger records the new end.
+      await shift("2026-11-22T22:00:00Z");
+      const grown = await run("2026-11-22T19:00:00Z");
+      assert.equal(grown.code, 0, grown.stderr);
+      assert.deepEqual(kinds(grown.stdout), [
+        "unchanged 2026-11-22T10:00:00Z 2026-11-22T20:00:00Z skipped",
+        "extend 2026-11-22T20:00:00Z 2026-11-22T22:00:00Z applied",
+      ]);
+      assert.deepEqual(calls(), ["POST /grants"], "an extension posts nothing");
+
+      // Past the new end: the expire removes what was posted, by the key the POST carried.
+      const after = await run("2026-11-22T22:30:00Z");
+      assert.equal(after.code, 0, after.stderr);
+      assert.deepEqual(kinds(after.stdout), ["expire 2026-11-22T10:00:00Z 2026-11-22T22:00:00Z applied"]);
+      assert.deepEqual(calls(), ["POST /grants", `DELETE /grants/${posted}`]);
+      assert.deepEqual([...receiver.grants.keys()], []);
+
+      const quiet = await run("2026-11-22T23:00:00Z");
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.deepEqual(calls(), ["POST /grants", `DELETE /grants/${posted}`]);
+    } finally {
+      await receiver.close();
+      await cleanup();
+    }
+  });
 });

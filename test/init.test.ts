@@ -126,9 +126,9 @@ describe("shiftgrant init", { concurrency: true }, () => {
     assert.equal(r.code, 2);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /Allowed choices are pagerduty, opsgenie, incidentio, file/);
-    const t = await runMain(["init", "--target", "okta", "-o", "-"], { cwd: dir });
+    const t = await runMain(["init", "--target", "jira", "-o", "-"], { cwd: dir });
     assert.equal(t.code, 2);
-    assert.match(t.stderr, /Allowed choices are strongdm, teleport, command, http/);
+    assert.match(t.stderr, /Allowed choices are strongdm, teleport, command, http, okta/);
   });
 
   it("says so when the folder to write in does not exist", async () => {

@@ -22,6 +22,23 @@ describe("retry hints", () => {
   });
 });
 
+describe("Okta's rate-limit headers", () => {
+  const now = Date.parse("2026-11-22T10:00:00Z");
+  const reset = String(now / 1000 + 7);
+  it("waits until X-Rate-Limit-Reset (a Unix time in seconds), never less than nothing", () => {
+    assert.equal(retryHintMs(headers({ "x-rate-limit-reset": reset }), now), 7000);
+    assert.equal(retryHintMs(headers({ "x-rate-limit-reset": String(now / 1000 - 5) }), now), 0);
+    // Retry-After, when sent too, wins.
+    assert.equal(retryHintMs(headers({ "retry-after": "2", "x-rate-limit-reset": reset }), now), 2000);
+  });
+  it("reads the budget from X-Rate-Limit-Remaining and X-Rate-Limit-Reset", () => {
+    assert.deepEqual(
+      rateBudget(headers({ "x-rate-limit-remaining": "3", "x-rate-limit-reset": reset }), now),
+      { remaining: 3, resetAt: now + 7000 },
+    );
+  });
+});
+
 describe("rate-limit budget", () => {
   const now = Date.parse("2026-11-22T10:00:00Z");
   it("reads PagerDuty's ratelimit-remaining with a reset in seconds from now", () => {

@@ -77,14 +77,19 @@ const LOW_WATER = 10;
 /**
  * The rate-limit budget a response announces: PagerDuty's `ratelimit-remaining` with
  * `ratelimit-reset` (seconds until the reset), or `x-ratelimit-remaining` with `x-ratelimit-reset`
- * (incident.io and others: a Unix time in seconds, or seconds until). Null when not announced.
+ * (incident.io and others: a Unix time in seconds, or seconds until), or Okta's
+ * `x-rate-limit-remaining` with `x-rate-limit-reset` (a Unix time in seconds). Null when not announced.
  */
 export function rateBudget(
   headers: Map<string, string>,
   now: number,
 ): { remaining: number; resetAt: number } | null {
-  const remaining = headers.get("ratelimit-remaining") ?? headers.get("x-ratelimit-remaining");
-  const reset = headers.get("ratelimit-reset") ?? headers.get("x-ratelimit-reset");
+  const remaining =
+    headers.get("ratelimit-remaining") ??
+    headers.get("x-ratelimit-remaining") ??
+    headers.get("x-rate-limit-remaining");
+  const reset =
+    headers.get("ratelimit-reset") ?? headers.get("x-ratelimit-reset") ?? headers.get("x-rate-limit-reset");
   if (remaining === undefined || reset === undefined) return null;
   const r = Number(remaining.split(",")[0]);
   const t = Number(reset.split(",")[0]);
@@ -303,7 +308,8 @@ class NotJson {
 
 /**
  * How long the server asks us to wait: `Retry-After` (seconds or an HTTP date), then PagerDuty's
- * `ratelimit-reset` (seconds until the window resets), then Opsgenie's throttle period. Null when
+ * `ratelimit-reset` (seconds until the window resets), then Okta's `x-rate-limit-reset` (the Unix
+ * time it resets), then Opsgenie's throttle period. Null when
  * there is none of them (a bare 429).
  */
 export function retryHintMs(headers: Map<string, string>, now = Date.now()): number | null {
@@ -315,6 +321,9 @@ export function retryHintMs(headers: Map<string, string>, now = Date.now()): num
   }
   const reset = headers.get("ratelimit-reset");
   if (reset !== undefined && /^\d+(\.\d+)?$/.test(reset.trim())) return Math.round(Number(reset) * 1000);
+  // Okta says when its window resets, as a Unix time in seconds.
+  const at = headers.get("x-rate-limit-reset");
+  if (at !== undefined && /^\d+$/.test(at.trim())) return Math.max(0, Number(at) * 1000 - now);
   // Opsgenie's throttle says how long it lasts instead of when to retry.
   const period = headers.get("x-ratelimit-period-in-sec");
   if (

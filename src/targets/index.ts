@@ -3,6 +3,7 @@ import type { NormalizeContext } from "../core/fields.js";
 import { commandTarget } from "./command/index.js";
 import { targetRegistry, type TargetDefinition } from "./define.js";
 import { httpTarget } from "./http/index.js";
+import { oktaTarget } from "./okta/index.js";
 import { strongdmTarget } from "./strongdm/index.js";
 import { teleportTarget } from "./teleport/index.js";
 import type { Target, TargetCapabilities, TargetDeps } from "./types.js";
@@ -16,6 +17,7 @@ export const TARGETS = targetRegistry({
   teleport: teleportTarget,
   command: commandTarget,
   http: httpTarget,
+  okta: oktaTarget,
 });
 
 type Definitions = typeof TARGETS;

@@ -1,0 +1,294 @@
+import { HttpError, type HttpResponse } from "../../infra/http.js";
+import { defineTarget } from "../define.js";
+import {
+  cannotShorten,
+  type AccessCheck,
+  type ActionResult,
+  type GrantRef,
+  type Target,
+  type TargetCall,
+  type TargetCapabilities,
+  type TargetDeps,
+} from "../types.js";
+import { normalizeOkta, OKTA_TOKEN_ENV, oktaSchema, oktaStarter, type OktaConfig } from "./config.js";
+
+export const oktaTarget = defineTarget({
+  schema: oktaSchema,
+  tokenEnv: OKTA_TOKEN_ENV,
+  listsMembers: true,
+  capabilities: () => OKTA_CAPABILITIES,
+  normalize: normalizeOkta,
+  create: createOktaTarget,
+  starter: oktaStarter,
+});
+
+/**
+ * Okta group memberships. A membership has no end in Okta, so shiftgrant ends it (`expire`), adds
+ * nothing before a shift starts, and an extension makes no call. Calls:
+ *
+ *   GET    /api/v1/users/{login}                 then, on 404, ?search=profile.email eq "EMAIL"
+ *   GET    /api/v1/groups?q=NAME                 (unless RESOURCE is a group id)
+ *   GET    /api/v1/users/{uid}/groups            (is the user a member already?)
+ *   PUT    /api/v1/groups/{gid}/users/{uid}      grant
+ *   DELETE /api/v1/groups/{gid}/users/{uid}      revoke, expire (404: already gone)
+ *   GET    /api/v1/groups/{gid}/users?limit=200  the members of an exclusive group
+ */
+export const OKTA_CAPABILITIES: TargetCapabilities = {
+  futureStart: false,
+  revoke: true,
+  extendInPlace: false,
+  shortenInPlace: false,
+  expires: false,
+  memberships: true,
+  listsMembers: true,
+  identity: "email",
+};
+
+/** Okta's own group ids: `00g` and 17 letters or digits. A name never looks like one. */
+const GROUP_ID = /^00g[A-Za-z0-9]{17}$/;
+
+type Found<T> = { ok: true; value: T } | { ok: false; error: string };
+type OktaUser = { id: string; login: string };
+type OktaGroup = { id: string; name: string };
+
+export function createOktaTarget(config: OktaConfig, deps: TargetDeps): Target {
+  const origin = new URL(config.orgUrl).origin;
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (deps.token) headers.Authorization = `SSWS ${deps.token}`;
+  const url = (path: string, query: Record<string, string> = {}) => {
+    const u = new URL(`${config.orgUrl}${path}`);
+    for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+    return u;
+  };
+  const call = (method: string, u: URL) => deps.http.request(method, u, { headers, anyBody: true });
+
+  /** Every page of a list, following `link: <…>; rel="next"` (only on the org's own origin). */
+  const list = async (first: URL): Promise<unknown[]> => {
+    const items: unknown[] = [];
+    let next: URL | null = first;
+    for (let pages = 0; next; pages++) {
+      if (pages >= 1000) throw new Error(`${first.pathname}: more than 1000 pages; stopped`);
+      const res: HttpResponse = await call("GET", next);
+      if (!Array.isArray(res.body)) throw new Error(`GET ${next.pathname}: the answer is not a list`);
+      items.push(...(res.body as unknown[]));
+      next = nextLink(res.headers.get("link"), origin);
+    }
+    return items;
+  };
+
+  // Per run (a target is made for one run): each user and group is looked up once.
+  const users = new Map<string, Promise<Found<OktaUser>>>();
+  const groups = new Map<string, Promise<Found<OktaGroup>>>();
+
+  const findUser = (identity: string): Promise<Found<OktaUser>> => {
+    const key = identity.toLowerCase();
+    let p = users.get(key);
+    if (!p) {
+      p = lookUpUser(identity);
+      users.set(key, p);
+    }
+    return p;
+  };
+  const lookUpUser = async (identity: string): Promise<Found<OktaUser>> => {
+    try {
+      const res = await call("GET", url(`/api/v1/users/${encodeURIComponent(identity)}`));
+      const u = asUser(res.body);
+      if (u) return { ok: true, value: u };
+      return { ok: false, error: `GET /api/v1/users/${identity}: the answer is not an Okta user` };
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 404)) return { ok: false, error: describe(err) };
+    }
+    try {
+      const found = await list(url("/api/v1/users", { search: `profile.email eq "${identity}"` }));
+      const matches = found.map(asUser).filter((u): u is OktaUser => u !== null);
+      if (matches.length === 1 && matches[0]) return { ok: true, value: matches[0] };
+      return {
+        ok: false,
+        error:
+          matches.length === 0
+            ? `no Okta user has the login or email ${identity}: add the user in Okta, or map this email to the user's login (identities:)`
+            : `${matches.length} Okta users have the email ${identity} (${matches.map((m) => m.login).join(", ")}): map it to one login (identities:)`,
+      };
+    } catch (err) {
+      return { ok: false, error: describe(err) };
+    }
+  };
+
+  const findGroup = (resource: string): Promise<Found<OktaGroup>> => {
+    let p = groups.get(resource);
+    if (!p) {
+      p = lookUpGroup(resource);
+      groups.set(resource, p);
+    }
+    return p;
+  };
+  const lookUpGroup = async (resource: string): Promise<Found<OktaGroup>> => {
+    if (GROUP_ID.test(resource)) return { ok: true, value: { id: resource, name: resource } };
+    let found: unknown[];
+    try {
+      // `q` matches names by prefix: the exact name is picked here.
+      found = await list(url("/api/v1/groups", { q: resource }));
+    } catch (err) {
+      return { ok: false, error: describe(err) };
+    }
+    const exact = found
+      .map(asGroup)
+      .filter((g): g is OktaGroup & { type: string } => g !== null)
+      .filter((g) => g.name.toLowerCase() === resource.toLowerCase());
+    const okta = exact.filter((g) => g.type === "OKTA_GROUP");
+    if (okta.length === 1 && okta[0]) return { ok: true, value: { id: okta[0].id, name: okta[0].name } };
+    if (okta.length > 1)
+      return {
+        ok: false,
+        error: `${okta.length} Okta groups are named ${resource} (${okta.map((g) => g.id).join(", ")}): use the group's id as the resource`,
+      };
+    const other = exact[0];
+    if (other)
+      return {
+        ok: false,
+        error: `Okta group ${other.name} (${other.id}) is of type ${other.type}: only OKTA_GROUP memberships can be changed in Okta; manage it in its source, or use an OKTA_GROUP`,
+      };
+    return { ok: false, error: `no Okta group is named ${resource}: check the name, or use the group's id` };
+  };
+
+  /** The user and group of a call: from the ref the grant kept, else looked up. */
+  const resolve = async (
+    identity: string,
+    resource: string,
+    refs: (GrantRef | undefined)[] = [],
+  ): Promise<Found<{ userId: string; groupId: string }>> => {
+    const ref = refs.find((r) => r?.userId && r.groupId);
+    if (ref?.userId && ref.groupId) return { ok: true, value: { userId: ref.userId, groupId: ref.groupId } };
+    const [user, group] = [await findUser(identity), await findGroup(resource)];
+    if (!user.ok) return user;
+    if (!group.ok) return group;
+    return { ok: true, value: { userId: user.value.id, groupId: group.value.id } };
+  };
+
+  const membership = (ids: { userId: string; groupId: string }) =>
+    url(`/api/v1/groups/${encodeURIComponent(ids.groupId)}/users/${encodeURIComponent(ids.userId)}`);
+
+  return {
+    capabilities: OKTA_CAPABILITIES,
+    async grant(c: TargetCall): Promise<ActionResult> {
+      const ids = await resolve(c.identity, c.resource);
+      if (!ids.ok) return { status: "failed", error: ids.error };
+      try {
+        await call("PUT", membership(ids.value));
+        return { status: "applied", ref: { userId: ids.value.userId, groupId: ids.value.groupId } };
+      } catch (err) {
+        return { status: "failed", error: describe(err) };
+      }
+    },
+    // The membership has no end in Okta: it simply stays, and the ledger records the later end.
+    extend: async () => ({ status: "applied" }),
+    shorten: cannotShorten,
+    async revoke(c: TargetCall): Promise<ActionResult> {
+      const ids = await resolve(
+        c.identity,
+        c.resource,
+        (c.grants ?? []).map((g) => g.ref),
+      );
+      if (!ids.ok) return { status: "failed", error: ids.error };
+      try {
+        await call("DELETE", membership(ids.value));
+        return { status: "applied" };
+      } catch (err) {
+        // Not a member (any more): what the revoke was for is done.
+        if (err instanceof HttpError && err.status === 404)
+          return { status: "applied", output: "404: not a member already" };
+        return { status: "failed", error: describe(err) };
+      }
+    },
+    async hasAccess(identity: string, resource: string): Promise<AccessCheck> {
+      const ids = await resolve(identity, resource);
+      if (!ids.ok) return { status: "failed", error: ids.error };
+      try {
+        const of = await list(url(`/api/v1/users/${encodeURIComponent(ids.value.userId)}/groups`));
+        return of.some((g) => asGroup(g)?.id === ids.value.groupId)
+          ? { status: "member" }
+          : { status: "absent" };
+      } catch (err) {
+        return { status: "failed", error: describe(err) };
+      }
+    },
+    async listMembers(resource: string) {
+      const group = await findGroup(resource);
+      if (!group.ok) return { status: "failed", error: group.error };
+      try {
+        const members = await list(
+          url(`/api/v1/groups/${encodeURIComponent(group.value.id)}/users`, { limit: "200" }),
+        );
+        const logins = members.map(asUser).filter((u): u is OktaUser => u !== null);
+        return { status: "listed", identities: logins.map((u) => u.login.toLowerCase()) };
+      } catch (err) {
+        return { status: "failed", error: describe(err) };
+      }
+    },
+    // Listing one group proves the org answers and takes the token, and changes nothing.
+    async check() {
+      try {
+        await call("GET", url("/api/v1/groups", { limit: "1" }));
+        return { ok: true, detail: `${config.orgUrl} answers and takes the token` };
+      } catch (err) {
+        return { ok: false, detail: describe(err) };
+      }
+    },
+  };
+}
+
+/**
+ * The `rel="next"` URL of a `link` header (Okta sends one header per relation; they arrive joined
+ * with ", "). A next page on another origin is not followed: the token would go with it.
+ */
+export function nextLink(link: string | undefined, origin: string): URL | null {
+  if (!link) return null;
+  for (const m of link.matchAll(/<([^>]*)>\s*;([^,<]*)/g)) {
+    if (!/\brel="?next"?/.test(m[2] ?? "")) continue;
+    try {
+      const u = new URL(m[1] ?? "", origin);
+      if (u.origin !== origin)
+        throw new Error(`the next page is on ${u.origin}, not ${origin}; not followed`);
+      return u;
+    } catch (err) {
+      if (err instanceof TypeError) return null;
+      throw err;
+    }
+  }
+  return null;
+}
+
+function asUser(v: unknown): OktaUser | null {
+  if (!v || typeof v !== "object") return null;
+  const o = v as { id?: unknown; profile?: { login?: unknown } };
+  return typeof o.id === "string" && typeof o.profile?.login === "string"
+    ? { id: o.id, login: o.profile.login }
+    : null;
+}
+
+function asGroup(v: unknown): (OktaGroup & { type: string }) | null {
+  if (!v || typeof v !== "object") return null;
+  const o = v as { id?: unknown; type?: unknown; profile?: { name?: unknown } };
+  return typeof o.id === "string" && typeof o.profile?.name === "string"
+    ? { id: o.id, name: o.profile.name, type: typeof o.type === "string" ? o.type : "unknown" }
+    : null;
+}
+
+/** The HTTP failure with Okta's error code and summary (the code is what Okta's docs list). */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err instanceof HttpError && err.body && typeof err.body === "object") {
+    const b = err.body as { errorCode?: unknown; errorSummary?: unknown };
+    if (typeof b.errorCode === "string") {
+      const summary = typeof b.errorSummary === "string" ? ` ${b.errorSummary}` : "";
+      const hint =
+        err.status === 401
+          ? " (check the API token)"
+          : err.status === 403
+            ? " (the token's admin lacks the permission for this group)"
+            : "";
+      return `${err.message} ${b.errorCode}${summary}${hint}`;
+    }
+  }
+  return err.message;
+}

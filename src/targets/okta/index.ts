@@ -159,8 +159,9 @@ export function createOktaTarget(config: OktaConfig, deps: TargetDeps): Target {
   ): Promise<Found<{ userId: string; groupId: string }>> => {
     const ref = refs.find((r) => r?.userId && r.groupId);
     if (ref?.userId && ref.groupId) return { ok: true, value: { userId: ref.userId, groupId: ref.groupId } };
-    const [user, group] = [await findUser(identity), await findGroup(resource)];
+    const user = await findUser(identity);
     if (!user.ok) return user;
+    const group = await findGroup(resource);
     if (!group.ok) return group;
     return { ok: true, value: { userId: user.value.id, groupId: group.value.id } };
   };

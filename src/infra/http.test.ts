@@ -273,4 +273,23 @@ describe("failures name where they went", () => {
     assert.equal(hostPort(new URL("https://api.pagerduty.com/oncalls")), "api.pagerduty.com:443");
     assert.equal(hostPort(new URL("http://localhost/x")), "localhost:80");
   });
+
+  it("a request's own timeout (a target's timeout:) replaces the client's", async () => {
+    const server = http.createServer(() => undefined); // never answers
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    const client = createHttpClient(
+      { timeoutMs: 600_000, retries: 0, backoffMs: 1, maxRetryWaitMs: 1000 },
+      { log: createSilentLogger(), sleep: async () => undefined },
+    );
+    try {
+      const url = new URL(`http://127.0.0.1:${port}/slow`);
+      await assert.rejects(client.request("PUT", url, { headers: {}, timeoutMs: 100 }), {
+        message: `PUT /slow: no answer from 127.0.0.1:${port} within 100ms after 1 tries`,
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });

@@ -61,6 +61,8 @@ export type RequestOptions = {
    * text, or nothing). By default a 2xx body must be JSON, since a source reads it.
    */
   anyBody?: boolean;
+  /** Time allowed for one attempt of this request, instead of the client's (a target's `timeout`). */
+  timeoutMs?: number;
 };
 
 export type HttpClient = {
@@ -116,7 +118,8 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
 
   async function attempt(method: string, url: URL, opts: RequestOptions): Promise<HttpResponse> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), settings.timeoutMs);
+    const timeoutMs = opts.timeoutMs ?? settings.timeoutMs;
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
       const init: RequestInit = {
         method,
@@ -212,7 +215,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
             tries,
           );
         }
-        failure = describeNetworkError(err, settings.timeoutMs, url);
+        failure = describeNetworkError(err, opts.timeoutMs ?? settings.timeoutMs, url);
       }
       if (tries > settings.retries) {
         throw new HttpError(

@@ -60,7 +60,8 @@ export function createOktaTarget(config: OktaConfig, deps: TargetDeps): Target {
     for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
     return u;
   };
-  const call = (method: string, u: URL) => deps.http.request(method, u, { headers, anyBody: true });
+  const call = (method: string, u: URL) =>
+    deps.http.request(method, u, { headers, anyBody: true, timeoutMs: config.timeoutMs });
 
   /** Every page of a list, following `link: <…>; rel="next"` (only on the org's own origin). */
   const list = async (first: URL): Promise<unknown[]> => {

@@ -112,8 +112,15 @@ describe("target checks", () => {
     assert.deepEqual(
       exclusiveNeedsMemberList({ type: "command", grant: ["g"], exclusive: ["ops"] }, { at }),
       [
-        "targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members)",
+        "targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members: okta)",
       ],
+    );
+    assert.deepEqual(
+      exclusiveNeedsMemberList(
+        { type: "okta", orgUrl: "https://example.okta.com", exclusive: ["ops"] },
+        { at },
+      ),
+      [],
     );
     // Written but empty is still the key on a type that cannot honour it.
     assert.equal(exclusiveNeedsMemberList({ type: "teleport", exclusive: [] }, { at }).length, 1);

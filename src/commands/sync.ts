@@ -35,7 +35,7 @@ import { checkMetricsFile, writeMetrics } from "../state/metrics.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import { findSharedRunFile, METRICS_ROLE } from "../state/run-files.js";
 import { capabilitiesOf } from "../targets/index.js";
-import type { ActionResult, TargetCapabilities } from "../targets/types.js";
+import { SELF_ENDING_GRANTS, type ActionResult, type TargetCapabilities } from "../targets/types.js";
 import { buildSources, buildTargets, textOptions, type CommandDeps } from "./context.js";
 
 export type SyncOptions = {
@@ -526,17 +526,7 @@ function ledgerGrant(
 function targetCapabilities(config: Config): (target: string) => TargetCapabilities {
   const cache = new Map<string, TargetCapabilities>();
   for (const [name, t] of config.targets) cache.set(name, capabilitiesOf(t));
-  return (target) =>
-    cache.get(target) ?? {
-      futureStart: true,
-      revoke: false,
-      extendInPlace: false,
-      shortenInPlace: false,
-      expires: true,
-      memberships: false,
-      listsMembers: false,
-      identity: "email",
-    };
+  return (target) => cache.get(target) ?? SELF_ENDING_GRANTS;
 }
 
 /**

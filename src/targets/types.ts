@@ -32,6 +32,22 @@ export type TargetCapabilities = {
 };
 
 /**
+ * A tool that issues grants which end by themselves and cannot take them back early (strongDM's
+ * temporary grants). Also what the plan assumes of a target the config no longer has: nothing to
+ * call, so nothing to revoke or expire.
+ */
+export const SELF_ENDING_GRANTS: TargetCapabilities = {
+  futureStart: true,
+  revoke: false,
+  extendInPlace: false,
+  shortenInPlace: false,
+  expires: true,
+  memberships: false,
+  listsMembers: false,
+  identity: "email",
+};
+
+/**
  * What a target keeps to undo a grant it made (ids, a request id): opaque to everything but the
  * target, kept in the ledger beside the grant and handed back with the revoke or expire.
  */

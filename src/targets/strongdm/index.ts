@@ -3,6 +3,7 @@ import {
   childEnv,
   toResult,
   findExecutable,
+  SELF_ENDING_GRANTS,
   type Target,
   type TargetCapabilities,
   type TargetCall,
@@ -41,16 +42,7 @@ export const DEFAULT_GRANT_ARGS = [
   "{identity}",
 ];
 
-export const STRONGDM_CAPABILITIES: TargetCapabilities = {
-  futureStart: true,
-  revoke: false,
-  extendInPlace: false,
-  shortenInPlace: false,
-  expires: true,
-  memberships: false,
-  listsMembers: false,
-  identity: "email",
-};
+export const STRONGDM_CAPABILITIES: TargetCapabilities = SELF_ENDING_GRANTS;
 
 /**
  * strongDM: temporary grants through the `sdm` CLI, authenticated by SDM_ADMIN_TOKEN in the child's

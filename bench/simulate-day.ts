@@ -1,8 +1,11 @@
-// A simulated day of cron runs (every 4 hours), once per target type, with a shift swap at noon:
-// prints the calls each run made. `npm run build && node --import tsx bench/simulate-day.ts`.
+// Simulated days of cron runs, printing the calls each run made (`npm run simulate`):
+// first a day of runs every 4 hours per target type that ends grants by itself, with a shift swap at
+// noon; then the day of test/day.ts (cron every 15 minutes, two rules sharing a resource, a member
+// from before, a two-hour gap, the ledger deleted mid-day) for each target in test/days/.
 // The rota: alice 00:00-12:00, bob 12:00-24:00; before the 12:00 run, carol takes bob's shift.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { formatDay, simulateDay, type DayFixture } from "../test/day.js";
 import { startReceiver } from "../test/fakes/receiver.js";
 import { makeFakeTctl } from "../test/fakes/tctl.js";
 import { makeFakeCli, makeTempDir, runCli, writeYaml } from "../test/helpers.js";
@@ -151,5 +154,30 @@ for (const t of TARGETS) {
   } finally {
     await receiver.close();
     await cleanup();
+  }
+}
+
+console.log(
+  "\nThe day of test/day.ts: cron every 15 minutes; alice 00-12 (primary) and 10-14 (dba), bob 12-24 swapped to carol from 13:00, dave 16-20 (dba, a member before the day); no runs 14:00-15:45.",
+);
+const dayDir = new URL("../test/days/", import.meta.url);
+for (const file of (await readdir(dayDir)).filter((f) => f.endsWith(".ts")).sort()) {
+  const mod = (await import(new URL(file, dayDir).href)) as { dayFixture(): Promise<DayFixture> };
+  const variants: [string, Parameters<typeof simulateDay>[1]][] = [["", {}]];
+  const probe = await mod.dayFixture();
+  await probe.close();
+  variants.push([", the ledger deleted before the 18:00 run", { deleteLedgerAt: "18:00" }]);
+  if (probe.exclusive)
+    variants.push([
+      ", exclusive, the ledger deleted before 18:00",
+      { exclusive: true, deleteLedgerAt: "18:00" },
+    ]);
+  for (const [suffix, opts] of variants) {
+    const fixture = await mod.dayFixture();
+    try {
+      console.log(`\n${formatDay(`${fixture.title}${suffix}`, await simulateDay(fixture, opts))}`);
+    } finally {
+      await fixture.close();
+    }
   }
 }

@@ -64,6 +64,8 @@ export async function applyPlan(
           };
           if (result.status === "applied")
             log.info("action applied", { ...fields, ...(result.output ? { output: result.output } : {}) });
+          else if (result.status === "skipped")
+            log.warn("action skipped", { ...fields, reason: result.reason });
           else log.warn("action failed", { ...fields, error: result.error });
           await opts.onResult?.({ action, result });
         }

@@ -254,6 +254,8 @@ async function sync(
     };
 
     const codes: ExitCode[] = [EXIT.ok];
+    /** Actions whose target found that the identity cannot be given the access there. */
+    let targetSkips = 0;
     if (fetched.errors.length > 0) codes.push(EXIT.source);
     if (listed.failed) codes.push(EXIT.partial);
     if (actions.some((a) => a.badIdentity)) codes.push(EXIT.partial);
@@ -298,6 +300,12 @@ async function sync(
           if (!res) return;
           r.status = res.status;
           if (res.status === "failed") r.error = res.error;
+          // The target could not give this identity the access (e.g. no such user there).
+          if (res.status === "skipped") {
+            targetSkips++;
+            r.kind = "skip";
+            r.note = res.reason;
+          }
           // The identity had the access already: nothing was called, and it is left alone.
           if (res.status === "applied" && res.preexisting) {
             r.kind = "skip";
@@ -306,6 +314,7 @@ async function sync(
           }
         });
         if (report.actions.some((a) => a.status === "failed")) codes.push(EXIT.partial);
+        if (targetSkips > 0) codes.push(EXIT.partial);
         const applying = new Set(toApply);
         const notMade = report.actions.filter(
           (r, i) => isCall(r) && r.status === "planned" && applying.has(actions[i] as Action),
@@ -341,7 +350,8 @@ async function sync(
     report.exitCode = code;
     deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
     const failedActions = report.actions.filter((a) => a.status === "failed").length;
-    const badIdentities = actions.filter((a) => a.badIdentity).length;
+    // A bad identity is caught by the plan; an identity the access system does not know, by its target.
+    const badIdentities = actions.filter((a) => a.badIdentity).length + targetSkips;
     deps.log.info("sync finished", {
       exitCode: code,
       actions: actions.length,

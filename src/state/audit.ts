@@ -74,6 +74,7 @@ export function createAuditLog(
         })),
         result: result.status,
         ...(result.status === "failed" ? { error: result.error } : {}),
+        ...(result.status === "skipped" ? { note: result.reason } : {}),
       };
       // One append at a time keeps lines whole and in completion order; a failed append does not
       // keep the later ones from being tried.

@@ -82,9 +82,13 @@ export type TargetCall = {
  * `output`: what the tool printed (first lines), for the logs and the audit. `ref`: what the target
  * needs to undo a grant it made, kept in the ledger. `preexisting`: the identity had the access
  * already, so nothing was called (the grant is recorded as pre-existing and never removed).
+ * `skipped`: the target found that this identity cannot be given the access there (no such user, not
+ * a member of the organisation) and changed nothing: the action becomes a `skip` with the reason, the
+ * run exits 4, and the next run asks again.
  */
 export type ActionResult =
   | { status: "applied"; output?: string; ref?: GrantRef; preexisting?: boolean }
+  | { status: "skipped"; reason: string }
   | { status: "failed"; error: string };
 
 /** A target performs one action and returns a result. It never plans, reads config or exits. */

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { makeFakeCli, makeTempDir, parseJsonOutput, runCli, writeYaml } from "./helpers.js";
+import { runMain } from "./harness.js";
+import { makeFakeCli, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 
-// A `command` target whose scripts cannot end a grant by themselves (`expires: false`), through the
-// built CLI: a simulated day with the clock moved between runs (SHIFTGRANT_NOW), as cron would.
+// A `command` target whose scripts cannot end a grant by themselves (`expires: false`), through
+// main() in-process: a simulated day with the clock moved between runs, as cron would.
 // Every call is asserted as its exact argv.
 
 const day = (hhmm: string) => `2026-11-22T${hhmm}:00Z`;
@@ -46,10 +47,10 @@ rules:
   );
   /** Runs sync at `now`; returns the result and the calls it made, then forgets them. */
   const sync = async (now: string, ...extra: string[]) => {
-    const res = await runCli(["sync", "-c", config, "--output", "json", ...extra], {
+    const res = await runMain(["sync", "-c", config, "--output", "json", ...extra], {
       binDir: bin,
       cwd: dir,
-      env: { SHIFTGRANT_NOW: day(now) },
+      now: day(now),
     });
     const calls = [
       ...(await grant.calls()).map((c) => ["grant-cmd", ...c.argv].join(" ")),
@@ -60,7 +61,7 @@ rules:
     return { ...res, doc: parseJsonOutput(res.stdout), calls };
   };
   const grants = (now: string, output: "text" | "json") =>
-    runCli(["grants", "-c", config, "--output", output], { cwd: dir, env: { SHIFTGRANT_NOW: day(now) } });
+    runMain(["grants", "-c", config, "--output", output], { cwd: dir, now: day(now) });
   return { dir, bin, config, state: path.join(dir, "state.json"), revoke, sync, grants, cleanup };
 }
 
@@ -283,7 +284,7 @@ rules:
   - { name: primary, source: rota, schedules: [primary], target: cmd, resources: [ops] }
 `,
       );
-      const res = await runCli(["validate", "-c", env.config], { cwd: env.dir });
+      const res = await runMain(["validate", "-c", env.config], { cwd: env.dir });
       assert.equal(res.code, 2);
       assert.match(
         res.stderr,

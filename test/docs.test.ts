@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import type { JsonSchema } from "../scripts/config-doc.js";
 import { renderConfigurationDoc } from "../scripts/config-doc.js";
+import { typesWithoutRow, withCapabilityTable } from "../scripts/capabilities-doc.js";
 import { ROOT } from "./helpers.js";
 
 // The docs are part of the product: the configuration reference is generated from the schema so it
@@ -11,6 +12,17 @@ import { ROOT } from "./helpers.js";
 
 const read = (p: string) => readFileSync(path.join(ROOT, p), "utf8");
 const schemaFile = () => JSON.parse(read("schema/shiftgrant.schema.json")) as JsonSchema;
+
+describe("docs/targets.md: the capability table", () => {
+  it("is the one computed from the targets' declarations (run `npm run docs` if not)", () => {
+    const doc = read("docs/targets.md");
+    assert.equal(doc, withCapabilityTable(doc));
+  });
+
+  it("has a row for every target type", () => {
+    assert.deepEqual(typesWithoutRow(), []);
+  });
+});
 
 describe("docs/configuration.md", () => {
   it("is the one generated from schema/shiftgrant.schema.json (run `npm run docs` if not)", () => {

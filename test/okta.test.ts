@@ -396,7 +396,7 @@ describe("okta target: group memberships that shiftgrant ends", () => {
     }
   });
 
-  it("a token Okta refuses fails the actions (exit 4) and never appears in the output", async () => {
+  it("a token Okta refuses fails the actions (exit 4) and validate --online (exit 2), never printed; an expiry refused twice (403) is done by the third run", async () => {
     const t = await setup({ users: [ALICE] }, "concurrency: 1", rule(["alice"]));
     const bad = "00bad-okta-token-NEVER-PRINTED";
     try {
@@ -414,6 +414,41 @@ describe("okta target: group memberships that shiftgrant ends", () => {
       );
       assert.deepEqual(t.newCalls(), ["GET /api/v1/users/alice%40example.com"]);
       await assertNoSecret([bad], [r.stdout, r.stderr], [path.join(t.dir, "state.json")]);
+      assert.deepEqual(t.okta.members(PROD.id), []);
+
+      // validate --online makes one cheap read, which the bad token fails: exit 2, the 401 named.
+      const v = await t.validate(bad);
+      assert.equal(v.code, 2, v.stderr + v.stdout);
+      assert.match(
+        v.stdout,
+        /\n {2}FAIL {2}target okta: GET \/api\/v1\/groups: 401 E0000011 Invalid token provided \(check the API token\)\n/,
+      );
+      assert.deepEqual(t.newCalls(), ["GET /api/v1/groups?limit=1"]);
+      await assertNoSecret([bad], [v.stdout, v.stderr]);
+
+      // With the good token alice is granted; her expiry is refused twice (the token's admin lost
+      // its role over the group, then got it back): exit 4 twice, then done.
+      assert.equal((await t.run("2026-11-22T10:00:00Z")).code, 0);
+      t.newCalls();
+      const del = `/api/v1/groups/${PROD.id}/users/${ALICE.id}`;
+      t.okta.fault(del, { kind: "error", status: 403 }, { kind: "error", status: 403 });
+      const codes: number[] = [];
+      for (const at of ["20:15", "20:30", "20:45"]) {
+        const e = await t.run(`2026-11-22T${at}:00Z`);
+        codes.push(e.code ?? -1);
+        const a = parseJsonOutput(e.stdout).actions;
+        assert.deepEqual(
+          a.map((x) => `${x.kind} ${x.status}`),
+          [`expire ${at === "20:45" ? "applied" : "failed"}`],
+        );
+        if (at !== "20:45")
+          assert.equal(
+            a[0]?.error,
+            `DELETE ${del}: 403 E0000006 You do not have permission to perform the requested action (the token's admin needs a role over this group that may manage its members and read users: Group Admin on it, or a custom role with okta.groups.members.manage and okta.users.read)`,
+          );
+      }
+      assert.deepEqual(codes, [4, 4, 0]);
+      assert.deepEqual(t.newCalls(), [`DELETE ${del}`, `DELETE ${del}`, `DELETE ${del}`]);
       assert.deepEqual(t.okta.members(PROD.id), []);
     } finally {
       await t.cleanup();
@@ -566,6 +601,70 @@ describe("okta target: an OAuth 2.0 service app (private_key_jwt)", () => {
         [v.stdout, v.stderr, r.stdout, r.stderr],
         [path.join(t.dir, "state.json")],
       );
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe("okta target: a service app Okta refuses", () => {
+  it("a key Okta does not know, ungranted scopes: every action fails (exit 4) saying what to fix; a key file that is no private key: exit 2", async () => {
+    const keys = appKeys();
+    // The app holds another public key than the one in the file.
+    const app: FakeOktaApp = { clientId: CLIENT_ID, publicKey: keys.wrong, dpop: false, scopes: BOTH_SCOPES };
+    const t = await setup(
+      { users: [ALICE, BOB], oauth: app },
+      `concurrency: 1, oauth: { clientId: ${CLIENT_ID}, privateKeyFile: okta-key.pem }`,
+      rule(["alice", "bob"]),
+    );
+    const keyFile = path.join(t.dir, "okta-key.pem");
+    try {
+      await writeFile(keyFile, keys.privatePem, { mode: 0o600 });
+      await t.shifts([
+        ["alice@example.com", "2026-11-22T10:00:00Z", "2026-11-22T14:00:00Z"],
+        ["bob@example.com", "2026-11-22T10:00:00Z", "2026-11-22T14:00:00Z"],
+      ]);
+      const errors = (stdout: string) =>
+        parseJsonOutput(stdout).actions.map((a) => `${a.kind} ${a.status}: ${a.error}`);
+      const r1 = await t.run("2026-11-22T10:00:00Z", "");
+      assert.equal(r1.code, 4, r1.stderr + r1.stdout);
+      const invalidClient =
+        "could not check for existing access: could not get an access token: POST /oauth2/v1/token: 401 invalid_client (The client_assertion signature is invalid.): check oauth.clientId, and that the service app's public keys hold the public half of oauth.privateKeyFile (and its key id)";
+      assert.deepEqual(errors(r1.stdout), [
+        `grant failed: ${invalidClient}`,
+        `grant failed: ${invalidClient}`,
+      ]);
+      // One token request for the run: it is not asked again for each action.
+      assert.deepEqual(t.newCalls(), ["POST /oauth2/v1/token"]);
+
+      // The right key, but the app was granted one scope of the two.
+      app.publicKey = keys.publicKey;
+      app.scopes = ["okta.groups.manage"];
+      const r2 = await t.run("2026-11-22T10:15:00Z", "");
+      assert.equal(r2.code, 4, r2.stderr + r2.stdout);
+      assert.equal(
+        errors(r2.stdout)[0],
+        "grant failed: could not check for existing access: could not get an access token: POST /oauth2/v1/token: 400 invalid_scope (The requested scope is invalid, unknown, malformed, or exceeds the scope granted by the resource owner.): grant the scopes okta.groups.manage and okta.users.read to the service app (its Okta API Scopes tab; only a super admin can)",
+      );
+      assert.deepEqual(t.newCalls(), ["POST /oauth2/v1/token"]);
+
+      // A key file that holds the public key: exit 2 before any call, naming the file, not its content.
+      const publicPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+      await writeFile(keyFile, publicPem, { mode: 0o600 });
+      const r3 = await t.run("2026-11-22T10:30:00Z", "");
+      assert.equal(r3.code, 2, r3.stderr + r3.stdout);
+      assert.match(
+        r3.stdout + r3.stderr,
+        new RegExp(
+          `unusable secret: ${keyFile.replace(/[.]/g, "\\.")} holds a public key or a certificate, not the private key \\(targets\\.okta\\.oauth\\.privateKeyFile\\)`,
+        ),
+      );
+      assert.deepEqual(t.newCalls(), []);
+      await assertNoSecret(
+        [...keyMaterial(keys.privatePem), ...keyMaterial(publicPem).slice(1)],
+        [r1.stdout, r1.stderr, r2.stdout, r2.stderr, r3.stdout, r3.stderr],
+      );
+      assert.deepEqual(t.okta.members(PROD.id), []);
     } finally {
       await t.cleanup();
     }

@@ -4,6 +4,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { keyMaterial } from "../src/core/private-key.js";
+import { simulateDay } from "./day.js";
+import { dayFixture } from "./days/okta.js";
 import { startFakeOkta, type FakeOktaApp, type FakeOktaGroup, type FakeOktaUser } from "./fakes/okta.js";
 import { assertNoSecret, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 import { runMain } from "./harness.js";
@@ -668,5 +670,143 @@ describe("okta target: a service app Okta refuses", () => {
     } finally {
       await t.cleanup();
     }
+  });
+});
+
+describe("okta target: the simulated day (test/day.ts)", () => {
+  it("grants, shares alice's membership between two rules, follows the swap, expires the overdue 14:00 at 16:00, leaves dave alone; exclusive removes dave", async () => {
+    const G = "00goncall000000000g1";
+    const day = async (opts: Parameters<typeof simulateDay>[1]) => {
+      const fixture = await dayFixture();
+      try {
+        return (await simulateDay(fixture, opts)).map(({ stderr: _s, ...r }) => r);
+      } finally {
+        await fixture.close();
+      }
+    };
+    assert.deepEqual(await day({ only: ["00:00", "10:00", "12:00", "13:00", "13:15", "16:00", "20:15"] }), [
+      {
+        at: "00:00",
+        code: 0,
+        calls: [
+          "GET /api/v1/users/alice%40example.com",
+          "GET /api/v1/groups?q=oncall-prod",
+          "GET /api/v1/users/00ualice000000000001/groups",
+          `PUT /api/v1/groups/${G}/users/00ualice000000000001`,
+        ],
+        actions: [
+          "grant primary alice@example.com applied",
+          "wait primary bob@example.com skipped",
+          "extend dba alice@example.com applied",
+          "wait dba dave@example.com skipped",
+        ],
+      },
+      {
+        at: "10:00",
+        code: 0,
+        calls: [],
+        actions: ["wait primary bob@example.com skipped", "wait dba dave@example.com skipped"],
+      },
+      {
+        at: "12:00",
+        code: 0,
+        calls: [
+          "GET /api/v1/users/bob%40example.com",
+          "GET /api/v1/groups?q=oncall-prod",
+          "GET /api/v1/users/00ubob00000000000002/groups",
+          `PUT /api/v1/groups/${G}/users/00ubob00000000000002`,
+        ],
+        actions: ["grant primary bob@example.com applied", "wait dba dave@example.com skipped"],
+      },
+      {
+        at: "13:00",
+        code: 0,
+        calls: [
+          "GET /api/v1/users/carol%40example.com",
+          "GET /api/v1/groups?q=oncall-prod",
+          "GET /api/v1/users/00ucarol000000000003/groups",
+          `PUT /api/v1/groups/${G}/users/00ucarol000000000003`,
+        ],
+        actions: [
+          "shorten primary bob@example.com applied",
+          "grant primary carol@example.com applied",
+          "wait dba dave@example.com skipped",
+        ],
+      },
+      {
+        at: "13:15",
+        code: 0,
+        calls: [`DELETE /api/v1/groups/${G}/users/00ubob00000000000002`],
+        actions: ["expire primary bob@example.com applied", "wait dba dave@example.com skipped"],
+      },
+      {
+        at: "16:00",
+        code: 0,
+        calls: [
+          `DELETE /api/v1/groups/${G}/users/00ualice000000000001`,
+          "GET /api/v1/users/dave%40example.com",
+          "GET /api/v1/groups?q=oncall-prod",
+          "GET /api/v1/users/00udave0000000000004/groups",
+        ],
+        actions: ["expire dba alice@example.com applied", "skip dba dave@example.com skipped"],
+      },
+      {
+        at: "20:15",
+        code: 0,
+        calls: [],
+        actions: [],
+      },
+    ]);
+    // Exclusive: dave, a member from before, is removed at once (nobody has him on call), granted
+    // for his shift and expired after it like anyone else.
+    assert.deepEqual(await day({ exclusive: true, only: ["00:00", "16:00", "20:15"] }), [
+      {
+        at: "00:00",
+        code: 0,
+        calls: [
+          "GET /api/v1/groups?q=oncall-prod",
+          `GET /api/v1/groups/${G}/users?limit=200`,
+          "GET /api/v1/users/alice%40example.com",
+          `PUT /api/v1/groups/${G}/users/00ualice000000000001`,
+          "GET /api/v1/users/dave%40example.com",
+          `DELETE /api/v1/groups/${G}/users/00udave0000000000004`,
+        ],
+        actions: [
+          "grant primary alice@example.com applied",
+          "wait primary bob@example.com skipped",
+          "revoke primary dave@example.com applied",
+          "extend dba alice@example.com applied",
+          "wait dba dave@example.com skipped",
+        ],
+      },
+      {
+        at: "16:00",
+        code: 0,
+        calls: [
+          "GET /api/v1/groups?q=oncall-prod",
+          `GET /api/v1/groups/${G}/users?limit=200`,
+          "GET /api/v1/users/carol%40example.com",
+          `PUT /api/v1/groups/${G}/users/00ucarol000000000003`,
+          `DELETE /api/v1/groups/${G}/users/00ualice000000000001`,
+          "GET /api/v1/users/dave%40example.com",
+          `PUT /api/v1/groups/${G}/users/00udave0000000000004`,
+        ],
+        actions: [
+          "grant primary carol@example.com applied",
+          "expire dba alice@example.com applied",
+          "grant dba dave@example.com applied",
+        ],
+      },
+      {
+        at: "20:15",
+        code: 0,
+        calls: [
+          "GET /api/v1/groups?q=oncall-prod",
+          `GET /api/v1/groups/${G}/users?limit=200`,
+          `DELETE /api/v1/groups/${G}/users/00udave0000000000004`,
+        ],
+        actions: ["expire dba dave@example.com applied"],
+      },
+    ]);
   });
 });

@@ -48,6 +48,8 @@ export type FakeOkta = {
   calls(): string[];
   /** The logins in a group now. */
   members(groupId: string): string[];
+  /** Makes a user a member of a group, as an admin would in Okta's console. */
+  join(groupId: string, userId: string): void;
   /**
    * Answers the next request whose path matches with a 429 E0000047 (X-Rate-Limit-Reset now + 3 s),
    * or with `status` and Okta's error body for it.
@@ -437,6 +439,7 @@ export async function startFakeOkta(opts: {
         return `${r.method} ${r.path}${q ? `?${q}` : ""}`;
       }),
     members: (groupId) => opts.users.filter((u) => members.get(groupId)?.has(u.id)).map((u) => u.login),
+    join: (groupId, userId) => members.get(groupId)?.add(userId),
     fault: shell.fault,
     issued,
     unexpected: shell.unexpected,

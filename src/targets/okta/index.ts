@@ -34,9 +34,10 @@ export const oktaTarget = defineTarget({
  * Okta group memberships. A membership has no end in Okta, so shiftgrant ends it (`expire`), adds
  * nothing before a shift starts, and an extension makes no call. Calls:
  *
+ *   POST   /oauth2/v1/token                      a service app's token (oauth.ts), else SSWS
  *   GET    /api/v1/users/{login}                 then, on 404, ?search=profile.email eq "EMAIL"
  *   GET    /api/v1/groups?q=NAME                 (unless RESOURCE is a group id)
- *   GET    /api/v1/users/{uid}/groups            (is the user a member already?)
+ *   GET    /api/v1/users/{uid}/groups            (a member already? not on exclusive groups)
  *   PUT    /api/v1/groups/{gid}/users/{uid}      grant
  *   DELETE /api/v1/groups/{gid}/users/{uid}      revoke, expire (404: already gone)
  *   GET    /api/v1/groups/{gid}/users?limit=200  the members of an exclusive group

@@ -99,6 +99,9 @@ export function createOktaOAuth(opts: {
   };
 
   const request = async (nonce: string | null): Promise<AccessToken> => {
+    // Read here, not in `fresh`: an unusable key must fail the request, not be retried as a
+    // network error.
+    clientKey();
     const res = await opts.http.request("POST", tokenUrl, {
       headers: { Accept: "application/json" },
       timeoutMs: opts.timeoutMs,

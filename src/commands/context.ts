@@ -82,6 +82,7 @@ export function buildTargets(
       env: deps.env,
       token: secrets.get(`targets.${name}`) ?? null,
       http,
+      redactor: deps.redactor,
     });
     out.set(name, { target, concurrency: c.concurrency });
   }

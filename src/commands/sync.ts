@@ -239,6 +239,9 @@ async function sync(
       window,
       capabilities: capsOf,
       members: listed.members,
+      exclusive: [...config.targets].flatMap(([target, t]) =>
+        t.exclusive.map((resource) => ({ target, resource })),
+      ),
     });
     const changes = actions.filter(countsAsChange).length;
     const calls = actions.filter(isCall).length;

@@ -1,6 +1,7 @@
 import { constants, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { SecretError } from "../errors.js";
+import { keyMaterial, readSigningKey } from "../core/private-key.js";
 import type { SecretSet } from "../core/redact.js";
 import type { Config, SecretRef } from "./types.js";
 
@@ -35,10 +36,11 @@ export async function resolveSecrets(
   const problems: string[] = [];
   for (const [owner, ref] of wanted) {
     const got = await readSecret(ref, env);
-    const key = `${owner}.${ref.tokenFile ? "tokenFile" : "tokenEnv"}`;
+    const key = `${owner}.${ref.privateKey?.key ?? (ref.tokenFile ? "tokenFile" : "tokenEnv")}`;
     if ("problem" in got) problems.push(`${got.problem} (${key})${got.hint ?? ""}`);
     else {
-      redactor.add(got.value);
+      // A key file is several lines: each piece of its material is a secret of its own.
+      for (const part of ref.privateKey ? keyMaterial(got.value) : [got.value]) redactor.add(part);
       secrets.set(owner, got.value);
     }
   }
@@ -51,7 +53,8 @@ type Read = { value: string } | { problem: string; hint?: string };
 async function readSecret(ref: SecretRef, env: NodeJS.ProcessEnv): Promise<Read> {
   if (ref.tokenFile) {
     const text = await readTokenFile(ref.tokenFile);
-    return typeof text === "string" ? checkToken(text, ref.tokenFile) : text;
+    if (typeof text !== "string") return text;
+    return ref.privateKey ? checkPrivateKey(text, ref.tokenFile) : checkToken(text, ref.tokenFile);
   }
   const raw = env[ref.tokenEnv];
   if (raw === undefined) {
@@ -119,6 +122,13 @@ function checkToken(raw: string, where: string): Read {
     };
   }
   return { value };
+}
+
+/** A private key file must hold a key shiftgrant can sign with; the problem never quotes the file. */
+function checkPrivateKey(text: string, file: string): Read {
+  const k = readSigningKey(text);
+  if ("problem" in k) return { problem: `unusable secret: ${file} ${k.problem}` };
+  return { value: text };
 }
 
 function fileKind(st: Stats): string {

@@ -44,12 +44,21 @@ export class HttpError extends Error {
   readonly status: number | null;
   readonly tries: number;
   readonly body: unknown;
-  constructor(message: string, status: number | null, tries: number, body: unknown = null) {
+  /** The failed answer's headers (empty when there was no answer). */
+  readonly headers: Map<string, string>;
+  constructor(
+    message: string,
+    status: number | null,
+    tries: number,
+    body: unknown = null,
+    headers: Map<string, string> = new Map(),
+  ) {
     super(message);
     this.name = "HttpError";
     this.status = status;
     this.tries = tries;
     this.body = body;
+    this.headers = headers;
   }
 }
 
@@ -63,6 +72,13 @@ export type RequestOptions = {
   anyBody?: boolean;
   /** Time allowed for one attempt of this request, instead of the client's (a target's `timeout`). */
   timeoutMs?: number;
+  /** Sent as `application/x-www-form-urlencoded` (an OAuth token request) instead of a JSON `body`. */
+  form?: Record<string, string>;
+  /**
+   * Made anew before each attempt, over `headers` and `form`: what may be used once only (a DPoP
+   * proof, a signed client assertion), so that a retry never replays it.
+   */
+  fresh?: () => { headers?: Record<string, string>; form?: Record<string, string> };
 };
 
 export type HttpClient = {
@@ -121,13 +137,24 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
     const timeoutMs = opts.timeoutMs ?? settings.timeoutMs;
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
+      const fresh = opts.fresh?.() ?? {};
+      const form = opts.form || fresh.form ? { ...opts.form, ...fresh.form } : undefined;
       const init: RequestInit = {
         method,
         headers: {
           ...opts.headers,
-          ...(opts.body === undefined ? {} : { "Content-Type": "application/json" }),
+          ...(form
+            ? { "Content-Type": "application/x-www-form-urlencoded" }
+            : opts.body === undefined
+              ? {}
+              : { "Content-Type": "application/json" }),
+          ...fresh.headers,
         },
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        body: form
+          ? new URLSearchParams(form).toString()
+          : opts.body === undefined
+            ? undefined
+            : JSON.stringify(opts.body),
         signal: controller.signal,
         agent: url.protocol === "https:" ? agents.https : agents.http,
         redirect: "error",
@@ -204,7 +231,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
         }
         failure = `${res.status}${errorSummary(res.body)}`;
         if (!RETRYABLE.has(res.status))
-          throw new HttpError(`${what}: ${failure}`, res.status, tries, res.body);
+          throw new HttpError(`${what}: ${failure}`, res.status, tries, res.body, res.headers);
       } catch (err) {
         if (err instanceof HttpError) throw err;
         // A body over the cap would be as large on every try: it fails the request at once.
@@ -223,6 +250,7 @@ export function createHttpClient(settings: HttpSettings, deps: HttpDeps): HttpCl
           res?.status ?? null,
           tries,
           res?.body,
+          res?.headers,
         );
       }
       const hinted = res ? retryHintMs(res.headers) : null;

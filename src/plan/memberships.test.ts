@@ -78,6 +78,7 @@ function plan(now: string, over: Partial<PlanInput> & { shiftsByRule?: Record<st
     window: { since: at(now), until: at(now).plus({ hours: 24 }) },
     ...(over.unplannedRules ? { unplannedRules: over.unplannedRules } : {}),
     ...(over.members ? { members: over.members } : {}),
+    ...(over.exclusive ? { exclusive: over.exclusive } : {}),
     ...(over.targetIdentities ? { targetIdentities: over.targetIdentities } : {}),
   });
 }
@@ -285,12 +286,11 @@ describe("planGrants: exclusive resources", () => {
     },
   ];
 
-  it("revokes every listed member nothing covers now, pre-existing or not; keeps whoever is on call", () => {
-    const pre = held("a", "08:00", "18:00", { identity: "pre@example.com", preexisting: true });
+  it("revokes every listed member nothing covers now, whoever added them; keeps whoever is on call", () => {
     const actions = plan("12:00", {
       capabilities: () => LISTS,
       shiftsByRule: { a: [shift("alice@example.com", "08:00", "18:00")] },
-      held: [held("a", "08:00", "18:00"), pre],
+      held: [held("a", "08:00", "18:00")],
       members,
     });
     assert.deepEqual(lines(actions), [
@@ -299,9 +299,46 @@ describe("planGrants: exclusive resources", () => {
       "revoke a mallory@example.com 12:00-12:00 not on call; exclusive",
       "revoke a pre@example.com 12:00-12:00 not on call; exclusive",
     ]);
-    // The revoke of pre-existing access drops its ledger entry; --max-changes counts these revokes.
-    assert.deepEqual(actions[3]?.revokes, [pre]);
+    // --max-changes counts these revokes.
     assert.equal(countsAsChange(actions[2] as Action), true);
+  });
+
+  it("has no pre-existing access: a grant is not checked first, and one recorded as pre-existing is owned", () => {
+    // pre was recorded as pre-existing before ops became exclusive; she is still on call, carol too.
+    const pre = held("a", "08:00", "18:00", { identity: "pre@example.com", preexisting: true });
+    const shifts = {
+      a: [shift("pre@example.com", "08:00", "18:00"), shift("carol@example.com", "12:00", "16:00")],
+    };
+    const exclusive = [{ target: "grp", resource: "ops" }];
+    const at12 = plan("12:00", { capabilities: () => LISTS, shiftsByRule: shifts, held: [pre], exclusive });
+    // Carol is granted without asking whether she is a member (the grant is shiftgrant's either way);
+    // pre is kept while on call (never revoked as "not on call" for being pre-existing).
+    assert.deepEqual(lines(at12), [
+      "grant a carol@example.com 12:00-16:00 on call: primary (rota)",
+      "unchanged a pre@example.com 08:00-18:00 on call: primary (rota)",
+    ]);
+    // Listed (the listing reads the members, so the same holds without `exclusive`): still kept.
+    const listed = plan("12:00", {
+      capabilities: () => LISTS,
+      shiftsByRule: shifts,
+      held: [pre],
+      members: [{ target: "grp", resource: "ops", identities: ["pre@example.com"] }],
+    });
+    assert.deepEqual(lines(listed), lines(at12));
+    // At the end of her shift her access is expired like any grant, pre-existing or not.
+    const at18 = plan("18:15", {
+      capabilities: () => LISTS,
+      shiftsByRule: { a: [] },
+      held: [pre],
+      exclusive,
+    });
+    assert.deepEqual(lines(at18), [
+      "expire a pre@example.com 08:00-18:00 the grant's end has passed (grp does not end access by itself; expiries run whatever --rule, --max-changes or a failed source say)",
+    ]);
+    assert.deepEqual(
+      at18[0]?.revokes?.map((g) => [g.identity, g.preexisting]),
+      [["pre@example.com", undefined]],
+    );
   });
 
   it("removes nobody while a rule granting the resource was not read", () => {

@@ -31,6 +31,12 @@ export type PlanInput = {
    */
   members?: readonly { target: string; resource: string; identities: readonly string[] }[];
   /**
+   * The `exclusive` resources of every target, listed or not: shiftgrant owns their whole
+   * membership, so there is no pre-existing access there (nothing is checked before a grant, and a
+   * grant recorded as pre-existing is one like any other).
+   */
+  exclusive?: readonly { target: string; resource: string }[];
+  /**
    * The run's window. Its length bounds grants of rules without maxDuration; its end is as far as the
    * sources were read, so a shift that reaches it may go on past it.
    */
@@ -98,7 +104,10 @@ function plan(input: PlanInput): Action[] {
   // What the access system holds, by key, for the targets that do not end grants by themselves: a
   // grant whose end has passed is there until it is expired.
   const present = new Map<string, HeldGrant[]>();
-  for (const h of input.held) {
+  const exclusive = new Set(
+    [...(input.exclusive ?? []), ...(input.members ?? [])].map((e) => accessKey(e.target, e.resource)),
+  );
+  for (const h of ownedWhole(input.held, exclusive)) {
     const key = grantKey(h.target, h.resource, h.identity);
     const inForce = h.end.toMillis() > now;
     if (!capsOf(h.target).expires && !h.preexisting) pushTo(present, key, h);
@@ -243,6 +252,7 @@ function plan(input: PlanInput): Action[] {
               }
             } else if (
               caps.memberships &&
+              !exclusive.has(accessKey(rule.target, resource)) &&
               !present.has(key) &&
               !(held.get(key) ?? []).some((h) => h.end > now)
             ) {
@@ -322,6 +332,20 @@ function plan(input: PlanInput): Action[] {
   }
 
   return sortActions(actions, input.rules);
+}
+
+/**
+ * The held grants, where those of an exclusive resource are never pre-existing: shiftgrant owns its
+ * whole membership, so a grant recorded as pre-existing before the resource became exclusive is
+ * extended, expired and revoked as any other. (A copy: the ledger finds a grant by its fields.)
+ */
+function ownedWhole(held: readonly HeldGrant[], exclusive: ReadonlySet<string>): readonly HeldGrant[] {
+  if (exclusive.size === 0) return held;
+  return held.map((h) => {
+    if (!h.preexisting || !exclusive.has(accessKey(h.target, h.resource))) return h;
+    const { preexisting: _owned, ...rest } = h;
+    return rest;
+  });
 }
 
 /** A membership still there though its grants ended (not expired yet): pass 2 continues it. */

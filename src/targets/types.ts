@@ -123,6 +123,11 @@ export type TargetDeps = {
   token: string | null;
   /** For targets that speak HTTP: the same client (timeouts, retries) the sources use. */
   http: HttpClient;
+  /**
+   * Registers a secret the target obtains while it runs (an OAuth access token), so that the logs
+   * and the output redact it as they do the secrets read at the start.
+   */
+  redactor?: { add(secret: string): void };
 };
 
 /**

@@ -1,3 +1,11 @@
+import {
+  createHash,
+  createPublicKey,
+  randomBytes,
+  verify,
+  type JsonWebKey,
+  type KeyObject,
+} from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createFakeShell, type RecordedRequest } from "./shell.js";
 
@@ -12,7 +20,26 @@ import { createFakeShell, type RecordedRequest } from "./shell.js";
 export type FakeOktaUser = { id: string; login: string; email: string };
 export type FakeOktaGroup = { id: string; name: string; type: "OKTA_GROUP" | "APP_GROUP" | "BUILT_IN" };
 
-export type OktaFault = { kind: "rateLimit" };
+export type OktaFault =
+  | { kind: "rateLimit" }
+  | { kind: "error"; status: number }
+  /** Every access token issued so far stops working (as one does at its end): this request gets a 401. */
+  | { kind: "tokensExpire" };
+
+/** One service app, as the fake's authorization server knows it. */
+export type FakeOktaApp = {
+  clientId: string;
+  /** The public half of the key the app signs its assertions with. */
+  publicKey: KeyObject;
+  /** The `kid` the app's key is registered under, if any: an assertion naming another is refused. */
+  kid?: string;
+  /** "Require DPoP header in token requests" (Okta's default for new service apps). */
+  dpop: boolean;
+  /** The scopes granted to the app. */
+  scopes: string[];
+  /** Seconds each token lives (Okta: 3600). */
+  expiresIn?: number;
+};
 
 export type FakeOkta = {
   url: string;
@@ -21,8 +48,16 @@ export type FakeOkta = {
   calls(): string[];
   /** The logins in a group now. */
   members(groupId: string): string[];
-  /** Answers the next request whose path matches with a 429 E0000047 (X-Rate-Limit-Reset now + 3 s). */
+  /** Makes a user a member of a group, as an admin would in Okta's console. */
+  join(groupId: string, userId: string): void;
+  /**
+   * Answers the next request whose path matches with a 429 E0000047 (X-Rate-Limit-Reset now + 3 s),
+   * or with `status` and Okta's error body for it.
+   */
   fault: (path: string | RegExp, ...faults: OktaFault[]) => void;
+  /** Access tokens issued so far, in order (a test checks none of them leaked). */
+  issued: string[];
+
   unexpected: string[];
   allow: (...matches: (string | RegExp)[]) => void;
   close(): Promise<void>;
@@ -36,6 +71,8 @@ export async function startFakeOkta(opts: {
   memberships?: Record<string, string[]>;
   /** Items per page at most, whatever `limit` asks (so that paging shows with few items). */
   pageSize?: number;
+  /** A service app: API calls then take its access tokens instead of the SSWS token. */
+  oauth?: FakeOktaApp;
 }): Promise<FakeOkta> {
   const shell = createFakeShell<OktaFault>({});
   const members = new Map<string, Set<string>>(
@@ -44,6 +81,12 @@ export async function startFakeOkta(opts: {
   const pageSize = opts.pageSize ?? 200;
   let remaining = 600;
   let origin = "";
+  /** Access tokens Okta takes now: the DPoP key each is bound to (null: a Bearer token), its scopes. */
+  const tokens = new Map<string, { jwk: string | null; scopes: string[] }>();
+  const issued: string[] = [];
+  /** Every `jti` seen, of assertions and proofs alike: Okta takes each once. */
+  const seenJti = new Set<string>();
+  const nonce = `fake-nonce-${randomBytes(6).toString("hex")}`;
 
   const userDoc = (u: FakeOktaUser) => ({
     id: u.id,
@@ -112,10 +155,188 @@ export async function startFakeOkta(opts: {
       send(200, items.slice(from, from + limit).map(doc), { link: links });
     };
 
-    if (req.headers.authorization !== `SSWS ${opts.token}`)
-      return error(401, "E0000011", "Invalid token provided");
+    const oauthError = (
+      status: number,
+      code: string,
+      description: string,
+      extra: Record<string, string> = {},
+    ) => send(status, { error: code, error_description: description }, extra);
+
     if (req.headers.accept !== "application/json") return unexpected("Accept is not application/json");
+    const issueToken = (text: string) => {
+      const app = opts.oauth;
+      if (!app) return unexpected("no service app in this fake");
+      if (req.headers["content-type"] !== "application/x-www-form-urlencoded")
+        return unexpected("the token request is not a form");
+      const form = new URLSearchParams(text);
+      const keys = [...form.keys()].sort().join(",");
+      if (keys !== "client_assertion,client_assertion_type,grant_type,scope")
+        return unexpected(`token request fields: ${keys}`);
+      if (form.get("grant_type") !== "client_credentials") return unexpected("grant_type");
+      if (form.get("client_assertion_type") !== "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        return oauthError(400, "invalid_request", "The client_assertion_type is invalid.");
+      const jwt = readJws(form.get("client_assertion") ?? "");
+      if (!jwt) return oauthError(401, "invalid_client", "The parsing of the client_assertion failed.");
+      if (jwt.header.kid !== undefined && jwt.header.kid !== app.kid)
+        return oauthError(401, "invalid_client", "The client_assertion JWT kid is invalid.");
+      if (!jwt.verify(app.publicKey))
+        return oauthError(401, "invalid_client", "The client_assertion signature is invalid.");
+      const c = jwt.claims;
+      const nowS = Math.floor(Date.now() / 1000);
+      if (c.iss !== app.clientId)
+        return oauthError(
+          401,
+          "invalid_client",
+          "The issuer claim for client_assertion is not a valid client_id.",
+        );
+      if (c.sub !== app.clientId)
+        return oauthError(
+          401,
+          "invalid_client",
+          "The subject claim for client_assertion is not a valid client_id.",
+        );
+      if (c.aud !== `${origin}/oauth2/v1/token`)
+        return oauthError(
+          401,
+          "invalid_client",
+          "The audience claim for client_assertion must be the endpoint invoked for the request.",
+        );
+      if (typeof c.exp !== "number" || c.exp <= nowS)
+        return oauthError(401, "invalid_client", "The client_assertion token is expired.");
+      if (c.exp > nowS + 3600)
+        return oauthError(
+          401,
+          "invalid_client",
+          "The client_assertion token has an expiration too far into the future.",
+        );
+      if (typeof c.jti !== "string" || seenJti.has(c.jti))
+        return oauthError(401, "invalid_client", "The client_assertion token has already been used.");
+      seenJti.add(c.jti);
+      const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
+      if (scopes.length === 0) return oauthError(400, "invalid_scope", "No scopes were requested.");
+      if (scopes.some((x) => !app.scopes.includes(x)))
+        return oauthError(
+          400,
+          "invalid_scope",
+          "The requested scope is invalid, unknown, malformed, or exceeds the scope granted by the resource owner.",
+        );
+      let jwk: string | null = null;
+      if (app.dpop) {
+        const header = req.headers.dpop;
+        if (typeof header !== "string")
+          return oauthError(400, "invalid_dpop_proof", "The DPoP proof JWT header is missing.");
+        const p = checkProof(header, "POST", `${origin}/oauth2/v1/token`, null);
+        if (typeof p === "string") return unexpected(`token request: ${p}`);
+        if (p.nonce !== nonce)
+          return oauthError(400, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof.", {
+            "dpop-nonce": nonce,
+          });
+        jwk = p.jwk;
+      }
+      const value = `fake-at-${randomBytes(24).toString("base64url")}`;
+      tokens.set(value, { jwk, scopes });
+      issued.push(value);
+      return send(200, {
+        token_type: app.dpop ? "DPoP" : "Bearer",
+        expires_in: app.expiresIn ?? 3600,
+        access_token: value,
+        scope: scopes.join(" "),
+      });
+    };
+
+    /**
+     * A DPoP proof as Okta checks it: `typ`, a public `jwk` that verifies it, `htm`, `htu` (the
+     * path decoded), a recent `iat`, an unused `jti`, and `ath` for an access token.
+     */
+    const checkProof = (
+      proof: string,
+      htm: string,
+      htu: string,
+      accessToken: string | null,
+    ): { jwk: string; nonce: unknown } | string => {
+      const jwt = readJws(proof);
+      if (!jwt) return "the DPoP proof is not a JWT";
+      if (jwt.header.typ !== "dpop+jwt") return "typ is not dpop+jwt";
+      const jwk = jwt.header.jwk as JsonWebKey | undefined;
+      if (!jwk || typeof jwk !== "object" || "d" in jwk) return "no public jwk in the proof";
+      if (!jwt.verify(createPublicKey({ key: jwk, format: "jwk" })))
+        return "the proof's signature is invalid";
+      const c = jwt.claims;
+      if (c.htm !== htm) return `htm ${String(c.htm)}, not ${htm}`;
+      if (c.htu !== htu) return `htu ${String(c.htu)}, not ${htu}`;
+      if (typeof c.iat !== "number" || Math.abs(c.iat - Date.now() / 1000) > 300) return "iat is not recent";
+      if (typeof c.jti !== "string" || seenJti.has(c.jti))
+        return "jti reused: the DPoP proof has already been used";
+      seenJti.add(c.jti);
+      if (accessToken !== null) {
+        const ath = createHash("sha256").update(accessToken).digest("base64url");
+        if (c.ath !== ath) return "'ath' claim in the DPoP proof does not match the presented access_token";
+      }
+      return {
+        jwk: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, n: jwk.n, e: jwk.e }),
+        nonce: c.nonce,
+      };
+    };
+
+    if (rec.method === "POST" && rec.path === "/oauth2/v1/token") {
+      let text = "";
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => (text += chunk));
+      req.on("end", () => {
+        const fault = shell.takeFault(rec.path);
+        if (fault?.kind === "error")
+          return oauthError(fault.status, "server_error", "The server encountered an internal error.");
+        issueToken(text);
+      });
+      return;
+    }
     const fault = shell.takeFault(rec.path);
+    if (fault?.kind === "tokensExpire") tokens.clear();
+    if (opts.oauth) {
+      const m = /^(Bearer|DPoP) (.+)$/.exec(req.headers.authorization ?? "");
+      const t = m ? tokens.get(m[2] ?? "") : undefined;
+      if (!m || !t) return error(401, "E0000011", "Invalid token provided");
+      if (t.jwk !== null) {
+        if (m[1] !== "DPoP") return unexpected("a DPoP-bound token sent as Bearer");
+        const header = req.headers.dpop;
+        if (typeof header !== "string") return unexpected("a DPoP token without a DPoP proof");
+        const htu = `${origin}${rec.path.split("/").map(decodeURIComponent).join("/")}`;
+        const p = checkProof(header, rec.method, htu, m[2] ?? "");
+        if (typeof p === "string") return unexpected(p);
+        if (p.jwk !== t.jwk) return unexpected("the access_token is not bound to the provided DPoP proof");
+      } else if (m[1] !== "Bearer" || req.headers.dpop !== undefined) {
+        return unexpected("a Bearer token sent with DPoP");
+      }
+      const write = rec.method !== "GET";
+      const need = write
+        ? ["okta.groups.manage"]
+        : rec.path.startsWith("/api/v1/groups")
+          ? ["okta.groups.read", "okta.groups.manage"]
+          : ["okta.users.read", "okta.users.manage"];
+      if (!need.some((x) => t.scopes.includes(x)))
+        return send(
+          403,
+          {
+            errorCode: "E0000006",
+            errorSummary: "You do not have permission to perform the requested action",
+            errorLink: "E0000006",
+            errorId: "oaeFake",
+            errorCauses: [],
+          },
+          {
+            "www-authenticate": `Bearer realm="IdpMyAccountAPI", error="insufficient_scope", scope="${need[0]}"`,
+          },
+        );
+    } else if (req.headers.authorization !== `SSWS ${opts.token}`) {
+      return error(401, "E0000011", "Invalid token provided");
+    }
+    if (fault?.kind === "error") {
+      const [code, summary] =
+        fault.status === 403
+          ? ["E0000006", "You do not have permission to perform the requested action"]
+          : ["E0000009", "Internal Server Error"];
+      return error(fault.status, code, summary);
+    }
     if (fault?.kind === "rateLimit") {
       res.writeHead(429, {
         "content-type": "application/json",
@@ -218,9 +439,41 @@ export async function startFakeOkta(opts: {
         return `${r.method} ${r.path}${q ? `?${q}` : ""}`;
       }),
     members: (groupId) => opts.users.filter((u) => members.get(groupId)?.has(u.id)).map((u) => u.login),
+    join: (groupId, userId) => members.get(groupId)?.add(userId),
     fault: shell.fault,
+    issued,
     unexpected: shell.unexpected,
     allow: shell.allow,
     close: shell.close,
   };
+}
+
+/** A compact JWS, read: its header and claims, and a check of its signature (RS256, ES256). */
+function readJws(jws: string): {
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+  verify(key: KeyObject): boolean;
+} | null {
+  const parts = jws.split(".");
+  if (parts.length !== 3) return null;
+  const [h, c, sig] = parts as [string, string, string];
+  try {
+    const header = JSON.parse(Buffer.from(h, "base64url").toString("utf8")) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(c, "base64url").toString("utf8")) as Record<string, unknown>;
+    return {
+      header,
+      claims,
+      verify: (key) => {
+        const input = Buffer.from(`${h}.${c}`);
+        const signature = Buffer.from(sig, "base64url");
+        if (header.alg === "RS256" && key.asymmetricKeyType === "rsa")
+          return verify("sha256", input, key, signature);
+        if (header.alg === "ES256" && key.asymmetricKeyType === "ec")
+          return verify("sha256", input, { key, dsaEncoding: "ieee-p1363" }, signature);
+        return false;
+      },
+    };
+  } catch {
+    return null;
+  }
 }

@@ -14,6 +14,7 @@ it("okta config: the token from OKTA_API_TOKEN by default; orgUrl https, or http
       concurrency: 4,
       timeoutMs: 60_000,
       orgUrl: "https://example.okta.com",
+      auth: { kind: "ssws" },
       secret: { tokenEnv: "OKTA_API_TOKEN", tokenFile: null },
       identities: new Map(),
       exclusive: [],
@@ -33,6 +34,31 @@ it("okta config: the token from OKTA_API_TOKEN by default; orgUrl https, or http
     oktaSchema.safeParse({ type: "okta", orgUrl: "https://x.okta.com", token: "t" }).success,
     false,
   );
+});
+
+it("okta config: oauth signs in as a service app with its key file (relative to the config), instead of a token", () => {
+  const problems: string[] = [];
+  const ctx = { name: "okta", at: "targets.okta", problems, resolvePath: (p: string) => `/etc/${p}` };
+  const oauth = { clientId: "0oa1", privateKeyFile: "okta.pem", keyId: "k1" };
+  const c = normalizeOkta(oktaSchema.parse({ type: "okta", orgUrl: "https://x.okta.com", oauth }), ctx);
+  assert.deepEqual(
+    [c.auth, c.secret],
+    [
+      { kind: "oauth", clientId: "0oa1", keyId: "k1" },
+      { tokenEnv: "", tokenFile: "/etc/okta.pem", privateKey: { key: "oauth.privateKeyFile" } },
+    ],
+  );
+  assert.deepEqual(problems, []);
+  normalizeOkta(oktaSchema.parse({ type: "okta", orgUrl: "https://x.okta.com", oauth, tokenEnv: "T" }), ctx);
+  assert.deepEqual(problems, [
+    "targets.okta: set oauth or tokenEnv, not both (oauth signs in as the service app; no API token is used)",
+  ]);
+  // Unknown keys and a missing key file are the schema's errors.
+  for (const bad of [{ ...oauth, clientSecret: "x" }, { clientId: "0oa1" }])
+    assert.equal(
+      oktaSchema.safeParse({ type: "okta", orgUrl: "https://x.okta.com", oauth: bad }).success,
+      false,
+    );
 });
 
 it("okta paging: the rel=next link, from separate or joined link headers, only on the org's origin", () => {

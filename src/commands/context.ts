@@ -82,6 +82,8 @@ export function buildTargets(
       env: deps.env,
       token: secrets.get(`targets.${name}`) ?? null,
       http,
+      now: deps.now,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
     });
     out.set(name, { target, concurrency: c.concurrency });
   }

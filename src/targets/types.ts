@@ -123,6 +123,10 @@ export type TargetDeps = {
   token: string | null;
   /** For targets that speak HTTP: the same client (timeouts, retries) the sources use. */
   http: HttpClient;
+  /** The run's clock, for a target that sends a length of time rather than an end (default: the real time). */
+  now?: () => DateTime;
+  /** Waits between polls of a target that follows a request until it is done (runs pass theirs). */
+  sleep?: (ms: number) => Promise<void>;
 };
 
 /**

@@ -97,10 +97,10 @@ export const aponoStarter: TargetStarter = {
   name: "apono",
   yaml: [
     "    type: apono",
-    `    tokenEnv: ${APONO_TOKEN_ENV}              # an Apono API token; or tokenFile`,
+    `    tokenEnv: ${APONO_TOKEN_ENV}                # an Apono API token; or tokenFile`,
     "    resources:",
-    "      prod-postgres:                   # the name rules use",
-    "        integrationId: INTEGRATION_ID  # from the Apono app or GET /api/v2/integrations",
+    "      prod-postgres:                     # the name rules use",
+    "        integrationId: INTEGRATION_ID    # from the Apono app, or GET /api/v2/integrations",
     "        resourceIds: [RESOURCE_ID]",
     "        permissions: [ReadOnly]",
   ],

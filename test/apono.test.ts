@@ -144,11 +144,11 @@ describe("apono target: access requests that Apono ends", () => {
       // (to 13:15, with grace) is a new request; carol's runs to 00:15.
       assert.deepEqual(day("13:00").calls, [
         'POST /api/v3/access-requests-bulk/revoke {"request_ids":["req-0004"]}',
-        "GET /api/v2/users/carol%40example.com",
-        create("u-carol", "on call: primary (rota)", 40_500),
-        ...granted("req-0005"),
         "GET /api/v2/users/bob%40example.com",
         create("u-bob", "on call: primary (rota)", 900),
+        ...granted("req-0005"),
+        "GET /api/v2/users/carol%40example.com",
+        create("u-carol", "on call: primary (rota)", 40_500),
         ...granted("req-0006"),
       ]);
       assert.deepEqual(day("13:00").actions, [
@@ -173,8 +173,8 @@ describe("apono target: access requests that Apono ends", () => {
         "req-0002": "EXPIRED",
         "req-0003": "EXPIRED",
         "req-0004": "REVOKING",
-        "req-0005": "GRANTED",
-        "req-0006": "EXPIRED",
+        "req-0005": "EXPIRED",
+        "req-0006": "GRANTED",
         "req-0007": "EXPIRED",
       });
     } finally {

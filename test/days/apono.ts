@@ -28,6 +28,8 @@ export async function dayFixture(): Promise<DayFixture & { requestStates(): Fake
     target: {
       type: "apono",
       baseUrl: fake.url,
+      // One call at a time: the day's calls print in one order, whatever the machine's speed.
+      concurrency: 1,
       resources: { ops: { integrationId: "int-pg", resourceIds: ["res-db1"], permissions: ["ReadOnly"] } },
     },
     resource: "ops",

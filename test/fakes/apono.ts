@@ -17,7 +17,8 @@ import { createFakeShell } from "./shell.js";
  *
  * A refused token is 401 `{"status": "401", "code": "Unauthorized"}`, as Apono's API guide shows.
  * Pinned where Apono's documents are silent (the fake's choice, not a verified fact): other error
- * bodies are `{"message": …}`; an unknown user is 404; an unknown integration is 404, an unknown resource or
+ * bodies are `{"message": …}`; a request not granted yet (PENDING, APPROVED) can be revoked, which is
+ * how the target withdraws one it gave up waiting for; an unknown user is 404; an unknown integration is 404, an unknown resource or
  * permission of a known one is 400; revoking a request that has already ended, or an unknown id, is
  * refused (400) and counted as unexpected, so a client that depends on it fails its test.
  */

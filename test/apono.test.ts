@@ -250,7 +250,7 @@ describe("apono target: access requests that Apono ends", () => {
     }
   });
 
-  it("refusals: REJECTED, FAILED, an approval that never comes, an unknown integration fail (exit 4); an unknown or inactive user is a skip; a refused token never shows", async () => {
+  it("refusals: REJECTED, FAILED, an approval that never comes, an unknown integration fail (exit 4); an unknown or inactive user is a skip; a refused token never shows; a stop ends the wait", async () => {
     const flows: FakeAponoIntegration[] = [
       { ...PG, id: "int-rej", name: "rejects", flow: "reject" },
       { ...PG, id: "int-man", name: "manual", flow: "manual" },
@@ -387,6 +387,47 @@ describe("apono target: access requests that Apono ends", () => {
         [r.stdout, r.stderr, r2.stdout, r2.stderr],
         [path.join(t.dir, "state.json")],
       );
+
+      // A stop (SIGTERM) while a request waits for its approval: the wait ends, the request is
+      // withdrawn, and no further action starts.
+      const stop = new AbortController();
+      t.apono.setNow(DateTime.fromISO("2026-11-22T10:30:00Z", { zone: "utc" }));
+      const r3 = await runMain(["sync", "-c", t.config, "--output", "json"], {
+        cwd: t.dir,
+        env: { APONO_TOKEN: TOKEN },
+        now: "2026-11-22T10:30:00Z",
+        stop: { signal: stop.signal, graceful: () => undefined, onHardStop: () => () => undefined },
+        sleep: () => {
+          if (t.apono.calls().at(-1)?.includes('"int-man"')) stop.abort("SIGTERM");
+          return Promise.resolve();
+        },
+      });
+      assert.equal(r3.code, 4, r3.stderr + r3.stdout);
+      const doc3 = parseJsonOutput(r3.stdout) as ReturnType<typeof parseJsonOutput> & { stopped?: string };
+      assert.match(String(doc3.stopped), /SIGTERM/);
+      assert.deepEqual(
+        doc3.actions.filter((a) => a.status !== "planned").map((a) => [a.resource, a.status, a.error]),
+        [
+          [
+            "rej",
+            "failed",
+            "Apono request AR-1004 (req-0004) is REJECTED: Apono rejected it (an approver, or the access flow): give this token's requests an access flow that approves them automatically",
+          ],
+          [
+            "man",
+            "failed",
+            "Apono request AR-1005 (req-0005) was PENDING when the run was asked to stop (SIGTERM); the request was withdrawn",
+          ],
+        ],
+      );
+      assert.deepEqual(t.newCalls(), [
+        "GET /api/v2/users/alice%40example.com",
+        req("int-rej").replace("36000", "34200"),
+        "GET /api/v3/access-requests/req-0004",
+        req("int-man").replace("36000", "34200"),
+        "GET /api/v3/access-requests/req-0005",
+        'POST /api/v3/access-requests-bulk/revoke {"request_ids":["req-0005"]}',
+      ]);
     } finally {
       await t.cleanup();
     }

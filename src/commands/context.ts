@@ -84,6 +84,7 @@ export function buildTargets(
       http,
       now: deps.now,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     });
     out.set(name, { target, concurrency: c.concurrency });
   }

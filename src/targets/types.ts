@@ -127,6 +127,8 @@ export type TargetDeps = {
   now?: () => DateTime;
   /** Waits between polls of a target that follows a request until it is done (runs pass theirs). */
   sleep?: (ms: number) => Promise<void>;
+  /** Aborted when the run is asked to stop: a target waiting on a request stops waiting. */
+  signal?: AbortSignal;
 };
 
 /**

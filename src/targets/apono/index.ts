@@ -136,7 +136,20 @@ export function createAponoTarget(config: AponoConfig, deps: TargetDeps): Target
         return { status: "applied", ref: { requestId: r.id }, output: `${name} GRANTED` };
       const ended = ENDED[r.status];
       if (ended) return { status: "failed", error: `${name} is ${r.status}: ${ended}` };
-      if (waited >= config.timeoutMs) return giveUp(r, name);
+      if (waited >= config.timeoutMs) {
+        const why = UNDER_WAY.has(r.status)
+          ? "its access flow waits for an approval: give this token's requests an access flow that approves them automatically, or a longer timeout on the target"
+          : `Apono reports the status ${r.status}, which shiftgrant does not know`;
+        return giveUp(
+          r,
+          `${name} is still ${r.status} after ${Math.round(config.timeoutMs / 1000)}s; ${why}`,
+        );
+      }
+      if (deps.signal?.aborted)
+        return giveUp(
+          r,
+          `${name} was ${r.status} when the run was asked to stop (${String(deps.signal.reason)})`,
+        );
       // The last wait is cut to what is left of the timeout: the timeout bounds the waiting exactly.
       const wait = Math.min(APONO_POLL_MS, config.timeoutMs - waited);
       await sleep(wait);
@@ -154,15 +167,11 @@ export function createAponoTarget(config: AponoConfig, deps: TargetDeps): Target
   };
 
   /**
-   * A request still waiting when the timeout is spent is withdrawn, so that an approval that comes
+   * A request still waiting when the timeout is spent (or the run is stopped) is withdrawn, so that an approval that comes
    * later grants nothing shiftgrant does not know of, and the next run's request is not a second one
    * waiting beside it.
    */
-  const giveUp = async (r: AponoRequest, name: string): Promise<ActionResult> => {
-    const why = UNDER_WAY.has(r.status)
-      ? `its access flow waits for an approval: give this token's requests an access flow that approves them automatically, or a longer timeout on the target`
-      : `Apono reports the status ${r.status}, which shiftgrant does not know`;
-    const error = `${name} is still ${r.status} after ${Math.round(config.timeoutMs / 1000)}s; ${why}`;
+  const giveUp = async (r: AponoRequest, error: string): Promise<ActionResult> => {
     try {
       await call("POST", "/api/v3/access-requests-bulk/revoke", { request_ids: [r.id] });
       return { status: "failed", error: `${error}; the request was withdrawn` };

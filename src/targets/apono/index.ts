@@ -68,6 +68,9 @@ const ENDED: Record<string, string> = {
   REVOKING: "it is being revoked",
 };
 
+/** An id as Apono gives them: no blanks or control characters, not starting with "-". */
+const SANE_ID = /^[^\s\u0000-\u001f\u007f-][^\s\u0000-\u001f\u007f]*$/;
+
 type Found<T> = { ok: true; value: T } | { ok: false; skip: boolean; error: string };
 type AponoRequest = { id: string; friendly: string; status: string };
 
@@ -281,7 +284,9 @@ function asUser(v: unknown): { id: string; active: boolean } | null {
 function asRequest(v: unknown): AponoRequest | null {
   if (!v || typeof v !== "object") return null;
   const o = v as { request_id?: unknown; friendly_request_id?: unknown; status?: unknown };
-  if (typeof o.request_id !== "string" || o.request_id === "" || typeof o.status !== "string") return null;
+  // The id goes into the ledger and into URLs: an id that could not is not taken.
+  if (typeof o.request_id !== "string" || !SANE_ID.test(o.request_id) || typeof o.status !== "string")
+    return null;
   return {
     id: o.request_id,
     friendly: typeof o.friendly_request_id === "string" ? o.friendly_request_id : "",

@@ -5,6 +5,9 @@ import { describe, it } from "node:test";
 import { DateTime } from "luxon";
 import { simulateDay } from "./day.js";
 import { dayFixture } from "./days/apono.js";
+import { createHttpClient } from "../src/infra/http.js";
+import { createAponoTarget } from "../src/targets/apono/index.js";
+import { normalizeApono, aponoSchema } from "../src/targets/apono/config.js";
 import { startFakeApono, type FakeAponoIntegration, type FakeAponoUser } from "./fakes/apono.js";
 import { assertNoSecret, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 import { runMain } from "./harness.js";
@@ -490,6 +493,92 @@ describe("apono target: access requests that Apono ends", () => {
       assert.deepEqual(t.newCalls(), []);
     } finally {
       await t.cleanup();
+    }
+  });
+});
+
+describe("the apono target, called directly", () => {
+  it("a revoke sends only the requests still running; one whose requests all ended makes no call; a running grant without a request id fails; a grant whose end has passed asks nothing", async () => {
+    const apono = await startFakeApono({ token: TOKEN, users: [user("alice")], integrations: [PG] });
+    try {
+      const at = (iso: string) => DateTime.fromISO(iso, { zone: "utc" });
+      let now = at("2026-11-22T10:00:00Z");
+      apono.setNow(now);
+      const config = normalizeApono(
+        aponoSchema.parse({
+          type: "apono",
+          baseUrl: apono.url,
+          resources: { db: { integrationId: "int-pg", resourceIds: ["res-db1"], permissions: ["ReadOnly"] } },
+        }),
+        { name: "apono", at: "targets.apono", problems: [], resolvePath: (p) => p },
+      );
+      const target = createAponoTarget(config, {
+        exec: () => Promise.reject(new Error("no exec")),
+        env: {},
+        token: TOKEN,
+        http: createHttpClient(
+          { timeoutMs: 2000, retries: 0, backoffMs: 10, maxRetryWaitMs: 2000 },
+          { log: { error() {}, warn() {}, info() {}, debug() {} } as never },
+        ),
+        now: () => now,
+        sleep: () => Promise.resolve(),
+      });
+      const call = (start: string, end: string, grants: { end: string; requestId?: string }[] = []) => ({
+        identity: "alice@example.com",
+        resource: "db",
+        start: at(start),
+        end: at(end),
+        rule: "oncall",
+        reason: "on call",
+        grants: grants.map((g) => ({
+          rule: "oncall",
+          resource: "db",
+          identity: "alice@example.com",
+          start: at(start),
+          end: at(g.end),
+          ...(g.requestId ? { ref: { requestId: g.requestId } } : {}),
+        })),
+      });
+      const first = await target.grant(call("2026-11-22T10:00:00Z", "2026-11-22T11:00:00Z"));
+      const second = await target.extend(call("2026-11-22T11:00:00Z", "2026-11-22T13:00:00Z"));
+      assert.deepEqual([first.status, second.status], ["applied", "applied"]);
+      assert.deepEqual(apono.granted(), ["req-0001", "req-0002"]);
+
+      now = at("2026-11-22T12:00:00Z");
+      apono.setNow(now);
+      const grants = [
+        { end: "2026-11-22T11:00:00Z", requestId: "req-0001" },
+        { end: "2026-11-22T13:00:00Z", requestId: "req-0002" },
+      ];
+      assert.deepEqual(await target.revoke(call("2026-11-22T10:00:00Z", "2026-11-22T13:00:00Z", grants)), {
+        status: "applied",
+        output: "revoked req-0002: Revoking 1 access request(s)",
+      });
+      assert.deepEqual(
+        await target.revoke(call("2026-11-22T10:00:00Z", "2026-11-22T11:00:00Z", grants.slice(0, 1))),
+        {
+          status: "applied",
+          output: "no call: every Apono request of this access has ended by itself",
+        },
+      );
+      assert.deepEqual(
+        await target.revoke(
+          call("2026-11-22T10:00:00Z", "2026-11-22T13:00:00Z", [{ end: "2026-11-22T13:00:00Z" }]),
+        ),
+        {
+          status: "failed",
+          error: "the ledger holds no Apono request id for this access: revoke it in the Apono app",
+        },
+      );
+      assert.deepEqual(await target.grant(call("2026-11-22T10:00:00Z", "2026-11-22T11:00:00Z")), {
+        status: "failed",
+        error: "the grant's end, 2026-11-22T11:00:00.000Z, has passed",
+      });
+      assert.deepEqual(apono.calls().slice(7), [
+        'POST /api/v3/access-requests-bulk/revoke {"request_ids":["req-0002"]}',
+      ]);
+    } finally {
+      await apono.close();
     }
   });
 });

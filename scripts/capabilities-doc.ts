@@ -36,6 +36,16 @@ export const CAPABILITY_ROWS: { label: string; target: Record<string, unknown>; 
     resource: "prod-db",
   },
   { label: "`okta`", target: { type: "okta", orgUrl: "https://example.okta.com" }, resource: "oncall-prod" },
+  {
+    label: "`apono`",
+    target: {
+      type: "apono",
+      resources: {
+        "prod-postgres": { integrationId: "int-1", resourceIds: ["db-1"], permissions: ["ReadOnly"] },
+      },
+    },
+    resource: "prod-postgres",
+  },
 ];
 
 const HEADER = [

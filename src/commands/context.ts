@@ -83,6 +83,9 @@ export function buildTargets(
       token: secrets.get(`targets.${name}`) ?? null,
       http,
       redactor: deps.redactor,
+      now: deps.now,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     });
     out.set(name, { target, concurrency: c.concurrency });
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SourceConfig } from "../sources/index.js";
+import { aponoSchema, normalizeApono } from "../targets/apono/config.js";
 import {
   exclusiveNeedsMemberList,
   escalationLevelsSupported,
@@ -9,6 +10,7 @@ import {
   knownSource,
   knownTarget,
   resourcesAreArguments,
+  resourcesKnownToTarget,
   RULE_CHECKS,
   schedulesOrIncidents,
   uniqueName,
@@ -27,6 +29,7 @@ const context = (rules: (Partial<RawRule> | undefined)[], index = rules.length -
   index,
   rules,
   sources,
+  targets: new Map(),
   defined: { sources: ["pd", "og"], targets: ["sdm"] },
   written: {
     schedules: rules[index]?.schedules !== undefined,
@@ -88,6 +91,25 @@ describe("rule checks", () => {
       'rules[0].resources[1]: "-rf" must not start with "-" (a target\'s CLI would read it as a flag) or contain control characters',
       'rules[0].resources[2]: "a\\nb" must not start with "-" (a target\'s CLI would read it as a flag) or contain control characters',
     ]);
+  });
+
+  it("resourcesKnownToTarget: a target that maps its resources refuses a name it does not map", () => {
+    const apono = normalizeApono(
+      aponoSchema.parse({
+        type: "apono",
+        resources: { db: { integrationId: "i", resourceIds: ["r"], permissions: ["ReadOnly"] } },
+      }),
+      { name: "ap", at: "targets.ap", problems: [], resolvePath: (p) => p },
+    );
+    const ctx = {
+      ...context([{ target: "ap", resources: ["db", "cache"] }]),
+      targets: new Map([["ap", apono]]),
+    };
+    assert.deepEqual(resourcesKnownToTarget({ target: "ap", resources: ["db", "cache"] }, ctx), [
+      'rules[0].resources[1]: target "ap" (apono) has no resource "cache"; add it under targets.ap.resources with its integrationId, resourceIds and permissions (known: db)',
+    ]);
+    // A target type that takes any resource name, or a target the config does not have: nothing here.
+    assert.deepEqual(resourcesKnownToTarget({ target: "sdm", resources: ["anything"] }, ctx), []);
   });
 
   it("a rule that passes every check", () => {

@@ -1,5 +1,11 @@
 import { SOURCES, sourceTypesWith, type SourceConfig } from "../sources/index.js";
-import { TARGETS, targetTypesListingMembers, type RawTarget } from "../targets/index.js";
+import {
+  TARGETS,
+  targetResourceProblem,
+  targetTypesListingMembers,
+  type RawTarget,
+  type TargetConfig,
+} from "../targets/index.js";
 import type { RawRule } from "./schema.js";
 import { known } from "./suggest.js";
 
@@ -19,6 +25,8 @@ export type RuleCheckContext = {
   rules: readonly (Partial<RawRule> | undefined)[];
   /** The sources that are valid, resolved. */
   sources: ReadonlyMap<string, SourceConfig>;
+  /** The targets that are valid, resolved (a target with a problem of its own may be here too). */
+  targets: ReadonlyMap<string, TargetConfig>;
   /** Every name the config defines, even one whose definition has a problem of its own; null if none could be read. */
   defined: { sources: string[] | null; targets: string[] | null };
   /** Whether the keys are written at all (a value may be written but invalid). */
@@ -90,6 +98,16 @@ export const resourcesAreArguments: RuleCheck = (r, { at }) =>
       : [],
   );
 
+/** A target whose config maps resource names to the access system's ids knows every name a rule gives it. */
+export const resourcesKnownToTarget: RuleCheck = (r, { at, targets }) => {
+  const target = r.target === undefined ? undefined : targets.get(r.target);
+  if (!target) return [];
+  return (r.resources ?? []).flatMap((res, j) => {
+    const problem = targetResourceProblem(target, res);
+    return problem ? [`${at}.resources[${j}]: ${problem}`] : [];
+  });
+};
+
 /** Every rule check, in the order their problems are listed. */
 export const RULE_CHECKS: readonly RuleCheck[] = [
   uniqueName,
@@ -100,6 +118,7 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
   escalationLevelsWithSchedules,
   escalationLevelsSupported,
   resourcesAreArguments,
+  resourcesKnownToTarget,
 ];
 
 /** What a target check sees besides the target as written. */

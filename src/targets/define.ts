@@ -51,6 +51,11 @@ export type TargetDefinition<T extends string, S extends TargetSchema, C> = {
   create(config: C, deps: TargetDeps): Target;
   /** What `validate` warns about in a config it accepts (a risky but valid setting). */
   warnings?(config: C): string[];
+  /**
+   * Why a rule cannot name `resource` on this target, for a type whose config lists its resources
+   * (null: it can). A config error, found before any run.
+   */
+  resourceProblem?(config: C, resource: string): string | null;
   starter: TargetStarter;
 };
 

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { NormalizeContext } from "../core/fields.js";
+import { aponoTarget } from "./apono/index.js";
 import { commandTarget } from "./command/index.js";
 import { targetRegistry, type TargetDefinition } from "./define.js";
 import { httpTarget } from "./http/index.js";
@@ -18,6 +19,7 @@ export const TARGETS = targetRegistry({
   command: commandTarget,
   http: httpTarget,
   okta: oktaTarget,
+  apono: aponoTarget,
 });
 
 type Definitions = typeof TARGETS;
@@ -62,6 +64,19 @@ export function createTarget(config: TargetConfig, deps: TargetDeps): Target {
 /** What `validate` warns about in a target's accepted config (e.g. source text inside a shell's code). */
 export function targetWarnings(config: TargetConfig): string[] {
   return warningsAs(config.type, config);
+}
+
+function resourceProblemAs<K extends TargetType>(
+  type: K,
+  config: ConfigOf<K>,
+  resource: string,
+): string | null {
+  return BY_TYPE[type].resourceProblem?.(config, resource) ?? null;
+}
+
+/** Why a rule cannot name this resource on the target (a type whose config lists its resources), or null. */
+export function targetResourceProblem(config: TargetConfig, resource: string): string | null {
+  return resourceProblemAs(config.type, config, resource);
 }
 
 /** What a configured target can do, without building it (the plan and `grants` need only this). */

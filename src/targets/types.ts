@@ -128,6 +128,12 @@ export type TargetDeps = {
    * and the output redact it as they do the secrets read at the start.
    */
   redactor?: { add(secret: string): void };
+  /** The run's clock, for a target that sends a length of time rather than an end (default: the real time). */
+  now?: () => DateTime;
+  /** Waits between polls of a target that follows a request until it is done (runs pass theirs). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Aborted when the run is asked to stop: a target waiting on a request stops waiting. */
+  signal?: AbortSignal;
 };
 
 /**

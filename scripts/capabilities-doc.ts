@@ -70,7 +70,7 @@ function cells(c: TargetCapabilities): string[] {
     !c.expires
       ? "no call (the ledger's end moves)"
       : c.extendInPlace
-        ? "moves the end"
+        ? "at once, up to the new end"
         : "a new grant from the held end",
     !c.expires
       ? "no call (the ledger's end moves)"

@@ -82,6 +82,7 @@ export function normalize(
       index,
       rules: raw.rules,
       sources,
+      targets,
       defined,
       // A rule's schedules may be invalid (reported already) rather than missing.
       written: {

@@ -27,6 +27,7 @@ const context = (rules: (Partial<RawRule> | undefined)[], index = rules.length -
   index,
   rules,
   sources,
+  targets: new Map(),
   defined: { sources: ["pd", "og"], targets: ["sdm"] },
   written: {
     schedules: rules[index]?.schedules !== undefined,

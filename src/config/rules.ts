@@ -1,5 +1,5 @@
 import { SOURCES, sourceTypesWith, type SourceConfig } from "../sources/index.js";
-import { TARGETS, targetTypesListingMembers, type RawTarget } from "../targets/index.js";
+import { TARGETS, targetTypesListingMembers, type RawTarget, type TargetConfig } from "../targets/index.js";
 import type { RawRule } from "./schema.js";
 import { known } from "./suggest.js";
 
@@ -19,6 +19,8 @@ export type RuleCheckContext = {
   rules: readonly (Partial<RawRule> | undefined)[];
   /** The sources that are valid, resolved. */
   sources: ReadonlyMap<string, SourceConfig>;
+  /** The targets that are valid, resolved. */
+  targets: ReadonlyMap<string, TargetConfig>;
   /** Every name the config defines, even one whose definition has a problem of its own; null if none could be read. */
   defined: { sources: string[] | null; targets: string[] | null };
   /** Whether the keys are written at all (a value may be written but invalid). */
@@ -90,6 +92,17 @@ export const resourcesAreArguments: RuleCheck = (r, { at }) =>
       : [],
   );
 
+/** A target type whose resources have a syntax of their own (an account and a permission set) checks them. */
+export const resourcesValidForTarget: RuleCheck = (r, { at, targets }) => {
+  const t = r.target === undefined ? undefined : targets.get(r.target);
+  const check = t ? TARGETS[t.type].checkResource : undefined;
+  if (!t || !check) return [];
+  return (r.resources ?? []).flatMap((res, j) => {
+    const problem = check(res);
+    return problem ? [`${at}.resources[${j}]: ${problem}`] : [];
+  });
+};
+
 /** Every rule check, in the order their problems are listed. */
 export const RULE_CHECKS: readonly RuleCheck[] = [
   uniqueName,
@@ -100,6 +113,7 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
   escalationLevelsWithSchedules,
   escalationLevelsSupported,
   resourcesAreArguments,
+  resourcesValidForTarget,
 ];
 
 /** What a target check sees besides the target as written. */

@@ -51,6 +51,17 @@ export type TargetDefinition<T extends string, S extends TargetSchema, C> = {
   create(config: C, deps: TargetDeps): Target;
   /** What `validate` warns about in a config it accepts (a risky but valid setting). */
   warnings?(config: C): string[];
+  /**
+   * Where a resource has a syntax of its own: the problem with one a rule names (the config refuses
+   * it, naming the rule's key), or null when it is valid.
+   */
+  checkResource?: (resource: string) => string | null;
+  /**
+   * Keys someone may write here that the type refuses for a reason of its own (credentials that
+   * must come from elsewhere): key -> what to do instead. The schema refuses them as unknown keys;
+   * this says why.
+   */
+  refusedKeys?: Readonly<Record<string, string>>;
   starter: TargetStarter;
 };
 

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { NormalizeContext } from "../core/fields.js";
+import { awsIdentityCenterTarget } from "./aws-identity-center/index.js";
 import { commandTarget } from "./command/index.js";
 import { targetRegistry, type TargetDefinition } from "./define.js";
 import { httpTarget } from "./http/index.js";
@@ -18,6 +19,7 @@ export const TARGETS = targetRegistry({
   command: commandTarget,
   http: httpTarget,
   okta: oktaTarget,
+  "aws-identity-center": awsIdentityCenterTarget,
 });
 
 type Definitions = typeof TARGETS;

@@ -123,6 +123,11 @@ export type TargetDeps = {
   token: string | null;
   /** For targets that speak HTTP: the same client (timeouts, retries) the sources use. */
   http: HttpClient;
+  /**
+   * The run's waits (polling a request until the access system has done it): tests pass one that
+   * resolves at once. Default: a timer.
+   */
+  sleep?: (ms: number) => Promise<void>;
 };
 
 /**

@@ -102,6 +102,7 @@ describe("aws-identity-center target: account assignments that shiftgrant ends",
     aws = await startFakeAws({
       region: AWS_REGION,
       accessKeyId: AWS_KEY_ID,
+      secretAccessKey: AWS_SECRET,
       instanceArn: INSTANCE_ARN,
       identityStoreId: IDENTITY_STORE_ID,
       users: USERS,
@@ -247,6 +248,7 @@ describe("aws-identity-center target: account assignments that shiftgrant ends",
     const own = await startFakeAws({
       region: AWS_REGION,
       accessKeyId: AWS_KEY_ID,
+      secretAccessKey: AWS_SECRET,
       instanceArn: INSTANCE_ARN,
       identityStoreId: IDENTITY_STORE_ID,
       users: USERS,
@@ -310,6 +312,19 @@ describe("aws-identity-center target: account assignments that shiftgrant ends",
         "  FAIL  target aws: DescribeInstance: UnrecognizedClientException: The security token included in the request is invalid.; AWS refused the credentials: check or renew them",
       );
       assert.deepEqual(t.newCalls(), ["DescribeInstance"]);
+
+      // The fake signs each request again with the real secret: another secret does not match.
+      const forged = await t.run(validate, "2026-11-22T10:00:00Z", {
+        ...AWS_ENV,
+        AWS_SECRET_ACCESS_KEY: "another/secret/key/NEVER-PRINTED",
+      });
+      assert.equal(forged.code, 2, forged.stderr + forged.stdout);
+      assert.equal(
+        line(forged.stdout),
+        "  FAIL  target aws: DescribeInstance: InvalidSignatureException: The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.; AWS refused the credentials: check or renew them",
+      );
+      assert.deepEqual(t.newCalls(), ["DescribeInstance"]);
+      await assertNoSecret(["another/secret/key/NEVER-PRINTED"], [forged.stdout, forged.stderr]);
 
       const none = await t.run(validate, "2026-11-22T10:00:00Z", {});
       assert.equal(none.code, 2, none.stderr + none.stdout);

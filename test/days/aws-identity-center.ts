@@ -52,6 +52,7 @@ export async function dayFixture(): Promise<DayFixture> {
   const aws = await startFakeAws({
     region: AWS_REGION,
     accessKeyId: AWS_KEY_ID,
+    secretAccessKey: AWS_SECRET,
     instanceArn: INSTANCE_ARN,
     identityStoreId: IDENTITY_STORE_ID,
     users: USERS,

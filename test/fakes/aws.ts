@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, createHmac, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createFakeShell } from "./shell.js";
 
@@ -7,7 +7,8 @@ import { createFakeShell } from "./shell.js";
  * uses, on one loopback server for both APIs, as AWS JSON 1.1 speaks them: `POST /` with
  * `Content-Type: application/x-amz-json-1.1` and `X-Amz-Target: SWBExternalService.<Op>` (SSO Admin)
  * or `AWSIdentityStore.<Op>` (identity store); every request must carry a SigV4 `Authorization`
- * header for the expected key, region and service (`sso`, `identitystore`). Errors are AWS's: status
+ * header for the expected key, region and service (`sso`, `identitystore`), whose signature the fake
+ * computes again with the secret key (a wrong one is AWS's InvalidSignatureException). Errors are AWS's: status
  * 400 (500 for InternalServerException) with `{"__type": CODE, "Message": …}` and the
  * `x-amzn-ErrorType` header.
  *
@@ -75,6 +76,7 @@ const SERVICES: Record<string, string> = { SWBExternalService: "sso", AWSIdentit
 export async function startFakeAws(opts: {
   region: string;
   accessKeyId: string;
+  secretAccessKey: string;
   instanceArn: string;
   identityStoreId: string;
   users: FakeAwsUser[];
@@ -401,6 +403,30 @@ export async function startFakeAws(opts: {
     send(res, e.status, { __type: e.code, Message: e.message, ...extra }, e.code);
   };
 
+  /** SigV4 as AWS computes it: the canonical request, the string to sign, the derived key. */
+  const signature = (req: IncomingMessage, body: Buffer, date: string, service: string, signed: string[]) => {
+    const hex = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+    const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return (Array.isArray(v) ? v.join(",") : (v ?? "")).trim().replace(/\s+/g, " ");
+    };
+    const canonical = [
+      req.method,
+      "/",
+      "",
+      ...signed.map((h) => `${h}:${header(h)}`),
+      "",
+      signed.join(";"),
+      hex(body),
+    ].join("\n");
+    const scope = `${date}/${opts.region}/${service}/aws4_request`;
+    const toSign = ["AWS4-HMAC-SHA256", header("x-amz-date"), scope, hex(canonical)].join("\n");
+    let key = hmac(`AWS4${opts.secretAccessKey}`, date);
+    for (const part of [opts.region, service, "aws4_request"]) key = hmac(key, part);
+    return createHmac("sha256", key).update(toSign).digest("hex");
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -431,7 +457,7 @@ export async function startFakeAws(opts: {
       const auth = String(req.headers.authorization ?? "");
       authorizations.push(auth);
       const m =
-        /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/.exec(
+        /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
           auth,
         );
       if (!m || !req.headers["x-amz-date"])
@@ -447,6 +473,14 @@ export async function startFakeAws(opts: {
       if (m[3] !== opts.region || m[4] !== service)
         return unexpected(`signed for ${m[3]}/${m[4]}, not ${opts.region}/${service}`);
       if (!(m[5] ?? "").split(";").includes("x-amz-target")) return unexpected("X-Amz-Target is not signed");
+      if (signature(req, Buffer.concat(chunks), m[2] ?? "", service, (m[5] ?? "").split(";")) !== m[6])
+        return fail(
+          res,
+          new AwsError(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+          ),
+        );
       const fault = shell.takeFault(op);
       if (fault?.kind === "throttle") return fail(res, new AwsError("ThrottlingException", "Rate exceeded"));
       if (fault?.kind === "internal")

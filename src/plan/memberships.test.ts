@@ -304,6 +304,25 @@ describe("planGrants: exclusive resources", () => {
     assert.equal(countsAsChange(actions[2] as Action), true);
   });
 
+  it("keeps a listed member who is on call, though the ledger recorded the access as pre-existing", () => {
+    // Found assigned before the first grant (a lost ledger, say): on call, so not removed; the
+    // pre-existing record does not count as a reason to keep it once the shift ends.
+    const pre = held("a", "08:00", "18:00", { identity: "alice@example.com", preexisting: true });
+    const at = (now: string) =>
+      lines(
+        plan(now, {
+          capabilities: () => LISTS,
+          shiftsByRule: { a: [shift("alice@example.com", "08:00", "18:00")] },
+          held: [pre],
+          members: [{ target: "grp", resource: "ops", identities: ["alice@example.com"] }],
+        }),
+      );
+    assert.deepEqual(at("12:00"), [
+      "unchanged a alice@example.com 08:00-18:00 on call: primary (rota) (already has this access outside shiftgrant; left alone)",
+    ]);
+    assert.deepEqual(at("18:15"), ["revoke a alice@example.com 18:15-18:15 not on call; exclusive"]);
+  });
+
   it("removes nobody while a rule granting the resource was not read", () => {
     const actions = plan("12:00", {
       capabilities: () => LISTS,

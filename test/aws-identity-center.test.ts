@@ -462,10 +462,14 @@ describe("aws-identity-center: the simulated day", () => {
     }
   });
 
-  it("exclusive: removes dave, whom nobody wants at 00:00, and gives him the access back at 16:00", async () => {
+  it("exclusive: removes dave, whom nobody wants at 00:00, gives him the access back at 16:00, and removes it at 20:00 though the ledger was lost at 18:00", async () => {
     const day = await dayFixture();
     try {
-      const runs = await simulateDay(day, { exclusive: true, only: ["00:00", "16:00"] });
+      const runs = await simulateDay(day, {
+        exclusive: true,
+        deleteLedgerAt: "18:00",
+        only: ["00:00", "16:00", "18:00", "20:00"],
+      });
       const assign = (who: string, n: number) => [
         `CreateAccountAssignment 111122223333 OnCallAdmin USER ${who}`,
         `DescribeAccountAssignmentCreationStatus #${n}`,
@@ -478,14 +482,14 @@ describe("aws-identity-center: the simulated day", () => {
       ];
       // The members are listed (user ids -> emails) before the plan; whoever is listed and not on
       // call is removed with the id the listing gave (no lookup by email).
-      const listed = (who: string) => [
+      const listed = (...who: string[]) => [
         "ListPermissionSets MaxResults=100",
         "DescribePermissionSet ReadOnly",
         "DescribePermissionSet Billing",
         "ListPermissionSets MaxResults=100 NextToken",
         "DescribePermissionSet OnCallAdmin",
         "ListAccountAssignments 111122223333 OnCallAdmin MaxResults=100",
-        `DescribeUser ${who}`,
+        ...who.map((w) => `DescribeUser ${w}`),
       ];
       assert.deepEqual(
         runs.map((r) => [r.at, r.code, r.actions.filter((a) => !a.startsWith("wait ")), r.calls]),
@@ -522,6 +526,21 @@ describe("aws-identity-center: the simulated day", () => {
               "GetUserId emails.value=dave@example.com",
               ...assign("dave", 5),
             ],
+          ],
+          // The ledger is gone: carol and dave are found assigned, so recorded as having had it
+          // before; on call, they keep it (their ids come from the listing: no lookup).
+          [
+            "18:00",
+            0,
+            ["skip primary carol@example.com skipped", "skip dba dave@example.com skipped"],
+            listed("carol", "dave"),
+          ],
+          // Exclusive spares no access of someone not on call, recorded as pre-existing or not.
+          [
+            "20:00",
+            0,
+            ["revoke primary dave@example.com applied"],
+            [...listed("carol", "dave"), ...unassign("dave", 6)],
           ],
         ],
       );

@@ -144,7 +144,7 @@ describe("aws-identity-center target: account assignments that shiftgrant ends",
       );
       assert.equal(
         n1[3],
-        `eve@example.com: on call: eve (rota) (no user in identity store ${IDENTITY_STORE_ID} has the email or user name eve@example.com: add the user in IAM Identity Center (or sync it from your identity provider), or map this email to the user's name (identities:))`,
+        `eve@example.com: on call: eve (rota) (no user in identity store ${IDENTITY_STORE_ID} has the email or user name eve@example.com: add the user in IAM Identity Center (or sync it from your identity provider), or map this email (identities:) to the email the identity store has for them)`,
       );
       assert.deepEqual(t.newCalls(), [
         "GetUserId emails.value=alice@example.com",

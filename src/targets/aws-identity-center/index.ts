@@ -123,7 +123,7 @@ export function createAwsIdentityCenterTarget(config: AwsIdentityCenterConfig, d
     return {
       ok: false,
       absent: true,
-      error: `no user in identity store ${config.identityStoreId} has the email or user name ${identity}: add the user in IAM Identity Center (or sync it from your identity provider), or map this email to the user's name (identities:)`,
+      error: `no user in identity store ${config.identityStoreId} has the email or user name ${identity}: add the user in IAM Identity Center (or sync it from your identity provider), or map this email (identities:) to the email the identity store has for them`,
     };
   };
 

@@ -37,6 +37,16 @@ export const CAPABILITY_ROWS: { label: string; target: Record<string, unknown>; 
   },
   { label: "`okta`", target: { type: "okta", orgUrl: "https://example.okta.com" }, resource: "oncall-prod" },
   {
+    label: "`aws-identity-center`",
+    target: {
+      type: "aws-identity-center",
+      region: "eu-west-1",
+      instanceArn: "arn:aws:sso:::instance/ssoins-1111111111111111",
+      identityStoreId: "d-1111111111",
+    },
+    resource: "111122223333/OnCallAdmin",
+  },
+  {
     label: "`apono`",
     target: {
       type: "apono",

@@ -6,6 +6,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { TARGET_TYPES } from "../src/config/defaults.js";
 import { main } from "../src/main.js";
 import { makeTempDir, ROOT, writeYaml } from "./helpers.js";
 import { runMain } from "./harness.js";
@@ -378,7 +379,7 @@ describe("shiftgrant completion", () => {
           .split("\n")
           .filter(Boolean)
           .map((l) => l.split("\t")[0]),
-        ["sync", "apono", "command", "http", "okta", "strongdm", "teleport"],
+        ["sync", ...[...TARGET_TYPES].sort()],
       );
     },
   );

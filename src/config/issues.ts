@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { describe, formatPath, isMapping, valueAt } from "./document.js";
+import { TARGETS } from "../targets/index.js";
 import { configSchema, SECRET_KEYS } from "./schema.js";
 import { suggest } from "./suggest.js";
 
@@ -64,6 +65,8 @@ export function formatIssue(issue: z.core.$ZodIssue, doc: unknown): string[] {
       const allowed = keysAt(issue.path, doc);
       return issue.keys.map((k) => {
         const where = formatPath([...issue.path, k]);
+        const refused = refusedKey(issue.path, k, doc);
+        if (refused) return `${where}: ${refused}`;
         if (SECRET_KEYS.has(k)) {
           return `${where}: secrets are never written in the config; put the token in an environment variable and set tokenEnv: NAME, or in a file and set tokenFile: /path/to/file`;
         }
@@ -167,6 +170,15 @@ function childDef(d: Def, seg: PropertyKey): Def | undefined {
           ? d.element
           : undefined;
   return child === undefined ? undefined : defOf(child);
+}
+
+/** Why a target's type refuses key `k` of the target at `p`, where its definition says (credentials). */
+function refusedKey(p: readonly PropertyKey[], k: string, doc: unknown): string | null {
+  if (p.length !== 2 || p[0] !== "targets") return null;
+  const type = valueAt(doc, [...p, "type"]);
+  if (typeof type !== "string" || !Object.hasOwn(TARGETS, type)) return null;
+  const def: { refusedKeys?: Readonly<Record<string, string>> } = TARGETS[type as keyof typeof TARGETS];
+  return def.refusedKeys && Object.hasOwn(def.refusedKeys, k) ? (def.refusedKeys[k] ?? null) : null;
 }
 
 /** The keys the schema allows in the mapping at `p` (for "unknown key" hints). */

@@ -341,6 +341,23 @@ describe("planGrants: exclusive resources", () => {
     );
   });
 
+  it("a listed member who is on call and not in the ledger is recorded as shiftgrant's, without a call", () => {
+    // The ledger was lost: carol is listed, and on call; alice is on call and not listed.
+    const shifts = {
+      a: [shift("alice@example.com", "08:00", "18:00"), shift("carol@example.com", "08:00", "18:00")],
+    };
+    const actions = plan("12:00", {
+      capabilities: () => LISTS,
+      shiftsByRule: shifts,
+      members: [{ target: "grp", resource: "ops", identities: ["carol@example.com"] }],
+    });
+    assert.deepEqual(lines(actions), [
+      "grant a alice@example.com 12:00-18:00 on call: primary (rota)",
+      "grant a carol@example.com 12:00-18:00 on call: primary (rota) [no call]",
+    ]);
+    assert.match(actions[1]?.noCall ?? "", /lists carol@example.com as a member already/);
+  });
+
   it("removes nobody while a rule granting the resource was not read", () => {
     const actions = plan("12:00", {
       capabilities: () => LISTS,

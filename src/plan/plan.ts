@@ -107,6 +107,10 @@ function plan(input: PlanInput): Action[] {
   const exclusive = new Set(
     [...(input.exclusive ?? []), ...(input.members ?? [])].map((e) => accessKey(e.target, e.resource)),
   );
+  // Who each listed (exclusive) resource has as members now, by key.
+  const listed = new Set(
+    (input.members ?? []).flatMap((m) => m.identities.map((id) => grantKey(m.target, m.resource, id))),
+  );
   for (const h of ownedWhole(input.held, exclusive)) {
     const key = grantKey(h.target, h.resource, h.identity);
     const inForce = h.end.toMillis() > now;
@@ -250,6 +254,10 @@ function plan(input: PlanInput): Action[] {
               } else if (!caps.expires) {
                 action.noCall = `no call: ${rule.target} keeps the access until shiftgrant expires it; the ledger records the new end`;
               }
+            } else if (!caps.expires && listed.has(key) && !present.has(key)) {
+              // An exclusive resource's listing shows the access there already (a lost ledger, or
+              // added by hand): shiftgrant owns it from now on, without adding it again.
+              action.noCall = `no call: ${rule.target} lists ${identity} as a member already; the resource is exclusive, so the ledger records the access as shiftgrant's`;
             } else if (
               caps.memberships &&
               !exclusive.has(accessKey(rule.target, resource)) &&
@@ -307,7 +315,20 @@ function plan(input: PlanInput): Action[] {
     }
   }
 
-  actions.push(...planMemberships(input, revokes, held, present, capsOf));
+  // Who is on call now for each access (granted, extended or already covered above): an exclusive
+  // resource keeps them, whatever the ledger says of their access.
+  const nowMs = input.now.toMillis();
+  const onCallNow = new Set(
+    actions
+      .filter(
+        (a) =>
+          (a.kind === "grant" || a.kind === "extend" || a.kind === "unchanged") &&
+          a.start.toMillis() <= nowMs &&
+          a.end.toMillis() > nowMs,
+      )
+      .map((a) => grantKey(a.target, a.resource, a.identity)),
+  );
+  actions.push(...planMemberships(input, revokes, held, present, capsOf, onCallNow));
 
   // A rule whose source failed plans nothing, but what it holds is reported, kept: a plan that
   // showed nothing for it would read as "nobody is on call" at the very moment nobody knows.
@@ -372,6 +393,7 @@ function planMemberships(
   held: ReadonlyMap<string, readonly Held[]>,
   present: ReadonlyMap<string, readonly HeldGrant[]>,
   capsOf: (target: string) => TargetCapabilities,
+  onCallNow: ReadonlySet<string>,
 ): Action[] {
   const now = input.now.toMillis();
   const out: Action[] = [];
@@ -481,8 +503,10 @@ function planMemberships(
     for (const identity of [...new Set(m.identities)].sort(cmp)) {
       const key = grantKey(m.target, m.resource, identity);
       if (removed.has(key)) continue;
+      // Pre-existing access is not spared here; whoever is on call now is, even where the ledger
+      // recorded their access as pre-existing (found before a first grant, e.g. after a lost ledger).
       const keeper = coveringNow(key);
-      if (keeper && !keeper.grant?.preexisting) continue;
+      if ((keeper && !keeper.grant?.preexisting) || onCallNow.has(key)) continue;
       const base = {
         rule: rule?.name ?? m.target,
         target: m.target,

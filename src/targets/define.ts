@@ -53,9 +53,16 @@ export type TargetDefinition<T extends string, S extends TargetSchema, C> = {
   warnings?(config: C): string[];
   /**
    * Why a rule cannot name `resource` on this target, for a type whose config lists its resources
-   * (null: it can). A config error, found before any run.
+   * or whose resources have a syntax of their own (null: it can). A config error, found before any
+   * run.
    */
   resourceProblem?(config: C, resource: string): string | null;
+  /**
+   * Keys someone may write here that the type refuses for a reason of its own (credentials that
+   * must come from elsewhere): key -> what to do instead. The schema refuses them as unknown keys;
+   * this says why.
+   */
+  refusedKeys?: Readonly<Record<string, string>>;
   starter: TargetStarter;
 };
 

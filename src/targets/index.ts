@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { NormalizeContext } from "../core/fields.js";
 import { aponoTarget } from "./apono/index.js";
+import { awsIdentityCenterTarget } from "./aws-identity-center/index.js";
 import { commandTarget } from "./command/index.js";
 import { targetRegistry, type TargetDefinition } from "./define.js";
 import { httpTarget } from "./http/index.js";
@@ -20,6 +21,7 @@ export const TARGETS = targetRegistry({
   http: httpTarget,
   okta: oktaTarget,
   apono: aponoTarget,
+  "aws-identity-center": awsIdentityCenterTarget,
 });
 
 type Definitions = typeof TARGETS;

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { NormalizeContext } from "../core/fields.js";
 import { commandTarget } from "./command/index.js";
 import { targetRegistry, type TargetDefinition } from "./define.js";
+import { googleGroupsTarget } from "./google-groups/index.js";
 import { httpTarget } from "./http/index.js";
 import { oktaTarget } from "./okta/index.js";
 import { strongdmTarget } from "./strongdm/index.js";
@@ -18,6 +19,7 @@ export const TARGETS = targetRegistry({
   command: commandTarget,
   http: httpTarget,
   okta: oktaTarget,
+  "google-groups": googleGroupsTarget,
 });
 
 type Definitions = typeof TARGETS;

@@ -123,6 +123,8 @@ export type TargetDeps = {
   token: string | null;
   /** For targets that speak HTTP: the same client (timeouts, retries) the sources use. */
   http: HttpClient;
+  /** The run's waits between retries, for targets whose vendor SDK retries by itself. */
+  sleep?: (ms: number) => Promise<void>;
 };
 
 /**

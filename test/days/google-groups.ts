@@ -14,7 +14,8 @@ export async function dayFixture(): Promise<DayFixture> {
   const google = await startFakeGoogle({
     groups: [{ email: GROUP, id: "03grp0000prod" }],
     users: ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"],
-    pageSize: 2,
+    // One membership a page: an exclusive listing follows nextPageToken.
+    pageSize: 1,
   });
   const { dir, cleanup } = await makeTempDir("shiftgrant-day-google-");
   const keyFile = path.join(dir, "sa.json");

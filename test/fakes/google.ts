@@ -66,10 +66,14 @@ export function serviceAccountKeyJson(
 }
 
 export type FakeGroup = { email: string; id: string; foreign?: boolean };
-type Role = { name: string; expiryDetail?: { expireTime: string } };
+export type Role = { name: string; expiryDetail?: { expireTime: string } };
 type Stored = { id: string; member: string; roles: Role[]; createTime: string };
 
-export type GoogleFault = { kind: "unavailable" } | { kind: "pending" };
+/**
+ * `unavailable`: 503 UNAVAILABLE. `pending`: a create answers an Operation not done yet (the
+ * membership is made). `conflict`: someone else adds the member (with `roles`) just before a create.
+ */
+export type GoogleFault = { kind: "unavailable" } | { kind: "pending" } | { kind: "conflict"; roles: Role[] };
 
 export type FakeGoogle = {
   url: string;
@@ -269,6 +273,8 @@ export async function startFakeGoogle(opts: {
         const roles = b?.roles ?? [{ name: "MEMBER" }];
         const bad = checkRoles(roles);
         if (bad) return error(bad.code, bad.status, bad.message);
+        if (fault?.kind === "conflict")
+          list.push({ id: `m${String(++seq).padStart(4, "0")}`, member: id, roles: fault.roles, createTime: new Date(now).toISOString() });
         if (!opts.users.some((u) => u.toLowerCase() === id.toLowerCase()))
           return error(404, "NOT_FOUND", `Error(2003): Member ${id} not found.`);
         if (list.some((x) => x.member.toLowerCase() === id.toLowerCase()))

@@ -285,6 +285,8 @@ export function describeGoogleError(err: unknown, tokenUrls: readonly string[]):
       ? " (the credentials were refused: check GOOGLE_APPLICATION_CREDENTIALS)"
       : status === 403
         ? " (the service account must be an owner or manager of this group, or hold the Groups Admin role; a group outside the customer cannot be managed)"
-        : "";
+        : g.status === "FAILED_PRECONDITION"
+          ? " (expiring memberships need Google Workspace Enterprise Standard or Plus, Enterprise for Education, or Cloud Identity Premium)"
+          : "";
   return `${status} ${g.status ?? ""}${g.message ? `: ${g.message}` : ""}${hint}`.replace(/ +:/, ":");
 }

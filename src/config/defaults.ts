@@ -4,7 +4,7 @@
 // module up front, so it imports nothing.
 
 export const SOURCE_TYPES = ["pagerduty", "opsgenie", "incidentio", "file"] as const;
-export const TARGET_TYPES = ["strongdm", "teleport", "command", "http", "okta"] as const;
+export const TARGET_TYPES = ["strongdm", "teleport", "command", "http", "okta", "google-groups"] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 export type TargetType = (typeof TARGET_TYPES)[number];
 

@@ -134,7 +134,8 @@ describe("google-groups target: memberships that Google ends at their expiry", (
         true,
       );
 
-      // Alice's shift grows to 19:00: the membership's expiry moves, in one modify.
+      // Alice's shift grows to 19:00: the membership's expiry moves, in one modify of the membership
+      // the ledger names.
       await t.shifts([
         ["alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T19:00:00Z"],
         ["bob@example.com", "2026-11-22T12:00:00Z", "2026-11-22T20:00:00Z"],
@@ -150,9 +151,6 @@ describe("google-groups target: memberships that Google ends at their expiry", (
       ]);
       assert.deepEqual(t.newCalls(), [
         "POST /token",
-        "GET /v1/groups:lookup?groupKey.id=oncall-prod@example.com",
-        `GET ${G}/memberships:lookup?memberKey.id=alice@example.com`,
-        `GET ${G}/memberships/m0002`,
         `POST ${G}/memberships/m0002:modifyMembershipRoles ${modifyBody("2026-11-22T19:15:00Z")}`,
       ]);
       // Bob's shift is taken away: his grant is revoked (DELETE from the ledger's ref, no lookup).
@@ -202,11 +200,15 @@ describe("google-groups target: memberships that Google ends at their expiry", (
       ]);
       // The first lookup of alice meets a 503 and is retried after the run's sleep; then someone else
       // adds her (until 12:00) between the check and the create: 409, read back, and her expiry moved
-      // to the grant's end.
-      t.google.fault(`${G}/memberships`, {
-        kind: "conflict",
-        roles: [{ name: "MEMBER", expiryDetail: { expireTime: "2026-11-22T12:00:00Z" } }],
-      });
+      // to the grant's end. Bob's create answers an Operation not done yet: his membership is read back.
+      t.google.fault(
+        `${G}/memberships`,
+        {
+          kind: "conflict",
+          roles: [{ name: "MEMBER", expiryDetail: { expireTime: "2026-11-22T12:00:00Z" } }],
+        },
+        { kind: "pending" },
+      );
       t.google.fault(`${G}/memberships:lookup`, { kind: "unavailable" });
       const res = await t.run("2026-11-22T09:00:00Z");
       assert.equal(res.code, 4, res.stderr);
@@ -233,6 +235,8 @@ describe("google-groups target: memberships that Google ends at their expiry", (
         `POST ${G}/memberships/m0001:modifyMembershipRoles ${modifyBody("2026-11-22T17:15:00Z")}`,
         `GET ${G}/memberships:lookup?memberKey.id=bob@example.com`,
         `POST ${G}/memberships ${createBody("bob@example.com", "2026-11-22T17:15:00Z")}`,
+        `GET ${G}/memberships:lookup?memberKey.id=bob@example.com`,
+        `GET ${G}/memberships/m0002`,
         `GET /v1/groups:lookup?groupKey.id=${PARTNER.email}`,
       ]);
       assert.deepEqual(t.google.members(PROD.email), [
@@ -363,12 +367,10 @@ describe("google-groups: the simulated day", () => {
             "grant primary carol@example.com applied",
             "wait dba dave@example.com skipped",
             "POST /token",
-            "GET /v1/groups:lookup?groupKey.id=oncall-prod@example.com",
-            "GET …/memberships:lookup?memberKey.id=bob@example.com",
-            "GET …/memberships:lookup?memberKey.id=carol@example.com",
-            "GET …/memberships/m0004",
-            "POST …/memberships carol@example.com expires 00:15",
             "POST …/memberships/m0004:modifyMembershipRoles expires 13:15",
+            "GET /v1/groups:lookup?groupKey.id=oncall-prod@example.com",
+            "GET …/memberships:lookup?memberKey.id=carol@example.com",
+            "POST …/memberships carol@example.com expires 00:15",
           ],
           [
             "16:00",

@@ -179,20 +179,34 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
     }
   };
 
-  /** Extend and shorten: the held membership's end moves; one that has gone is added again (extend). */
+  /**
+   * Extend and shorten: the held membership's expiry moves, in one call where the ledger kept its
+   * name. One that has gone meanwhile is added again by an extend; a shorten has nothing left to do.
+   */
   const changeEnd = (c: TargetCall, kind: "extend" | "shorten") =>
     guarded(c.resource, async () => {
+      const end = iso(c.end);
+      const held = [c.ref, ...(c.grants ?? []).map((g) => g.ref)].find((r) => r?.membership && r.group);
+      if (held?.membership && held.group) {
+        try {
+          await api.setExpiry(held.membership, end);
+          return { status: "applied", ref: ref(held.group, held.membership), output: `expiry -> ${end}` };
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+        }
+      }
       const group = await findGroup(c.resource);
       if (!group.ok) return { status: "failed", error: group.error };
-      const end = iso(c.end);
-      const k = known.get(keyOf(group.value, c.identity)) ?? (await read(group.value, c.identity));
-      if (!k)
-        return kind === "extend"
+      const gone = (): Promise<ActionResult> | ActionResult =>
+        kind === "extend"
           ? create(group.value, c, end)
           : { status: "applied", output: "not a member any more: nothing to shorten" };
+      // No name kept, or the membership it names has gone (404): as Google has it now.
+      const k = known.get(keyOf(group.value, c.identity)) ?? (await read(group.value, c.identity));
+      if (!k) return gone();
       // Changed outside shiftgrant to have no end: it is no longer shiftgrant's to end.
       if (k.expiry === null)
-        return { status: "applied", output: `the membership has no expiry now; left alone` };
+        return { status: "applied", output: "the membership has no expiry now; left alone" };
       return moveExpiry(group.value, k, end, false);
     });
 

@@ -306,17 +306,30 @@ describe("google-groups: credentials, editions and validate --online", () => {
       );
       await assertNoSecret(t.secrets(), [good.stdout, good.stderr]);
 
-      // A key file that is not there: the actions fail and say which variable to fix.
-      const missing = await runMain(["sync", "-c", t.config, "--output", "json"], {
-        cwd: t.dir,
-        env: { GOOGLE_APPLICATION_CREDENTIALS: path.join(t.dir, "nope.json") },
-        now: "2026-11-22T09:00:00Z",
-      });
-      assert.equal(missing.code, 4, missing.stderr);
-      assert.match(
-        actions(missing.stdout)[0] ?? "",
-        /GOOGLE_APPLICATION_CREDENTIALS names .*nope\.json, which does not exist: point it at the service account key/,
-      );
+      // A key file that is not there, or is no Google credentials file: a missing credential, exit 2,
+      // before any call (and in the JSON error document).
+      const before = t.google.calls().length;
+      const notJson = path.join(t.dir, "notes.txt");
+      await writeFile(notJson, "not a key");
+      for (const [file, why] of [
+        [path.join(t.dir, "nope.json"), "which does not exist"],
+        [notJson, "which is not JSON"],
+        ["", "is set but empty"],
+      ] as const) {
+        const missing = await runMain(["sync", "-c", t.config, "--output", "json"], {
+          cwd: t.dir,
+          env: { GOOGLE_APPLICATION_CREDENTIALS: file },
+          now: "2026-11-22T09:00:00Z",
+        });
+        assert.equal(missing.code, 2, missing.stderr);
+        const err = (JSON.parse(missing.stdout) as { error: { kind: string; message: string } }).error;
+        assert.equal(err.kind, "secret");
+        assert.match(
+          err.message,
+          new RegExp(`^missing credential: GOOGLE_APPLICATION_CREDENTIALS .*${why}.*\\(targets\\.google\\)$`),
+        );
+      }
+      assert.equal(t.google.calls().length, before);
     } finally {
       await t.cleanup();
     }

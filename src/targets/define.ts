@@ -51,6 +51,12 @@ export type TargetDefinition<T extends string, S extends TargetSchema, C> = {
   create(config: C, deps: TargetDeps): Target;
   /** What `validate` warns about in a config it accepts (a risky but valid setting). */
   warnings?(config: C): string[];
+  /**
+   * For a type whose credentials come from outside the config (a vendor's default chain): what makes
+   * them unusable before any call (a credentials file named but missing), reported with the missing
+   * secrets (exit 2). Never includes a credential's content.
+   */
+  credentialProblems?(config: C, env: NodeJS.ProcessEnv): Promise<string[]>;
   starter: TargetStarter;
 };
 

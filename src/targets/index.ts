@@ -61,6 +61,19 @@ export function createTarget(config: TargetConfig, deps: TargetDeps): Target {
   return createAs(config.type, config, deps);
 }
 
+function credentialProblemsAs<K extends TargetType>(
+  type: K,
+  config: ConfigOf<K>,
+  env: NodeJS.ProcessEnv,
+): Promise<string[]> {
+  return BY_TYPE[type].credentialProblems?.(config, env) ?? Promise.resolve([]);
+}
+
+/** What makes a target's outside credentials unusable before any call (its definition says; exit 2). */
+export function targetCredentialProblems(config: TargetConfig, env: NodeJS.ProcessEnv): Promise<string[]> {
+  return credentialProblemsAs(config.type, config, env);
+}
+
 /** What `validate` warns about in a target's accepted config (e.g. source text inside a shell's code). */
 export function targetWarnings(config: TargetConfig): string[] {
   return warningsAs(config.type, config);

@@ -205,8 +205,11 @@ async function keyTokenUri(file: string): Promise<string | null> {
       `GOOGLE_APPLICATION_CREDENTIALS names ${file}, which ${why === "ENOENT" ? "does not exist" : why === "is not JSON" ? why : `cannot be read (${why})`}: point it at the service account key (or workload identity config) file`,
     );
   }
-  if (!json || typeof json !== "object") return null;
-  const key = json as { type?: unknown; token_uri?: unknown };
+  const key = (json && typeof json === "object" ? json : {}) as { type?: unknown; token_uri?: unknown };
+  if (typeof key.type !== "string")
+    throw new CredentialsError(
+      `${file} (GOOGLE_APPLICATION_CREDENTIALS) has no "type": it is not a Google credentials file (a service account key, or a workload identity config)`,
+    );
   if (key.type !== "service_account" || typeof key.token_uri !== "string") return null;
   if (key.token_uri === GOOGLE_TOKEN_URL) return null;
   let u: URL;
@@ -221,6 +224,20 @@ async function keyTokenUri(file: string): Promise<string | null> {
       `the token_uri of ${file} must use https:// (plain http is allowed only for 127.0.0.1 and localhost)`,
     );
   return u.toString();
+}
+
+/** Why the credentials file `GOOGLE_APPLICATION_CREDENTIALS` names cannot be used, or null. */
+export async function credentialsFileProblem(file: string | undefined): Promise<string | null> {
+  if (file === undefined) return null;
+  if (file.trim() === "")
+    return "GOOGLE_APPLICATION_CREDENTIALS is set but empty: name the service account key file, or unset it to use gcloud's credentials or the metadata server";
+  try {
+    await keyTokenUri(file);
+    return null;
+  } catch (err) {
+    if (err instanceof CredentialsError) return err.message;
+    throw err;
+  }
 }
 
 /** The credentials could not be used at all (a missing or unreadable key file). */

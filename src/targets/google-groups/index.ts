@@ -8,7 +8,7 @@ import type {
   TargetCapabilities,
   TargetDeps,
 } from "../types.js";
-import { createGroupsApi, statusOf, type GroupsApi, type Membership } from "./api.js";
+import { createGroupsApi, credentialsFileProblem, statusOf, type GroupsApi, type Membership } from "./api.js";
 import {
   googleGroupsSchema,
   googleGroupsStarter,
@@ -23,6 +23,12 @@ export const googleGroupsTarget = defineTarget({
   capabilities: () => GOOGLE_GROUPS_CAPABILITIES,
   normalize: normalizeGoogleGroups,
   create: createGoogleGroupsTarget,
+  // A key file named but unusable is found before any call; with none named, gcloud's file or the
+  // metadata server are found (or not) at the first call.
+  credentialProblems: async (config, env) => {
+    const problem = await credentialsFileProblem(env.GOOGLE_APPLICATION_CREDENTIALS);
+    return problem ? [`missing credential: ${problem} (targets.${config.name})`] : [];
+  },
   starter: googleGroupsStarter,
 });
 

@@ -91,7 +91,7 @@ const modifyBody = (end: string) =>
   JSON.stringify({
     updateRolesParams: [
       {
-        fieldMask: "expiryDetail.expire_time",
+        fieldMask: "expiry_detail.expire_time",
         membershipRole: { name: "MEMBER", expiryDetail: { expireTime: end } },
       },
     ],

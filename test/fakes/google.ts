@@ -16,6 +16,8 @@ import { createFakeShell, type RecordedRequest } from "./shell.js";
  *   for an email the directory does not know), modifyMembershipRoles (the MEMBER role's expiry
  *   only), delete (an Operation; 404 when gone), list (`pageSize` capped at `pageSize`, opaque
  *   `nextPageToken`, `view` BASIC without roles' expiry or FULL).
+ * - modifyMembershipRoles takes one `updateRolesParams` whose `fieldMask` is the one field the API
+ *   reference allows, `expiry_detail.expire_time` (as gcloud and Google's docs send it).
  * - Expiry is enforced against the fake's clock (`setNow`): a membership whose MEMBER expiry has
  *   passed is gone. An expiry must be in the future and only on MEMBER; `premium: false` refuses
  *   expiries as an edition without the feature would (modelled: 400 FAILED_PRECONDITION).
@@ -136,14 +138,12 @@ export async function startFakeGoogle(opts: {
   const addMember = (groupEmail: string, member: string, roles: Role[] = [{ name: "MEMBER" }]) => {
     const g = opts.groups.find((x) => x.email === groupEmail);
     if (!g) throw new Error(`no group ${groupEmail}`);
-    memberships
-      .get(g.id)
-      ?.push({
-        id: `m${String(++seq).padStart(4, "0")}`,
-        member,
-        roles,
-        createTime: new Date(now).toISOString(),
-      });
+    memberships.get(g.id)?.push({
+      id: `m${String(++seq).padStart(4, "0")}`,
+      member,
+      roles,
+      createTime: new Date(now).toISOString(),
+    });
   };
 
   const readBody = (req: IncomingMessage) =>
@@ -274,7 +274,12 @@ export async function startFakeGoogle(opts: {
         const bad = checkRoles(roles);
         if (bad) return error(bad.code, bad.status, bad.message);
         if (fault?.kind === "conflict")
-          list.push({ id: `m${String(++seq).padStart(4, "0")}`, member: id, roles: fault.roles, createTime: new Date(now).toISOString() });
+          list.push({
+            id: `m${String(++seq).padStart(4, "0")}`,
+            member: id,
+            roles: fault.roles,
+            createTime: new Date(now).toISOString(),
+          });
         if (!opts.users.some((u) => u.toLowerCase() === id.toLowerCase()))
           return error(404, "NOT_FOUND", `Error(2003): Member ${id} not found.`);
         if (list.some((x) => x.member.toLowerCase() === id.toLowerCase()))
@@ -322,7 +327,7 @@ export async function startFakeGoogle(opts: {
         if (!params || params.length !== 1 || b?.addRoles || b?.removeRoles)
           return unexpected("only one updateRolesParams is modelled");
         const [u] = params;
-        if (!u || !["expiryDetail.expire_time", "expiry_detail.expire_time"].includes(u.fieldMask ?? ""))
+        if (!u || u.fieldMask !== "expiry_detail.expire_time")
           return error(400, "INVALID_ARGUMENT", "Request contains an invalid argument: field_mask.");
         const role = u.membershipRole;
         if (!role)

@@ -141,7 +141,8 @@ export function createGroupsApi(opts: GroupsApiOptions): GroupsApi {
         requestBody: {
           updateRolesParams: [
             {
-              fieldMask: "expiryDetail.expire_time",
+              // The one field the API reference allows here, in its own spelling.
+              fieldMask: "expiry_detail.expire_time",
               membershipRole: { name: "MEMBER", expiryDetail: { expireTime } },
             },
           ],

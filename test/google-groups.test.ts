@@ -16,11 +16,13 @@ import { runMain } from "./harness.js";
 const PROD = { email: "oncall-prod@example.com", id: "03prod00000001" };
 const PARTNER = { email: "shared@partner.example.net", id: "03ext000000009", foreign: true };
 const USERS = ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"];
+// Erin is on the rota but has no Google account.
+const ROTA = [...USERS, "erin@example.com"];
 const G = "/v1/groups/03prod00000001";
 
 // Every schedule the rule reads has a shift long past, so that each exists in the file.
 const rota = (shifts: [string, string, string][]) =>
-  `shifts:\n${[...USERS.map((u): [string, string, string] => [u, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"]), ...shifts].map(([email, start, end]) => `  - { schedule: ${email.split("@")[0]}, email: ${email}, start: ${start}, end: ${end} }`).join("\n")}\n`;
+  `shifts:\n${[...ROTA.map((u): [string, string, string] => [u, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"]), ...shifts].map(([email, start, end]) => `  - { schedule: ${email.split("@")[0]}, email: ${email}, start: ${start}, end: ${end} }`).join("\n")}\n`;
 
 async function setup(opts: { premium?: boolean; resources?: string[]; key?: string } = {}) {
   const google = await startFakeGoogle({
@@ -42,7 +44,7 @@ sources: { rota: { type: file, path: rota.yaml } }
 targets:
   google: { type: google-groups, baseUrl: ${google.url}, concurrency: 1 }
 rules:
-  - { name: oncall, source: rota, schedules: [alice, bob, carol, dave], target: google, resources: [${(opts.resources ?? [PROD.email]).join(", ")}], grace: 15m, revoke: true }
+  - { name: oncall, source: rota, schedules: [alice, bob, carol, dave, erin], target: google, resources: [${(opts.resources ?? [PROD.email]).join(", ")}], grace: 15m, revoke: true }
 `,
   );
   let seen = 0;
@@ -80,7 +82,8 @@ rules:
 
 const actions = (stdout: string) =>
   parseJsonOutput(stdout).actions.map(
-    (a) => `${a.kind} ${a.identity} ${a.status}${a.error ? `: ${a.error}` : ""}`,
+    (a) =>
+      `${a.kind} ${a.identity} ${a.status}${a.error ? `: ${a.error}` : ""}${a.kind === "skip" ? ` (${a.reason})` : ""}`,
   );
 const createBody = (who: string, end: string) =>
   JSON.stringify({
@@ -112,7 +115,7 @@ describe("google-groups target: memberships that Google ends at their expiry", (
       assert.deepEqual(actions(r1.stdout), [
         "grant alice@example.com applied",
         "wait bob@example.com skipped",
-        "skip dave@example.com skipped",
+        "skip dave@example.com skipped (on call: dave (rota) (already has this access outside shiftgrant; left alone))",
       ]);
       // The JWT is exchanged at the key file's token_uri (the fake), and its token signs every call.
       assert.deepEqual(t.newCalls(), [
@@ -191,12 +194,13 @@ describe("google-groups target: memberships that Google ends at their expiry", (
     }
   });
 
-  it("what Google refuses fails the action, exit 4, with Google's words and what to do; a duplicate is read back and its expiry moved; a 503 is retried through the run's sleep", async () => {
+  it("what Google refuses fails the action, exit 4, with Google's words and what to do; an unknown email is a skip; a duplicate is read back and its expiry moved; an unfinished Operation is read back; a 503 is retried through the run's sleep", async () => {
     const t = await setup({ resources: [PROD.email, PARTNER.email] });
     try {
       await t.shifts([
         ["alice@example.com", "2026-11-22T09:00:00Z", "2026-11-22T17:00:00Z"],
         ["bob@example.com", "2026-11-22T09:00:00Z", "2026-11-22T17:00:00Z"],
+        ["erin@example.com", "2026-11-22T09:00:00Z", "2026-11-22T17:00:00Z"],
       ]);
       // The first lookup of alice meets a 503 and is retried after the run's sleep; then someone else
       // adds her (until 12:00) between the check and the create: 409, read back, and her expiry moved
@@ -213,14 +217,16 @@ describe("google-groups target: memberships that Google ends at their expiry", (
       const res = await t.run("2026-11-22T09:00:00Z");
       assert.equal(res.code, 4, res.stderr);
       const doc = parseJsonOutput(res.stdout);
+      // The partner's group is outside the customer: Google answers 403 to its lookup.
+      const refused = (who: string) =>
+        `grant ${who} failed: could not check for existing access: groups:lookup ${PARTNER.email}: 403 PERMISSION_DENIED: Error(2028): Permission denied for resource groups (or it may not exist). (the service account must be an owner or manager of this group, or hold the Groups Admin role; a group outside the customer cannot be managed)`;
       assert.deepEqual(actions(res.stdout), [
         "grant alice@example.com applied",
         "grant bob@example.com applied",
-        `grant alice@example.com failed: ${PARTNER.email}: could not check for existing access: groups:lookup ${PARTNER.email}: 403 PERMISSION_DENIED: Error(2028): Permission denied for resource groups (or it may not exist). (the service account must be an owner or manager of this group, or hold the Groups Admin role; a group outside the customer cannot be managed)`.replace(
-          `${PARTNER.email}: could`,
-          "could",
-        ),
-        `grant bob@example.com failed: could not check for existing access: groups:lookup ${PARTNER.email}: 403 PERMISSION_DENIED: Error(2028): Permission denied for resource groups (or it may not exist). (the service account must be an owner or manager of this group, or hold the Groups Admin role; a group outside the customer cannot be managed)`,
+        "skip erin@example.com skipped (on call: erin (rota) (Google knows no user or group with the email erin@example.com: add the account, or map this email to it (identities:)))",
+        refused("alice@example.com"),
+        refused("bob@example.com"),
+        refused("erin@example.com"),
       ]);
       assert.equal(doc.exitCode, 4);
       assert.equal(res.sleeps.length, 1);
@@ -237,6 +243,8 @@ describe("google-groups target: memberships that Google ends at their expiry", (
         `POST ${G}/memberships ${createBody("bob@example.com", "2026-11-22T17:15:00Z")}`,
         `GET ${G}/memberships:lookup?memberKey.id=bob@example.com`,
         `GET ${G}/memberships/m0002`,
+        `GET ${G}/memberships:lookup?memberKey.id=erin@example.com`,
+        `POST ${G}/memberships ${createBody("erin@example.com", "2026-11-22T17:15:00Z")}`,
         `GET /v1/groups:lookup?groupKey.id=${PARTNER.email}`,
       ]);
       assert.deepEqual(t.google.members(PROD.email), [

@@ -76,6 +76,8 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
   // check or a listing are reused by the grant or revoke that follows.
   const groups = new Map<string, Promise<Found<string>>>();
   const known = new Map<string, Known>();
+  /** Groups listed in this run (exclusive): every membership, owners' too, by member email. */
+  const listed = new Map<string, Map<string, Known>>();
   const keyOf = (group: string, identity: string) => `${group} ${identity.toLowerCase()}`;
 
   const findGroup = (resource: string): Promise<Found<string>> => {
@@ -160,7 +162,11 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
         error: `Google did not add the membership: ${op.error.message ?? `error ${op.error.code}`}`,
       };
     const name = op.done ? asKnown(op.response)?.name : undefined;
-    if (name) known.set(keyOf(group, c.identity), { name, expiry: end, roles: ["MEMBER"] });
+    if (name) {
+      const k = { name, expiry: end, roles: ["MEMBER"] };
+      known.set(keyOf(group, c.identity), k);
+      listed.get(group)?.set(c.identity.toLowerCase(), k);
+    }
     if (name) return { status: "applied", ref: ref(group, name), output: `${name} until ${end}` };
     // An operation Google has not finished (v1 offers no way to poll it): the membership is there
     // once it is found.
@@ -241,15 +247,20 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
             undefined;
           if (!name) return { status: "applied", output: "404: not a member already" };
         }
-        return (await api.remove(name))
-          ? { status: "applied" }
-          : { status: "applied", output: "404: not a member already" };
+        const removed = await api.remove(name);
+        // What this run knows of the group no longer has this membership.
+        for (const [key, k] of known) if (k.name === name) known.delete(key);
+        for (const all of listed.values()) for (const [id, k] of all) if (k.name === name) all.delete(id);
+        return removed ? { status: "applied" } : { status: "applied", output: "404: not a member already" };
       }),
     async hasAccess(identity: string, resource: string): Promise<AccessCheck> {
       const group = await findGroup(resource);
       if (!group.ok) return { status: "failed", error: group.error };
       try {
-        const k = await read(group.value, identity);
+        // A group listed in this run needs no lookup: what the listing has not, is not there.
+        const all = listed.get(group.value);
+        const k = all ? (all.get(identity.toLowerCase()) ?? null) : await read(group.value, identity);
+        if (k) known.set(keyOf(group.value, identity), k);
         // Only a membership with no end is the person's own access; one with an expiry is a grant
         // (shiftgrant's, from a ledger that was lost) and is continued, not left alone.
         return k && k.expiry === null ? { status: "member" } : { status: "absent" };
@@ -262,15 +273,18 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
       if (!group.ok) return { status: "failed", error: group.error };
       try {
         const identities: string[] = [];
+        const all = new Map<string, Known>();
         for (const m of await api.list(group.value)) {
           const k = asKnown(m);
           const id = m.preferredMemberKey?.id;
+          if (k && id) all.set(id.toLowerCase(), k);
           // Owners and managers run the group (shiftgrant's own service account among them): never
           // members that a rota decides.
           if (!k || !id || k.roles.some((r) => r !== "MEMBER")) continue;
           known.set(keyOf(group.value, id), k);
           identities.push(id.toLowerCase());
         }
+        listed.set(group.value, all);
         return { status: "listed", identities };
       } catch (err) {
         return { status: "failed", error: api.describe(err) };

@@ -128,9 +128,10 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
         ref: ref(group, k.name),
         output: `the membership already lasts until ${k.expiry}`,
       };
+    const was = k.expiry;
     await api.setExpiry(k.name, end);
     k.expiry = end;
-    return { status: "applied", ref: ref(group, k.name), output: `expiry ${k.expiry} -> ${end}` };
+    return { status: "applied", ref: ref(group, k.name), output: `expiry ${was} -> ${end}` };
   };
 
   const create = async (group: string, c: TargetCall, end: string): Promise<ActionResult> => {
@@ -163,11 +164,11 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
       };
     const name = op.done ? asKnown(op.response)?.name : undefined;
     if (name) {
-      const k = { name, expiry: end, roles: ["MEMBER"] };
-      known.set(keyOf(group, c.identity), k);
-      listed.get(group)?.set(c.identity.toLowerCase(), k);
+      const made = { name, expiry: end, roles: ["MEMBER"] };
+      known.set(keyOf(group, c.identity), made);
+      listed.get(group)?.set(c.identity.toLowerCase(), made);
+      return { status: "applied", ref: ref(group, name), output: `${name} until ${end}` };
     }
-    if (name) return { status: "applied", ref: ref(group, name), output: `${name} until ${end}` };
     // An operation Google has not finished (v1 offers no way to poll it): the membership is there
     // once it is found.
     const k = await read(group, c.identity);

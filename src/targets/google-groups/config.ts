@@ -36,7 +36,9 @@ export function normalizeGoogleGroups(
 export const googleGroupsStarter: TargetStarter = {
   name: "google",
   yaml: [
-    "    type: google-groups                 # credentials: GOOGLE_APPLICATION_CREDENTIALS (a service account key) or workload identity",
+    "    type: google-groups",
+    "    # credentials: GOOGLE_APPLICATION_CREDENTIALS=/path/to/service-account-key.json where shiftgrant",
+    "    # runs, or workload identity; never in this file. The service account owns or manages the groups.",
   ],
   env: [],
   resources: ["    resources: [oncall-prod@example.com] # group emails"],

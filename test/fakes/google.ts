@@ -170,8 +170,27 @@ export async function startFakeGoogle(opts: {
       });
       res.end(text);
     };
+    // Google's error body; a refusal about a resource also names it in a ResourceInfo detail.
     const error = (code: number, status: string, message: string) =>
-      send(code, { error: { code, message, status } });
+      send(code, {
+        error: {
+          code,
+          message,
+          status,
+          ...(code === 403 || code === 409
+            ? {
+                details: [
+                  {
+                    "@type": "type.googleapis.com/google.rpc.ResourceInfo",
+                    description: message,
+                    owner: "domain:cloudidentity.googleapis.com",
+                    resourceType: `cloudidentity.googleapis.com/${code === 403 ? "Group" : "Membership"}`,
+                  },
+                ],
+              }
+            : {}),
+        },
+      });
     const unexpected = (why: string) => {
       shell.unexpected.push(`${rec.method} ${rec.path}?${rec.query.toString()}: ${why}`);
       error(400, "INVALID_ARGUMENT", `Invalid request: ${why}`);
@@ -223,7 +242,7 @@ export async function startFakeGoogle(opts: {
         );
       const id = (rec.query.get("memberKey.id") ?? "").toLowerCase();
       const found = memberships.get(g.id)?.find((x) => x.member.toLowerCase() === id);
-      if (!found) return error(404, "NOT_FOUND", `Error(2003): Membership for ${id} not found.`);
+      if (!found) return error(404, "NOT_FOUND", "Error(4006): Membership does not exist.");
       return send(200, { name: `groups/${g.id}/memberships/${found.id}` });
     }
     if ((m = /^\/v1\/groups\/([^/]+)\/memberships$/.exec(p))) {

@@ -46,6 +46,7 @@ export const CAPABILITY_ROWS: { label: string; target: Record<string, unknown>; 
     },
     resource: "111122223333/OnCallAdmin",
   },
+  { label: "`google-groups`", target: { type: "google-groups" }, resource: "oncall-prod@example.com" },
   {
     label: "`apono`",
     target: {

@@ -97,6 +97,7 @@ async function call(target: Target | undefined, name: string, action: Action): P
     rule: action.rule,
     reason: action.reason,
     ...(action.revokes ? { grants: action.revokes } : {}),
+    ...(action.kind === "extend" && action.ref ? { ref: action.ref } : {}),
   };
   try {
     if (action.kind === "grant" && action.checkFirst && target.hasAccess) {

@@ -12,6 +12,7 @@ export const TARGET_TYPES = [
   "okta",
   "apono",
   "aws-identity-center",
+  "google-groups",
 ] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 export type TargetType = (typeof TARGET_TYPES)[number];

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SourceConfig } from "../sources/index.js";
+import { targetTypesListingMembers } from "../targets/index.js";
 import { aponoSchema, normalizeApono } from "../targets/apono/config.js";
 import {
   exclusiveNeedsMemberList,
@@ -134,7 +135,7 @@ describe("target checks", () => {
     assert.deepEqual(
       exclusiveNeedsMemberList({ type: "command", grant: ["g"], exclusive: ["ops"] }, { at }),
       [
-        "targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members: okta, aws-identity-center)",
+        `targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members: ${targetTypesListingMembers().join(", ")})`,
       ],
     );
     assert.deepEqual(

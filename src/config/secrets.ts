@@ -3,6 +3,7 @@ import { open } from "node:fs/promises";
 import { SecretError } from "../errors.js";
 import { keyMaterial, readSigningKey } from "../core/private-key.js";
 import type { SecretSet } from "../core/redact.js";
+import { targetCredentialProblems } from "../targets/index.js";
 import type { Config, SecretRef } from "./types.js";
 
 /** Secret values by owner: "sources.pd", "targets.sdm". They live in memory only. */
@@ -28,12 +29,13 @@ export async function resolveSecrets(
     if (only && !only.sources.has(s.name)) continue;
     if ("secret" in s && s.secret) wanted.push([`sources.${s.name}`, s.secret]);
   }
+  const problems: string[] = [];
   for (const t of config.targets.values()) {
     if (only && !only.targets.has(t.name)) continue;
     if ("secret" in t && t.secret) wanted.push([`targets.${t.name}`, t.secret]);
+    problems.push(...(await targetCredentialProblems(t, env)));
   }
   const secrets: Secrets = new Map();
-  const problems: string[] = [];
   for (const [owner, ref] of wanted) {
     const got = await readSecret(ref, env);
     const key = `${owner}.${ref.privateKey?.key ?? (ref.tokenFile ? "tokenFile" : "tokenEnv")}`;

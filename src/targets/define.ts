@@ -63,6 +63,12 @@ export type TargetDefinition<T extends string, S extends TargetSchema, C> = {
    * this says why.
    */
   refusedKeys?: Readonly<Record<string, string>>;
+  /**
+   * For a type whose credentials come from outside the config (a vendor's default chain): what makes
+   * them unusable before any call (a credentials file named but missing), reported with the missing
+   * secrets (exit 2). Never includes a credential's content.
+   */
+  credentialProblems?(config: C, env: NodeJS.ProcessEnv): Promise<string[]>;
   starter: TargetStarter;
 };
 

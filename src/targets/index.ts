@@ -4,6 +4,7 @@ import { aponoTarget } from "./apono/index.js";
 import { awsIdentityCenterTarget } from "./aws-identity-center/index.js";
 import { commandTarget } from "./command/index.js";
 import { targetRegistry, type TargetDefinition } from "./define.js";
+import { googleGroupsTarget } from "./google-groups/index.js";
 import { httpTarget } from "./http/index.js";
 import { oktaTarget } from "./okta/index.js";
 import { strongdmTarget } from "./strongdm/index.js";
@@ -22,6 +23,7 @@ export const TARGETS = targetRegistry({
   okta: oktaTarget,
   apono: aponoTarget,
   "aws-identity-center": awsIdentityCenterTarget,
+  "google-groups": googleGroupsTarget,
 });
 
 type Definitions = typeof TARGETS;
@@ -61,6 +63,19 @@ export function normalizeTarget(raw: RawTarget, ctx: NormalizeContext): TargetCo
 
 export function createTarget(config: TargetConfig, deps: TargetDeps): Target {
   return createAs(config.type, config, deps);
+}
+
+function credentialProblemsAs<K extends TargetType>(
+  type: K,
+  config: ConfigOf<K>,
+  env: NodeJS.ProcessEnv,
+): Promise<string[]> {
+  return BY_TYPE[type].credentialProblems?.(config, env) ?? Promise.resolve([]);
+}
+
+/** What makes a target's outside credentials unusable before any call (its definition says; exit 2). */
+export function targetCredentialProblems(config: TargetConfig, env: NodeJS.ProcessEnv): Promise<string[]> {
+  return credentialProblemsAs(config.type, config, env);
 }
 
 /** What `validate` warns about in a target's accepted config (e.g. source text inside a shell's code). */

@@ -76,6 +76,8 @@ export type TargetCall = {
     end: DateTime;
     ref?: GrantRef;
   }[];
+  /** For an extend: what the held grant it continues kept (its `ref`), so the target need not look it up. */
+  ref?: GrantRef;
 };
 
 /**

@@ -96,6 +96,7 @@ async function call(target: Target | undefined, name: string, action: Action): P
     end: action.end,
     rule: action.rule,
     reason: action.reason,
+    ...(action.kind === "grant" && action.ref ? { ref: action.ref } : {}),
     ...(action.revokes ? { grants: action.revokes } : {}),
   };
   try {

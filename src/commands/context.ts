@@ -82,6 +82,7 @@ export function buildTargets(
       env: deps.env,
       token: secrets.get(`targets.${name}`) ?? null,
       http,
+      now: deps.now,
     });
     out.set(name, { target, concurrency: c.concurrency });
   }

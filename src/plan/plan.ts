@@ -810,7 +810,7 @@ function fitsRule(rule: RuleConfig, roles: readonly string[]): boolean {
  *   the same roles): continued while the person is on call, as any membership, but never granted
  *   again after a gap (there is nothing left to approve);
  * - the pending requests: approved if the person is on call now (`grant`), else approved by the first
- *   run of their next shift if still pending (`wait`).
+ *   run of their next shift if it is still pending then (`wait`).
  */
 function requestSlots(
   rule: RuleConfig,
@@ -850,6 +850,9 @@ function requestSlots(
     if (!next) continue;
     for (const r of pending) {
       if (r.user !== identity || mine.has(r.id) || !fitsRule(rule, r.roles)) continue;
+      // A request that will be gone (its request TTL ended) before its person's next shift is never
+      // approved: no `wait` promises it.
+      if (next.start > now && r.pendingUntil && r.pendingUntil.toMillis() <= next.start) continue;
       out.push({
         resource: requestSlot(r.id),
         shown: r.roles.join(","),

@@ -71,6 +71,8 @@ export type AccessRequest = {
   state: AccessRequestState;
   /** When the access it gives ends by itself (the request's own access expiry). */
   expires: DateTime;
+  /** Until when it can be approved: a pending request is deleted at the end of its request TTL. */
+  pendingUntil?: DateTime;
 };
 
 /** Whether an identity has a resource's access now, as the access system answers. */

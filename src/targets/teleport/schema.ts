@@ -16,7 +16,7 @@ const STATES: readonly AccessRequestState[] = ["NONE", "PENDING", "APPROVED", "D
 const time = z.string().refine((s) => DateTime.fromISO(s, { zone: "utc" }).isValid, "not an RFC 3339 time");
 
 const requestSchema = z.object({
-  metadata: z.object({ name: z.string().min(1) }),
+  metadata: z.object({ name: z.string().min(1), expires: time.optional() }),
   spec: z.object({
     user: z.string().min(1),
     roles: z.array(z.string()).nullish(),
@@ -67,6 +67,8 @@ export function parseRequests(stdout: string): Parsed<AccessRequest[]> {
       roles: [...new Set(r.spec.roles ?? [])].sort(),
       state: stateOf(r.spec.state),
       expires: DateTime.fromISO(r.spec.expires, { zone: "utc" }),
+      // The resource's expiry: while pending, the end of the request TTL.
+      ...(r.metadata.expires ? { pendingUntil: DateTime.fromISO(r.metadata.expires, { zone: "utc" }) } : {}),
     })),
   };
 }

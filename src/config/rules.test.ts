@@ -112,7 +112,7 @@ describe("target checks", () => {
     assert.deepEqual(
       exclusiveNeedsMemberList({ type: "command", grant: ["g"], exclusive: ["ops"] }, { at }),
       [
-        "targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members: okta)",
+        "targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members: teleport, okta)",
       ],
     );
     assert.deepEqual(
@@ -123,6 +123,8 @@ describe("target checks", () => {
       [],
     );
     // Written but empty is still the key on a type that cannot honour it.
-    assert.equal(exclusiveNeedsMemberList({ type: "teleport", exclusive: [] }, { at }).length, 1);
+    assert.equal(exclusiveNeedsMemberList({ type: "strongdm", exclusive: [] }, { at }).length, 1);
+    // Teleport's access lists list their members (its access-requests mode refuses exclusive itself).
+    assert.deepEqual(exclusiveNeedsMemberList({ type: "teleport", exclusive: ["prod-access"] }, { at }), []);
   });
 });

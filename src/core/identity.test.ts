@@ -119,7 +119,18 @@ describe("isTeleportUser", () => {
   for (const name of ["alice", "alice@example.com", "Alice.Smith", "svc_ops-1", "o'neil", "x=y+z%1"]) {
     it(`accepts ${name}`, () => assert.equal(isTeleportUser(name), true));
   }
-  for (const name of ["", "-alice", ".hidden", "a b", "a\nb", "a/b", "a:b", "$(id)", "a;b", "x".repeat(256)]) {
+  for (const name of [
+    "",
+    "-alice",
+    ".hidden",
+    "a b",
+    "a\nb",
+    "a/b",
+    "a:b",
+    "$(id)",
+    "a;b",
+    "x".repeat(256),
+  ]) {
     it(`rejects ${JSON.stringify(name.slice(0, 20))}`, () => assert.equal(isTeleportUser(name), false));
   }
 

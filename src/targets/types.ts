@@ -135,7 +135,9 @@ export type Target = {
    * With `approvesRequests`: the access requests there are now, in every state (the plan approves
    * pending ones). Read by every run, dry runs included; it changes nothing.
    */
-  listRequests?(): Promise<{ status: "listed"; requests: AccessRequest[] } | { status: "failed"; error: string }>;
+  listRequests?(): Promise<
+    { status: "listed"; requests: AccessRequest[] } | { status: "failed"; error: string }
+  >;
   /** With `listsMembers`: the identities that have the resource's access now. */
   listMembers?(
     resource: string,

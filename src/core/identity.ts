@@ -28,20 +28,22 @@ export function isTeleportUser(value: string): boolean {
 
 /**
  * What a valid identity is, per kind of access system. Each target states its kind; an identity that
- * is not valid for it is never passed to it. A kind is added here (a GitHub login) with its check and
- * the words that describe it.
+ * is not valid for it is never passed to it. A kind is added here (a GitHub login) with its check,
+ * its name (`noun`, where kinds are listed) and the words that say what it takes (`describe`).
  */
 export const IDENTITY_KINDS = {
   email: {
     valid: isPlainEmail,
+    noun: "a plain email address",
     describe: "a plain email address",
   },
   "teleport-user": {
     valid: isTeleportUser,
+    noun: "a Teleport user name",
     describe:
       "a Teleport user name (letters, digits and . _ @ % + ' = -, not starting with - or ., at most 255 characters)",
   },
-} satisfies Record<string, { valid: (value: string) => boolean; describe: string }>;
+} satisfies Record<string, { valid: (value: string) => boolean; noun: string; describe: string }>;
 
 export type IdentityKind = keyof typeof IDENTITY_KINDS;
 

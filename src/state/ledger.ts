@@ -152,7 +152,7 @@ function parseJournal(text: string, file: string): { changes: LedgerChange[]; to
 }
 
 const IDENTITY_KINDS_DESCRIBED = Object.values(IDENTITY_KINDS)
-  .map((k) => k.describe)
+  .map((k) => k.noun)
   .join(" or ");
 
 const HELD_FIELDS = ["target", "resource", "identity", "rule", "start", "end"] as const;

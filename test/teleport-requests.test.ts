@@ -75,7 +75,7 @@ rules:
         identity: "alice",
         start: "2026-11-22T10:00:00Z",
         end: "2026-11-22T17:15:00Z",
-        reason: "on call: primary (rota)",
+        reason: `on call: primary (rota) (approves request ${wanted})`,
       };
       const skip = {
         kind: "skip",

@@ -271,8 +271,10 @@ function plan(input: PlanInput): Action[] {
           ) {
             action.checkFirst = true;
           }
-          // What a new grant approves (a request): the target's call names it.
+          // What a new grant approves (a request): the target's call names it, and so does the plan.
           if (ref && !action.ref) action.ref = ref;
+          if (action.kind === "grant" && caps.approvesRequests && ref?.request)
+            action.note = `approves request ${ref.request}`;
           actions.push(action);
           if (!waits) pushTo(held, key, { start: piece.start, end, rule: rule.name, planned: true });
           // Only the first segment of a piece is issued now; the rest continues it in later runs.

@@ -127,7 +127,7 @@ describe("planGrants: a target that approves access requests", () => {
     assert.deepEqual(plan("10:00", { shifts, requests }), [
       "wait oncall bob db-admin 12:00-18:00 ref=r3 (tp does not end access by itself, so nothing is granted before its start; a run after 2026-11-22T12:00:00Z issues it)",
       "skip oncall alice (resources) 10:00-10:00 (request r2 asks for resources, not roles: shiftgrant approves role requests only; left pending for a reviewer)",
-      "grant oncall alice db-admin,k8s-admin 10:00-17:00 ref=r1",
+      "grant oncall alice db-admin,k8s-admin 10:00-17:00 ref=r1 (approves request r1)",
     ]);
     // The listing failed: nothing new is approved, and nothing else is said.
     assert.deepEqual(plan("10:00", { shifts, requests: null }), []);
@@ -138,7 +138,7 @@ describe("planGrants: a target that approves access requests", () => {
     const held = [heldRequest("r1", "09:00", "17:00")];
     assert.deepEqual(plan("12:00", { shifts, held, requests: [request("r2", "alice", ["db-admin"])] }), [
       "unchanged oncall alice db-admin 09:00-17:00",
-      "grant oncall alice db-admin 12:00-17:00 ref=r2",
+      "grant oncall alice db-admin 12:00-17:00 ref=r2 (approves request r2)",
     ]);
     // 17:00: both end; each expiry names its request.
     const both = [

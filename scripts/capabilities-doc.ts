@@ -11,6 +11,11 @@ export const CAPABILITY_ROWS: { label: string; target: Record<string, unknown>; 
   { label: "`strongdm`", target: { type: "strongdm" }, resource: "prod-db" },
   { label: "`teleport` (access lists)", target: { type: "teleport" }, resource: "prod-access" },
   {
+    label: "`teleport`, `mode: access-requests`",
+    target: { type: "teleport", mode: "access-requests" },
+    resource: "oncall-admin",
+  },
+  {
     label: "`command`",
     target: { type: "command", grant: ["grant", "{identity}"], revoke: ["revoke", "{identity}"] },
     resource: "prod-db",

@@ -1,6 +1,7 @@
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { DateTime } from "luxon";
+import type { Exec } from "../src/infra/exec.js";
 import { runMain } from "./harness.js";
 import { makeTempDir, parseJsonOutput } from "./helpers.js";
 
@@ -29,6 +30,8 @@ export type DayTarget = {
   env?: Record<string, string>;
   /** Fake executables, first on PATH. */
   binDir?: string;
+  /** An in-process fake of the target's CLI (no process per call), in place of the real exec. */
+  exec?: Exec;
   /** Makes `identity` (as the target names it) a member of the resource outside shiftgrant. */
   addMember(identity: string): Promise<void>;
   /** The calls made since the last call of `calls()`, one line each, in order. */
@@ -155,6 +158,7 @@ export async function simulateDay(t: DayTarget, opts: DayOptions = {}): Promise<
         now,
         env: t.env ?? {},
         ...(t.binDir ? { binDir: t.binDir } : {}),
+        ...(t.exec ? { exec: t.exec } : {}),
       });
       const doc = res.stdout.trim() ? parseJsonOutput(res.stdout) : null;
       runs.push({

@@ -96,8 +96,8 @@ async function call(target: Target | undefined, name: string, action: Action): P
     end: action.end,
     rule: action.rule,
     reason: action.reason,
+    ...((action.kind === "grant" || action.kind === "extend") && action.ref ? { ref: action.ref } : {}),
     ...(action.revokes ? { grants: action.revokes } : {}),
-    ...(action.kind === "extend" && action.ref ? { ref: action.ref } : {}),
   };
   try {
     if (action.kind === "grant" && action.checkFirst && target.hasAccess) {

@@ -35,7 +35,12 @@ import { checkMetricsFile, writeMetrics } from "../state/metrics.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import { findSharedRunFile, METRICS_ROLE } from "../state/run-files.js";
 import { capabilitiesOf } from "../targets/index.js";
-import { SELF_ENDING_GRANTS, type ActionResult, type TargetCapabilities } from "../targets/types.js";
+import {
+  SELF_ENDING_GRANTS,
+  type AccessRequest,
+  type ActionResult,
+  type TargetCapabilities,
+} from "../targets/types.js";
 import { buildSources, buildTargets, textOptions, type CommandDeps } from "./context.js";
 
 export type SyncOptions = {
@@ -228,6 +233,7 @@ async function sync(
     }
 
     const listed = await listExclusiveMembers(config, rules, targets, deps);
+    const requests = await listAccessRequests(rules, targets, deps);
     const actions = planGrants({
       now,
       rules,
@@ -242,6 +248,7 @@ async function sync(
       exclusive: [...config.targets].flatMap(([target, t]) =>
         t.exclusive.map((resource) => ({ target, resource })),
       ),
+      requests: requests.requests,
     });
     const changes = actions.filter(countsAsChange).length;
     const calls = actions.filter(isCall).length;
@@ -260,7 +267,7 @@ async function sync(
     /** Actions whose target found that the identity cannot be given the access there. */
     let targetSkips = 0;
     if (fetched.errors.length > 0) codes.push(EXIT.source);
-    if (listed.failed) codes.push(EXIT.partial);
+    if (listed.failed || requests.failed) codes.push(EXIT.partial);
     if (actions.some((a) => a.badIdentity)) codes.push(EXIT.partial);
 
     let ledger: readonly LedgerGrant[] = held;
@@ -604,6 +611,34 @@ async function listExclusiveMembers(
     }
   }
   return { members, failed };
+}
+
+/**
+ * The access requests of each target the rules use that approves them, as the targets list them. A
+ * listing that fails approves nothing on that target in this run (what it holds goes on and is
+ * expired as due), and the run exits 4.
+ */
+async function listAccessRequests(
+  rules: readonly { target: string }[],
+  targets: ReturnType<typeof buildTargets>,
+  deps: CommandDeps,
+): Promise<{ requests: Map<string, AccessRequest[]>; failed: boolean }> {
+  const requests = new Map<string, AccessRequest[]>();
+  let failed = false;
+  for (const name of new Set(rules.map((r) => r.target))) {
+    const t = targets.get(name)?.target;
+    if (!t?.capabilities.approvesRequests || !t.listRequests) continue;
+    const listed = await t.listRequests();
+    if (listed.status === "listed") requests.set(name, listed.requests);
+    else {
+      failed = true;
+      deps.log.warn("could not list the access requests; none is approved on this target in this run", {
+        target: name,
+        error: listed.error,
+      });
+    }
+  }
+  return { requests, failed };
 }
 
 /** What could not be recorded, where the rest went, and what to do: the run's exit-2 message. */

@@ -146,6 +146,8 @@ describe("target checks", () => {
       [],
     );
     // Written but empty is still the key on a type that cannot honour it.
-    assert.equal(exclusiveNeedsMemberList({ type: "teleport", exclusive: [] }, { at }).length, 1);
+    assert.equal(exclusiveNeedsMemberList({ type: "strongdm", exclusive: [] }, { at }).length, 1);
+    // Teleport's access lists list their members (its access-requests mode refuses exclusive itself).
+    assert.deepEqual(exclusiveNeedsMemberList({ type: "teleport", exclusive: ["prod-access"] }, { at }), []);
   });
 });

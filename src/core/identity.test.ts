@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isPlainEmail, normalizeEmail, resolveIdentity } from "./identity.js";
+import { isPlainEmail, isTeleportUser, normalizeEmail, resolveIdentity } from "./identity.js";
 
 const NONE = new Map<string, string>();
 
@@ -112,5 +112,39 @@ describe("resolveIdentity", () => {
   it("does not turn a non-ASCII look-alike into someone else's ASCII email (the Kelvin sign lower-cases to k)", () => {
     const r = resolveIdentity("\u212Aate@example.com", NONE);
     assert.equal(r.ok, false, JSON.stringify(r));
+  });
+});
+
+describe("isTeleportUser", () => {
+  for (const name of ["alice", "alice@example.com", "Alice.Smith", "svc_ops-1", "o'neil", "x=y+z%1"]) {
+    it(`accepts ${name}`, () => assert.equal(isTeleportUser(name), true));
+  }
+  for (const name of [
+    "",
+    "-alice",
+    ".hidden",
+    "a b",
+    "a\nb",
+    "a/b",
+    "a:b",
+    "$(id)",
+    "a;b",
+    "x".repeat(256),
+  ]) {
+    it(`rejects ${JSON.stringify(name.slice(0, 20))}`, () => assert.equal(isTeleportUser(name), false));
+  }
+
+  it("is the kind of the teleport-user targets: a mapped name passes, a flag never does", () => {
+    const own = new Map([
+      ["alice@example.com", "alice"],
+      ["bob@example.com", "--roles=admin"],
+    ]);
+    assert.deepEqual(resolveIdentity("Alice@Example.com", NONE, { identities: own, kind: "teleport-user" }), {
+      ok: true,
+      identity: "alice",
+    });
+    const bad = resolveIdentity("bob@example.com", NONE, { identities: own, kind: "teleport-user" });
+    assert.equal(bad.ok, false);
+    assert.match(!bad.ok ? bad.reason : "", /maps to "--roles=admin", which is not a Teleport user name/);
   });
 });

@@ -14,16 +14,36 @@ export function isPlainEmail(value: string): boolean {
 }
 
 /**
+ * A Teleport user name as shiftgrant passes it on. Teleport itself takes almost any non-empty name
+ * (local users, and SSO users named after their email or login); this is the part of that which is
+ * safe as one argument: letters, digits and `. _ @ % + ' = -`, not starting with `-` or `.` (a flag,
+ * a path), at most 255 characters. Every plain email is one. Case is kept: Teleport's names are
+ * case-sensitive.
+ */
+const TELEPORT_USER = /^(?![-.])[A-Za-z0-9._@%+'=-]{1,255}$/;
+
+export function isTeleportUser(value: string): boolean {
+  return TELEPORT_USER.test(value);
+}
+
+/**
  * What a valid identity is, per kind of access system. Each target states its kind; an identity that
- * is not valid for it is never passed to it. Every current target takes emails; a kind is added here
- * (a GitHub login, a Teleport user name) with its check and the words that describe it.
+ * is not valid for it is never passed to it. A kind is added here (a GitHub login) with its check,
+ * its name (`noun`, where kinds are listed) and the words that say what it takes (`describe`).
  */
 export const IDENTITY_KINDS = {
   email: {
     valid: isPlainEmail,
+    noun: "a plain email address",
     describe: "a plain email address",
   },
-} satisfies Record<string, { valid: (value: string) => boolean; describe: string }>;
+  "teleport-user": {
+    valid: isTeleportUser,
+    noun: "a Teleport user name",
+    describe:
+      "a Teleport user name (letters, digits and . _ @ % + ' = -, not starting with - or ., at most 255 characters)",
+  },
+} satisfies Record<string, { valid: (value: string) => boolean; noun: string; describe: string }>;
 
 export type IdentityKind = keyof typeof IDENTITY_KINDS;
 

@@ -4,8 +4,8 @@ import { formatUtc } from "../core/time.js";
 import type { ScheduleRef, Shift } from "../sources/types.js";
 import { IDENTITY_KINDS, resolveIdentity } from "../core/identity.js";
 import { mergeIntervals, overlaps, subtractIntervals, type Interval } from "./intervals.js";
-import type { TargetCapabilities } from "../targets/types.js";
-import { PREEXISTING, type Action, type ActionKind, type HeldGrant } from "./types.js";
+import type { AccessRequest, TargetCapabilities } from "../targets/types.js";
+import { PREEXISTING, type Action, type ActionKind, type GrantRef, type HeldGrant } from "./types.js";
 
 export type PlanInput = {
   now: DateTime;
@@ -30,6 +30,11 @@ export type PlanInput = {
    * that should not have the access now is revoked.
    */
   members?: readonly { target: string; resource: string; identities: readonly string[] }[];
+  /**
+   * The access requests listed in this run by each target that approves them (`approvesRequests`). A
+   * target absent here (its listing failed) approves nothing new in this run; what it holds goes on.
+   */
+  requests?: ReadonlyMap<string, readonly AccessRequest[]>;
   /**
    * The `exclusive` resources of every target, listed or not: shiftgrant owns their whole
    * membership, so there is no pre-existing access there (nothing is checked before a grant, and a
@@ -101,6 +106,12 @@ function plan(input: PlanInput): Action[] {
     if (!c) capsCache.set(target, (c = input.capabilities(target)));
     return c;
   };
+  // On a target that approves requests, each request is its own access: two requests of one person
+  // for the same roles are two grants, each undone by itself.
+  const heldKey = (h: HeldGrant): string =>
+    capsOf(h.target).approvesRequests && h.ref?.request !== undefined
+      ? grantKey(h.target, requestSlot(h.ref.request), h.identity)
+      : grantKey(h.target, h.resource, h.identity);
   // What the access system holds, by key, for the targets that do not end grants by themselves: a
   // grant whose end has passed is there until it is expired.
   const present = new Map<string, HeldGrant[]>();
@@ -112,7 +123,7 @@ function plan(input: PlanInput): Action[] {
     (input.members ?? []).flatMap((m) => m.identities.map((id) => grantKey(m.target, m.resource, id))),
   );
   for (const h of ownedWhole(input.held, exclusive)) {
-    const key = grantKey(h.target, h.resource, h.identity);
+    const key = heldKey(h);
     const inForce = h.end.toMillis() > now;
     if (!capsOf(h.target).expires && !h.preexisting) pushTo(present, key, h);
     if (!inForce) continue;
@@ -132,19 +143,23 @@ function plan(input: PlanInput): Action[] {
   // wants. Only access that is held can be revoked or cut, so only that is indexed.
   const wanted = new Map<string, Map<string, Desired[]>>();
   const wantedByKey = new Map<string, Desired[]>();
+  const slotsOf = new Map<string, Slot[]>();
   for (const rule of input.rules) {
     const shifts = input.shifts.get(rule.name);
     if (!shifts) continue;
     const perIdentity = desiredByIdentity(rule, shifts, input, actions, grantCapMs(rule, windowMs));
     wanted.set(rule.name, perIdentity);
-    if (held.size === 0) continue;
-    for (const [identity, desired] of perIdentity) {
-      for (const resource of rule.resources) {
-        const key = grantKey(rule.target, resource, identity);
-        if (held.has(key) || present.has(key)) for (const d of desired) pushTo(wantedByKey, key, d);
-      }
+    const slots = capsOf(rule.target).approvesRequests
+      ? requestSlots(rule, perIdentity, input, heldKey)
+      : resourceSlots(rule, perIdentity);
+    slotsOf.set(rule.name, slots);
+    if (held.size === 0 && present.size === 0) continue;
+    for (const slot of slots) {
+      const key = grantKey(rule.target, slot.resource, slot.identity);
+      if (held.has(key) || present.has(key)) for (const d of slot.desired) pushTo(wantedByKey, key, d);
     }
   }
+  actions.push(...unapprovedRequests(input, wanted, capsOf));
 
   // What a rule whose source failed wants is unknown, and so is what a rule left out of this run
   // wants (`--rule`); and one held grant may cover several rules (a grant planned for one rule is
@@ -165,112 +180,123 @@ function plan(input: PlanInput): Action[] {
     }
   }
 
-  planCuts(input, heldByKey, held, wantedByKey, unknownWants, actions);
+  // A request's resource is its roles: a rule not read that grants any of them could still want it.
+  const unknownOf = (target: string, resource: string): string[] | undefined => {
+    if (!capsOf(target).approvesRequests) return unknownWants.get(accessKey(target, resource));
+    const all = resource.split(",").flatMap((role) => unknownWants.get(accessKey(target, role)) ?? []);
+    return all.length > 0 ? [...new Set(all)] : undefined;
+  };
+
+  planCuts(input, heldByKey, held, wantedByKey, unknownOf, actions);
 
   // Pass 2: grants, extends and what is already covered, rule by rule; planned grants count as held
   // for the rules after, so two rules wanting the same access issue one call.
   for (const rule of input.rules) {
-    const perIdentity = wanted.get(rule.name);
-    if (!perIdentity) continue;
-    wanted.delete(rule.name); // what a rule wants is not needed after its turn: let it be collected
+    const slots = slotsOf.get(rule.name);
+    if (!slots) continue;
+    // What a rule wants is not needed after its turn: let it be collected.
+    wanted.delete(rule.name);
+    slotsOf.delete(rule.name);
     const caps = input.capabilities(rule.target);
     const cap = grantCapMs(rule, windowMs);
-    const identities = [...perIdentity.keys()].sort();
-    for (const resource of rule.resources) {
-      for (const identity of identities) {
-        const key = grantKey(rule.target, resource, identity);
-        // Actions are built with a literal per kind, not by spreading a shared base: V8 builds spread
-        // objects on a slow path, which made most of a large plan's time and memory.
-        const make = (
-          kind: ActionKind,
-          start: number,
-          end: number,
-          reason: string,
-          shifts: Action["shifts"],
-        ): Action => ({
-          kind,
-          rule: rule.name,
-          target: rule.target,
-          resource,
-          identity,
-          start: at(start),
-          end: at(end),
-          reason,
-          shifts,
-        });
-        // This identity's desired intervals are sorted and disjoint, so one sweep over the held
-        // grants (sorted by start) finds those near each: linear, however many shifts one person has.
-        // Grants planned below for this rule lie inside the interval they were planned for, so they
-        // never touch a later one; they are added to `held` for the rules after.
-        const candidates = [...(held.get(key) ?? [])].sort((a, b) => a.start - b.start);
-        let next = 0;
-        let near: Held[] = [];
-        const reported = new Set<Held>();
-        for (const d of perIdentity.get(identity) ?? []) {
-          const reason = d.reasons.join("; ");
-          while (next < candidates.length && (candidates[next] as Held).start <= d.end) {
-            near.push(candidates[next] as Held);
-            next++;
-          }
-          near = near.filter((h) => h.end >= d.start);
-          const heldHere = near;
-          for (const h of heldHere) {
-            // A held grant that spans two desired intervals (a shift split in two) is reported once;
-            // one its own rule cuts is reported by the cut.
-            if (h.planned || !overlaps(h, d) || reported.has(h) || (h.cut && h.rule === rule.name)) continue;
-            reported.add(h);
-            const action = make("unchanged", h.start, h.end, reason, d.shifts);
-            if (h.note) action.note = h.note;
-            actions.push(action);
-          }
-          for (const piece of subtractIntervals(d, heldHere)) {
-            // A membership whose grants ended but was not expired yet is still there: what is wanted
-            // from now continues it.
-            const continues =
-              heldHere.find((h) => h.end === piece.start) ??
-              (!caps.expires && piece.start === now && present.has(key) ? STILL_PRESENT : undefined);
-            const end = Math.min(piece.end, piece.start + cap);
-            // A continuation that reaches one cap from now or further (a long shift; an incident,
-            // always wanted until maxDuration after now) waits until the held grant nears its end: it
-            // is then extended about every three quarters of the cap, not by every run. One that ends
-            // sooner (a shift that grew) is issued at once.
-            if (continues && piece.end >= now + cap && piece.start - now > renewBeforeMs(cap)) continue;
-            const kind = continues ? "extend" : "grant";
-            // An extension of a membership the target does not end makes no call, so it need not wait.
-            const waits =
-              piece.start > now && !caps.futureStart && !(continues && (caps.extendInPlace || !caps.expires));
-            const action = make(waits ? "wait" : kind, piece.start, end, reason, d.shifts);
-            if (waits) {
-              action.note = caps.expires
-                ? `${rule.target} cannot schedule a grant that starts later; a run after ${formatUtc(piece.start)} issues it`
-                : `${rule.target} does not end access by itself, so nothing is granted before its start; a run after ${formatUtc(piece.start)} issues it`;
-            } else if (continues) {
-              const from =
-                continues.grant ?? (continues === STILL_PRESENT ? present.get(key)?.at(-1) : undefined);
-              if (from?.ref) action.ref = from.ref;
-              if (from?.preexisting) {
-                action.preexisting = true;
-                action.noCall = PREEXISTING;
-              } else if (!caps.expires) {
-                action.noCall = `no call: ${rule.target} keeps the access until shiftgrant expires it; the ledger records the new end`;
-              }
-            } else if (!caps.expires && listed.has(key) && !present.has(key)) {
-              // An exclusive resource's listing shows the access there already (a lost ledger, or
-              // added by hand): shiftgrant owns it from now on, without adding it again.
-              action.noCall = `no call: ${rule.target} lists ${identity} as a member already; the resource is exclusive, so the ledger records the access as shiftgrant's`;
-            } else if (
-              caps.memberships &&
-              !exclusive.has(accessKey(rule.target, resource)) &&
-              !present.has(key) &&
-              !(held.get(key) ?? []).some((h) => h.end > now)
-            ) {
-              action.checkFirst = true;
+    for (const { resource: slot, shown: resource, identity, desired, ref } of slots) {
+      const key = grantKey(rule.target, slot, identity);
+      // Actions are built with a literal per kind, not by spreading a shared base: V8 builds spread
+      // objects on a slow path, which made most of a large plan's time and memory.
+      const make = (
+        kind: ActionKind,
+        start: number,
+        end: number,
+        reason: string,
+        shifts: Action["shifts"],
+      ): Action => ({
+        kind,
+        rule: rule.name,
+        target: rule.target,
+        resource,
+        identity,
+        start: at(start),
+        end: at(end),
+        reason,
+        shifts,
+      });
+      // This identity's desired intervals are sorted and disjoint, so one sweep over the held
+      // grants (sorted by start) finds those near each: linear, however many shifts one person has.
+      // Grants planned below for this rule lie inside the interval they were planned for, so they
+      // never touch a later one; they are added to `held` for the rules after.
+      const candidates = [...(held.get(key) ?? [])].sort((a, b) => a.start - b.start);
+      let next = 0;
+      let near: Held[] = [];
+      const reported = new Set<Held>();
+      for (const d of desired) {
+        const reason = d.reasons.join("; ");
+        while (next < candidates.length && (candidates[next] as Held).start <= d.end) {
+          near.push(candidates[next] as Held);
+          next++;
+        }
+        near = near.filter((h) => h.end >= d.start);
+        const heldHere = near;
+        for (const h of heldHere) {
+          // A held grant that spans two desired intervals (a shift split in two) is reported once;
+          // one its own rule cuts is reported by the cut.
+          if (h.planned || !overlaps(h, d) || reported.has(h) || (h.cut && h.rule === rule.name)) continue;
+          reported.add(h);
+          const action = make("unchanged", h.start, h.end, reason, d.shifts);
+          if (h.note) action.note = h.note;
+          actions.push(action);
+        }
+        for (const piece of subtractIntervals(d, heldHere)) {
+          // A membership whose grants ended but was not expired yet is still there: what is wanted
+          // from now continues it.
+          const continues =
+            heldHere.find((h) => h.end === piece.start) ??
+            (!caps.expires && piece.start === now && present.has(key) ? STILL_PRESENT : undefined);
+          const end = Math.min(piece.end, piece.start + cap);
+          // A continuation that reaches one cap from now or further (a long shift; an incident,
+          // always wanted until maxDuration after now) waits until the held grant nears its end: it
+          // is then extended about every three quarters of the cap, not by every run. One that ends
+          // sooner (a shift that grew) is issued at once.
+          if (continues && piece.end >= now + cap && piece.start - now > renewBeforeMs(cap)) continue;
+          const kind = continues ? "extend" : "grant";
+          // An extension of a membership the target does not end makes no call, so it need not wait.
+          const waits =
+            piece.start > now && !caps.futureStart && !(continues && (caps.extendInPlace || !caps.expires));
+          const action = make(waits ? "wait" : kind, piece.start, end, reason, d.shifts);
+          if (waits) {
+            action.note = caps.expires
+              ? `${rule.target} cannot schedule a grant that starts later; a run after ${formatUtc(piece.start)} issues it`
+              : `${rule.target} does not end access by itself, so nothing is granted before its start; a run after ${formatUtc(piece.start)} issues it`;
+          } else if (continues) {
+            const from =
+              continues.grant ?? (continues === STILL_PRESENT ? present.get(key)?.at(-1) : undefined);
+            if (from?.ref) action.ref = from.ref;
+            if (from?.preexisting) {
+              action.preexisting = true;
+              action.noCall = PREEXISTING;
+            } else if (!caps.expires) {
+              action.noCall = `no call: ${rule.target} keeps the access until shiftgrant expires it; the ledger records the new end`;
             }
-            actions.push(action);
-            if (!waits) pushTo(held, key, { start: piece.start, end, rule: rule.name, planned: true });
-            // Only the first segment of a piece is issued now; the rest continues it in later runs.
-            if (end < piece.end) break;
+          } else if (!caps.expires && listed.has(key) && !present.has(key)) {
+            // An exclusive resource's listing shows the access there already (a lost ledger, or
+            // added by hand): shiftgrant owns it from now on, without adding it again.
+            action.noCall = `no call: ${rule.target} lists ${identity} as a member already; the resource is exclusive, so the ledger records the access as shiftgrant's`;
+          } else if (
+            caps.memberships &&
+            !caps.approvesRequests &&
+            !exclusive.has(accessKey(rule.target, slot)) &&
+            !present.has(key) &&
+            !(held.get(key) ?? []).some((h) => h.end > now)
+          ) {
+            action.checkFirst = true;
           }
+          // What a new grant approves (a request): the target's call names it, and so does the plan.
+          if (ref && !action.ref) action.ref = ref;
+          if (action.kind === "grant" && caps.approvesRequests && ref?.request)
+            action.note = `approves request ${ref.request}`;
+          actions.push(action);
+          if (!waits) pushTo(held, key, { start: piece.start, end, rule: rule.name, planned: true });
+          // Only the first segment of a piece is issued now; the rest continues it in later runs.
+          if (end < piece.end) break;
         }
       }
     }
@@ -301,7 +327,7 @@ function plan(input: PlanInput): Action[] {
           reason: "no longer on call",
           shifts: [],
         };
-        const unknown = unknownWants.get(accessKey(first.target, first.resource));
+        const unknown = unknownOf(first.target, first.resource);
         if (unknown) {
           actions.push({ ...base, kind: "skip", note: `not revoked in this run: ${unknown.join("; ")}` });
         } else if (caps.revoke) revokes.push({ ...base, kind: "revoke", revokes: grants });
@@ -328,7 +354,7 @@ function plan(input: PlanInput): Action[] {
       )
       .map((a) => grantKey(a.target, a.resource, a.identity)),
   );
-  actions.push(...planMemberships(input, revokes, held, present, capsOf, onCallNow));
+  actions.push(...planMemberships(input, revokes, held, present, capsOf, heldKey, onCallNow));
 
   // A rule whose source failed plans nothing, but what it holds is reported, kept: a plan that
   // showed nothing for it would read as "nobody is on call" at the very moment nobody knows.
@@ -393,14 +419,17 @@ function planMemberships(
   held: ReadonlyMap<string, readonly Held[]>,
   present: ReadonlyMap<string, readonly HeldGrant[]>,
   capsOf: (target: string) => TargetCapabilities,
+  heldKey: (h: HeldGrant) => string,
   onCallNow: ReadonlySet<string>,
 ): Action[] {
   const now = input.now.toMillis();
   const out: Action[] = [];
   const removed = new Set<string>();
   const revoked = new Set<HeldGrant>(revokes.flatMap((a) => a.revokes ?? []));
-  const keyOf = (a: { target: string; resource: string; identity: string }) =>
-    grantKey(a.target, a.resource, a.identity);
+  const keyOf = (a: Action) => {
+    const first = a.revokes?.[0];
+    return first ? heldKey(first) : grantKey(a.target, a.resource, a.identity);
+  };
   /** What covers now after this run: held (and not revoked now) or planned. */
   const coveringNow = (key: string): Held | undefined =>
     (held.get(key) ?? [])
@@ -599,7 +628,7 @@ function planCuts(
   heldByKey: ReadonlyMap<string, readonly { grant: HeldGrant; view: Held }[]>,
   held: Map<string, Held[]>,
   wantedByKey: ReadonlyMap<string, readonly Desired[]>,
-  unknownWants: ReadonlyMap<string, string[]>,
+  unknownOf: (target: string, resource: string) => string[] | undefined,
   actions: Action[],
 ): void {
   for (const rule of input.rules) {
@@ -645,7 +674,7 @@ function planCuts(
           reason: reasons.join("; "),
           shifts,
         };
-        const unknown = unknownWants.get(accessKey(first.target, first.resource));
+        const unknown = unknownOf(first.target, first.resource);
         const views = new Set(span.views);
         if (unknown || (!inPlace && !caps.revoke)) {
           for (const v of views) v.cut = true;
@@ -770,9 +799,13 @@ function desiredByIdentity(
   };
   const out = new Map<string, Desired[]>();
   for (const [identity, list] of byIdentity) out.set(identity, merge(list));
+  // A request's resource is what it asks for, unknown here: one skip names the rule's roles.
+  const resources = input.capabilities(rule.target).approvesRequests
+    ? [rule.resources.join(",")]
+    : rule.resources;
   for (const [identity, list] of bad) {
     for (const d of merge(list)) {
-      for (const resource of rule.resources) {
+      for (const resource of resources) {
         actions.push({
           kind: "skip",
           rule: rule.name,
@@ -787,6 +820,151 @@ function desiredByIdentity(
           shifts: d.shifts,
         });
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * One access a rule plans for one identity: its key's resource (`resource`), the resource actions
+ * show (`shown`), the intervals it wants it for, and for a request what a grant approves (`ref`).
+ */
+type Slot = { resource: string; shown: string; identity: string; desired: Desired[]; ref?: GrantRef };
+
+/** A rule's resources, each for every identity on call in it. */
+function resourceSlots(rule: RuleConfig, perIdentity: ReadonlyMap<string, Desired[]>): Slot[] {
+  const identities = [...perIdentity.keys()].sort();
+  const out: Slot[] = [];
+  for (const resource of rule.resources) {
+    for (const identity of identities) {
+      out.push({ resource, shown: resource, identity, desired: perIdentity.get(identity) ?? [] });
+    }
+  }
+  return out;
+}
+
+/** A request's key in the plan: control characters never occur in a resource, so it is no role list. */
+function requestSlot(id: string): string {
+  return `\u0001${id}`;
+}
+
+/** The request asks for roles (not resources), and every one of them is among the rule's resources. */
+function fitsRule(rule: RuleConfig, roles: readonly string[]): boolean {
+  return roles.length > 0 && roles.every((r) => rule.resources.includes(r));
+}
+
+/**
+ * On a target that approves requests, what a rule plans for each identity on call in it is requests,
+ * each its own access, whose roles are all among the rule's resources:
+ * - the requests the ledger holds (approved by an earlier run, for this rule or another that grants
+ *   the same roles): continued while the person is on call, as any membership, but never granted
+ *   again after a gap (there is nothing left to approve);
+ * - the pending requests: approved if the person is on call now (`grant`), else approved by the first
+ *   run of their next shift if it is still pending then (`wait`).
+ */
+function requestSlots(
+  rule: RuleConfig,
+  perIdentity: ReadonlyMap<string, Desired[]>,
+  input: PlanInput,
+  heldKey: (h: HeldGrant) => string,
+): Slot[] {
+  const now = input.now.toMillis();
+  const heldRequests = new Map<string, { grant: HeldGrant; lastEnd: number }>();
+  for (const h of input.held) {
+    if (h.target !== rule.target || h.preexisting || h.ref?.request === undefined) continue;
+    const key = heldKey(h);
+    const seen = heldRequests.get(key);
+    if (!seen || h.end.toMillis() > seen.lastEnd)
+      heldRequests.set(key, { grant: h, lastEnd: h.end.toMillis() });
+  }
+  const pending = (input.requests?.get(rule.target) ?? []).filter((r) => r.state === "PENDING");
+  const out: Slot[] = [];
+  for (const identity of [...perIdentity.keys()].sort(cmp)) {
+    const desired = perIdentity.get(identity) ?? [];
+    const mine = new Set<string>();
+    for (const { grant, lastEnd } of heldRequests.values()) {
+      const id = grant.ref?.request;
+      if (grant.identity !== identity || id === undefined || !fitsRule(rule, grant.resource.split(",")))
+        continue;
+      mine.add(id);
+      const reach = Math.max(lastEnd, now);
+      out.push({
+        resource: requestSlot(id),
+        shown: grant.resource,
+        identity,
+        desired: desired.filter((d) => d.start <= reach),
+        ...(grant.ref ? { ref: grant.ref } : {}),
+      });
+    }
+    const next = desired[0];
+    if (!next) continue;
+    for (const r of pending) {
+      if (r.user !== identity || mine.has(r.id) || !fitsRule(rule, r.roles)) continue;
+      // A request that will be gone (its request TTL ended) before its person's next shift is never
+      // approved: no `wait` promises it.
+      if (next.start > now && r.pendingUntil && r.pendingUntil.toMillis() <= next.start) continue;
+      out.push({
+        resource: requestSlot(r.id),
+        shown: r.roles.join(","),
+        identity,
+        desired: [next],
+        ref: { request: r.id, expires: formatUtc(r.expires.toMillis()) },
+      });
+    }
+  }
+  return out.sort(
+    (a, b) => cmp(a.shown, b.shown) || cmp(a.identity, b.identity) || cmp(a.resource, b.resource),
+  );
+}
+
+/**
+ * The pending requests of people on call now that no rule they are on call in can approve (a role
+ * outside its resources, or resources rather than roles): a `skip` that says why; the request stays
+ * pending for a human reviewer and is never denied. Requests of people not on call are left to the
+ * usual review, unshown: they are none of the rota's business.
+ */
+function unapprovedRequests(
+  input: PlanInput,
+  wanted: ReadonlyMap<string, ReadonlyMap<string, Desired[]>>,
+  capsOf: (target: string) => TargetCapabilities,
+): Action[] {
+  const now = input.now.toMillis();
+  const out: Action[] = [];
+  for (const [target, requests] of input.requests ?? []) {
+    if (!capsOf(target).approvesRequests) continue;
+    const rules = input.rules.filter((r) => r.target === target && wanted.has(r.name));
+    for (const r of requests) {
+      if (r.state !== "PENDING") continue;
+      const onCall = rules.filter((rule) => wanted.get(rule.name)?.has(r.user));
+      if (onCall.some((rule) => fitsRule(rule, r.roles))) continue;
+      const nowIn = onCall.find((rule) =>
+        (wanted.get(rule.name)?.get(r.user) ?? []).some((d) => d.start <= now),
+      );
+      const d =
+        nowIn &&
+        wanted
+          .get(nowIn.name)
+          ?.get(r.user)
+          ?.find((x) => x.start <= now);
+      if (!nowIn || !d) continue;
+      const allowed = new Set(onCall.flatMap((rule) => rule.resources));
+      const outside = r.roles.filter((role) => !allowed.has(role));
+      const names = onCall.map((rule) => rule.name).join(", ");
+      out.push({
+        kind: "skip",
+        rule: nowIn.name,
+        target,
+        resource: r.roles.length > 0 ? r.roles.join(",") : "(resources)",
+        identity: r.user,
+        start: at(now),
+        end: at(now),
+        reason: d.reasons.join("; "),
+        note:
+          r.roles.length === 0
+            ? `request ${r.id} asks for resources, not roles: shiftgrant approves role requests only; left pending for a reviewer`
+            : `request ${r.id} asks for ${outside.join(", ")}, not among the resources of ${names}; left pending for a reviewer`,
+        shifts: d.shifts,
+      });
     }
   }
   return out;

@@ -50,7 +50,10 @@ export type Action = {
   start: DateTime;
   end: DateTime;
   reason: string;
-  /** Why a `skip` or `wait` is one; for a `shorten` or a kept `unchanged`, the end it had or keeps. */
+  /**
+   * Why a `skip` or `wait` is one; for a `shorten` or a kept `unchanged`, the end it had or keeps; for
+   * a `grant` that approves an access request, which one.
+   */
   note?: string;
   /** A skip because the identity is not a plain email: the run exits 4. */
   badIdentity?: boolean;

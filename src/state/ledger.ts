@@ -152,7 +152,7 @@ function parseJournal(text: string, file: string): { changes: LedgerChange[]; to
 }
 
 const IDENTITY_KINDS_DESCRIBED = Object.values(IDENTITY_KINDS)
-  .map((k) => k.describe)
+  .map((k) => k.noun)
   .join(" or ");
 
 const HELD_FIELDS = ["target", "resource", "identity", "rule", "start", "end"] as const;
@@ -580,6 +580,10 @@ async function removeLeftoverTempFiles(file: string, fs: StateFs): Promise<void>
   }
 }
 
+/**
+ * One grant: the same access, rule and interval, and the same thing behind it (`ref`): two access
+ * requests of one person for the same roles are two grants, each undone by itself.
+ */
 function sameGrant(a: HeldGrant, b: HeldGrant): boolean {
   return (
     a.target === b.target &&
@@ -587,8 +591,15 @@ function sameGrant(a: HeldGrant, b: HeldGrant): boolean {
     a.identity === b.identity &&
     a.rule === b.rule &&
     a.start.toMillis() === b.start.toMillis() &&
-    a.end.toMillis() === b.end.toMillis()
+    a.end.toMillis() === b.end.toMillis() &&
+    sameRef(a.ref, b.ref)
   );
+}
+
+function sameRef(a: HeldGrant["ref"], b: HeldGrant["ref"]): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a ?? {});
+  return ka.length === Object.keys(b ?? {}).length && ka.every((k) => a?.[k] === b?.[k]);
 }
 
 function cmp(a: string, b: string): number {

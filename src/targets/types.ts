@@ -29,6 +29,12 @@ export type TargetCapabilities = {
   listsMembers: boolean;
   /** What a valid identity is for it. */
   identity: IdentityKind;
+  /**
+   * It approves access requests that people file themselves (`listRequests`), rather than granting
+   * a rule's resources: each pending request of someone on call, for roles all among the rule's
+   * resources, is one grant (its resource the requested roles), undone by the revoke.
+   */
+  approvesRequests?: boolean;
 };
 
 /**
@@ -53,6 +59,22 @@ export const SELF_ENDING_GRANTS: TargetCapabilities = {
  */
 export type GrantRef = Readonly<Record<string, string>>;
 
+/** The states an access request goes through; only a `PENDING` one is ever approved. */
+export type AccessRequestState = "NONE" | "PENDING" | "APPROVED" | "DENIED" | "PROMOTED";
+
+/** An access request as the access system lists it: who asked for which roles, and until when. */
+export type AccessRequest = {
+  id: string;
+  user: string;
+  /** Sorted, without repeats. Empty for a request of resources rather than roles. */
+  roles: readonly string[];
+  state: AccessRequestState;
+  /** When the access it gives ends by itself (the request's own access expiry). */
+  expires: DateTime;
+  /** Until when it can be approved: a pending request is deleted at the end of its request TTL. */
+  pendingUntil?: DateTime;
+};
+
 /** Whether an identity has a resource's access now, as the access system answers. */
 export type AccessCheck = { status: "member" } | { status: "absent" } | { status: "failed"; error: string };
 
@@ -65,6 +87,11 @@ export type TargetCall = {
   rule: string;
   reason: string;
   /**
+   * For a grant that approves something the plan found (an access request): what it approves. For
+   * an extend: what the held grant it continues kept, so the target need not look it up.
+   */
+  ref?: GrantRef;
+  /**
    * For a revoke or a shorten: the grants it ends or cuts, as they were issued (for targets that
    * address grants by key).
    */
@@ -76,8 +103,6 @@ export type TargetCall = {
     end: DateTime;
     ref?: GrantRef;
   }[];
-  /** For an extend: what the held grant it continues kept (its `ref`), so the target need not look it up. */
-  ref?: GrantRef;
 };
 
 /**
@@ -109,6 +134,13 @@ export type Target = {
   check(): Promise<CheckResult>;
   /** Where the tool can tell: does the identity have the resource's access now (pre-existing access)? */
   hasAccess?(identity: string, resource: string): Promise<AccessCheck>;
+  /**
+   * With `approvesRequests`: the access requests there are now, in every state (the plan approves
+   * pending ones). Read by every run, dry runs included; it changes nothing.
+   */
+  listRequests?(): Promise<
+    { status: "listed"; requests: AccessRequest[] } | { status: "failed"; error: string }
+  >;
   /** With `listsMembers`: the identities that have the resource's access now. */
   listMembers?(
     resource: string,
@@ -130,7 +162,7 @@ export type TargetDeps = {
    * and the output redact it as they do the secrets read at the start.
    */
   redactor?: { add(secret: string): void };
-  /** The run's clock, for a target that sends a length of time rather than an end (default: the real time). */
+  /** The run's clock, for what a call derives from the time (a length of time until an end, a lock's TTL); default: the real time. */
   now?: () => DateTime;
   /** Waits between polls of a target that follows a request until it is done (runs pass theirs). */
   sleep?: (ms: number) => Promise<void>;

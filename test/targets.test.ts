@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -57,7 +58,9 @@ rules:
       // 10:00: alice now; bob's shift starts at 20:00 and a membership cannot start later: wait.
       const r1 = await run("2026-11-22T10:00:00Z");
       assert.equal(r1.code, 0, r1.stderr);
+      // Before a first grant: is alice a member already, for good (no end)?
       assert.deepEqual(await tctl.calls(), [
+        [...prefix, "ls", "prod-access", "--format=json"],
         [
           ...prefix,
           "add",
@@ -82,6 +85,7 @@ rules:
       const r2 = await run("2026-11-22T20:00:00Z");
       assert.equal(r2.code, 0, r2.stderr);
       assert.deepEqual(await tctl.calls(), [
+        [...prefix, "ls", "prod-access", "--format=json"],
         [
           ...prefix,
           "add",
@@ -141,6 +145,7 @@ rules:
           "2026-11-23T12:00:00Z",
           "on call: primary (rota)",
         ],
+        [...prefix, "ls", "prod-access", "--format=json"],
         [...prefix, "rm", "prod-access", "bob@example.com"],
       ]);
       assert.deepEqual(await tctl.members(), [
@@ -211,6 +216,7 @@ rules:
         const r1 = await run("2026-11-22T09:00:00Z");
         assert.equal(r1.code, 0, r1.stderr);
         assert.deepEqual(await tctl.calls(), [
+          ["acl", "users", "ls", "prod-access", "--format=json"],
           ["acl", "users", "add", "prod-access", "alice@example.com", "2026-11-22T17:15:00Z", reason],
         ]);
 
@@ -229,6 +235,7 @@ rules:
         if (!revoke) {
           // Nothing is cut, and the plan says so.
           assert.deepEqual(await tctl.calls(), [
+            ["acl", "users", "ls", "prod-access", "--format=json"],
             ["acl", "users", "add", "prod-access", "bob@example.com", "2026-11-22T17:15:00Z", reason],
           ]);
           assert.deepEqual(
@@ -254,6 +261,7 @@ rules:
         assert.deepEqual(sortArgv(await tctl.calls()), [
           ["acl", "users", "add", "prod-access", "alice@example.com", "2026-11-22T10:15:00Z", reason],
           ["acl", "users", "add", "prod-access", "bob@example.com", "2026-11-22T17:15:00Z", reason],
+          ["acl", "users", "ls", "prod-access", "--format=json"],
         ]);
         assert.deepEqual(
           doc.actions.map((a) => [a.kind, a.identity, a.start, a.end, a.reason, a.status]),
@@ -297,6 +305,83 @@ rules:
     }
   });
 
+  it("a member for good (no end) is left alone; one with an end is granted as usual", async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const binDir = path.join(dir, "bin");
+    await mkdir(binDir);
+    const tctl = await makeFakeTctl(binDir, ["prod-access"]);
+    try {
+      // Someone added dave for good, and erin until 11:00, by hand.
+      execFileSync(path.join(binDir, "tctl"), ["acl", "users", "add", "prod-access", "dave@example.com"]);
+      execFileSync(path.join(binDir, "tctl"), [
+        "acl",
+        "users",
+        "add",
+        "prod-access",
+        "erin@example.com",
+        "2026-11-22T11:00:00Z",
+      ]);
+      await tctl.resetCalls();
+      const config = await writeYaml(
+        path.join(dir, "shiftgrant.yaml"),
+        `
+version: 1
+state: state.json
+sources: { rota: { type: file, path: rota.yaml } }
+targets:
+  tp: { type: teleport, concurrency: 1 }
+rules:
+  - { name: oncall, source: rota, schedules: [dave, erin], target: tp, resources: [prod-access], revoke: true }
+`,
+      );
+      const shifts = (end: string) =>
+        writeFile(
+          path.join(dir, "rota.yaml"),
+          `shifts:
+  - { schedule: dave, email: dave@example.com, start: 2026-11-22T08:00:00Z, end: ${end} }
+  - { schedule: erin, email: erin@example.com, start: 2026-11-22T08:00:00Z, end: ${end} }
+`,
+        );
+      const run = (now: string) =>
+        runMain(["sync", "-c", config, "--output", "json"], { binDir, cwd: dir, now });
+      await shifts("2026-11-22T20:00:00Z");
+      const r1 = await run("2026-11-22T10:00:00Z");
+      assert.equal(r1.code, 0, r1.stderr);
+      assert.deepEqual(
+        parseJsonOutput(r1.stdout).actions.map((a) => [a.kind, a.identity, a.status]),
+        [
+          ["skip", "dave@example.com", "skipped"],
+          ["grant", "erin@example.com", "applied"],
+        ],
+      );
+      assert.deepEqual(await tctl.calls(), [
+        ["acl", "users", "ls", "prod-access", "--format=json"],
+        ["acl", "users", "ls", "prod-access", "--format=json"],
+        [
+          "acl",
+          "users",
+          "add",
+          "prod-access",
+          "erin@example.com",
+          "2026-11-22T20:00:00Z",
+          "on call: erin (rota)",
+        ],
+      ]);
+      // 12:00: both shifts were cut to 11:00: erin's membership goes; dave's, with no end, stays.
+      await shifts("2026-11-22T11:00:00Z");
+      await tctl.resetCalls();
+      const r2 = await run("2026-11-22T12:00:00Z");
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.deepEqual(await tctl.calls(), [["acl", "users", "rm", "prod-access", "erin@example.com"]]);
+      assert.deepEqual(
+        (await tctl.members()).map((m) => [m.user, m.expires]),
+        [["dave@example.com", null]],
+      );
+    } finally {
+      await cleanup();
+    }
+  });
+
   it("an unknown access list fails the action with tctl's message (exit 4)", async () => {
     const { dir, cleanup } = await makeTempDir();
     const binDir = path.join(dir, "bin");
@@ -326,7 +411,7 @@ rules:
       assert.equal(res.code, 4, res.stderr);
       assert.equal(
         parseJsonOutput(res.stdout).actions[0]?.error,
-        'tctl exited with code 1: ERROR: access_list "prod-access" not found',
+        'could not check for existing access: tctl exited with code 1: ERROR: access_list "prod-access" not found',
       );
     } finally {
       await cleanup();

@@ -42,7 +42,7 @@ export const TELEPORT_CAPABILITIES: TargetCapabilities = {
   extendInPlace: true,
   shortenInPlace: true,
   expires: true,
-  memberships: false,
+  memberships: true,
   listsMembers: true,
   identity: "email",
 };
@@ -132,14 +132,27 @@ export function createTeleportTarget(config: TeleportConfig, deps: TargetDeps): 
     revoke: (call) => run(["acl", "users", "rm", call.resource, call.identity]),
     check,
     async listMembers(list) {
-      const res = await tctl(["acl", "users", "ls", list, "--format=json"]);
-      if (!res.ok) return { status: "failed", error: res.error };
-      const parsed = parseMembers(res.stdout);
+      const parsed = await members(list);
       return parsed.ok
-        ? { status: "listed", identities: parsed.value }
+        ? { status: "listed", identities: parsed.value.map((m) => m.name) }
         : { status: "failed", error: parsed.error };
     },
+    // A member without an end was put there by someone else, for good: an `add` with the shift's
+    // end would give that membership an end, so it is left alone. A member with an end (shiftgrant's
+    // own after a lost ledger, or someone's temporary one) is granted as usual: the upsert moves it.
+    async hasAccess(identity, list) {
+      const parsed = await members(list);
+      if (!parsed.ok) return { status: "failed", error: parsed.error };
+      const m = parsed.value.find((x) => x.name === identity);
+      return m && m.expires === null ? { status: "member" } : { status: "absent" };
+    },
   };
+
+  async function members(list: string) {
+    const res = await tctl(["acl", "users", "ls", list, "--format=json"]);
+    if (!res.ok) return { ok: false as const, error: res.error };
+    return parseMembers(res.stdout);
+  }
 
   /**
    * Ends the access of the requests a grant approved: a lock on each, for the time its access has

@@ -83,12 +83,17 @@ describe("parseRequests", () => {
 });
 
 describe("parseMembers", () => {
-  it("lists the member users of an access list, not nested lists", () => {
+  it("lists the member users of an access list with the end of each membership, not nested lists", () => {
     const out = JSON.stringify([
       {
         kind: "access_list_member",
         metadata: { name: "alice" },
-        spec: { access_list: "l", name: "alice", membership_kind: "MEMBERSHIP_KIND_USER" },
+        spec: {
+          access_list: "l",
+          name: "alice",
+          membership_kind: "MEMBERSHIP_KIND_USER",
+          expires: "2026-11-22T20:00:00.5Z",
+        },
       },
       {
         kind: "access_list_member",
@@ -97,8 +102,23 @@ describe("parseMembers", () => {
       },
       // Versions before nested lists print no membership_kind: a user.
       { kind: "access_list_member", metadata: { name: "bob" }, spec: { access_list: "l", name: "bob" } },
+      // Go's zero time: a membership without an end.
+      {
+        kind: "access_list_member",
+        metadata: { name: "carol" },
+        spec: { access_list: "l", name: "carol", expires: "0001-01-01T00:00:00Z" },
+      },
     ]);
-    assert.deepEqual(parseMembers(out), { ok: true, value: ["alice", "bob"] });
+    const parsed = parseMembers(out);
+    assert.ok(parsed.ok);
+    assert.deepEqual(
+      parsed.value.map((m) => [m.name, m.expires?.toISO() ?? null]),
+      [
+        ["alice", "2026-11-22T20:00:00.500Z"],
+        ["bob", null],
+        ["carol", null],
+      ],
+    );
     assert.deepEqual(parseMembers("[]"), { ok: true, value: [] });
     assert.deepEqual(parseMembers("No members found for access list l"), {
       ok: false,

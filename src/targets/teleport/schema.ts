@@ -30,6 +30,8 @@ const memberSchema = z.object({
   spec: z.object({
     name: z.string().min(1),
     membership_kind: z.string().optional(),
+    // Go's zero time (year 1) when the membership has no end.
+    expires: time.optional(),
   }),
 });
 
@@ -80,15 +82,21 @@ function stateOf(state: number | string | undefined): AccessRequestState {
   return STATES.find((s) => s === state.toUpperCase()) ?? "NONE";
 }
 
-/** The users an access list has as members; nested access lists (members of kind list) are not users. */
-export function parseMembers(stdout: string): Parsed<string[]> {
+/**
+ * The users an access list has as members, each with the end of its membership (null: none);
+ * nested access lists (members of kind list) are not users.
+ */
+export function parseMembers(stdout: string): Parsed<{ name: string; expires: DateTime | null }[]> {
   const parsed = parseArray(stdout, "tctl acl users ls", memberSchema);
   if (!parsed.ok) return parsed;
   return {
     ok: true,
     value: parsed.value
       .filter((m) => m.spec.membership_kind !== "MEMBERSHIP_KIND_LIST")
-      .map((m) => m.spec.name),
+      .map((m) => {
+        const expires = m.spec.expires ? DateTime.fromISO(m.spec.expires, { zone: "utc" }) : null;
+        return { name: m.spec.name, expires: expires && expires.year > 1 ? expires : null };
+      }),
   };
 }
 

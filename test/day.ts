@@ -177,10 +177,19 @@ export async function simulateDay(t: DayTarget, opts: DayOptions = {}): Promise<
   }
 }
 
-/** The runs that did something (a call, an action other than unchanged, or a non-zero exit). */
+/**
+ * A call that only reads (a lookup, a listing, a token): a run that made only such calls and planned
+ * nothing changed nothing. (An exclusive resource is listed by every run.)
+ */
+export function readsOnly(call: string): boolean {
+  return /^(GET |POST \/token\b|List|Describe|Get|tctl .*\b(ls|status)\b)/.test(call);
+}
+
+/** The runs that did something (a change, an action other than unchanged or wait, a non-zero exit). */
 export function eventfulRuns(runs: DayRun[]): DayRun[] {
   return runs.filter(
-    (r) => r.calls.length > 0 || r.code !== 0 || r.actions.some((a) => !a.startsWith("wait ")),
+    (r) =>
+      r.calls.some((c) => !readsOnly(c)) || r.code !== 0 || r.actions.some((a) => !a.startsWith("wait ")),
   );
 }
 
@@ -192,6 +201,6 @@ export function formatDay(title: string, runs: DayRun[]): string {
     for (const c of r.calls) lines.push(`           ${c}`);
   }
   const quiet = runs.length - eventfulRuns(runs).length;
-  lines.push(`  (${runs.length} runs; ${quiet} of them called nothing and changed nothing)`);
+  lines.push(`  (${runs.length} runs; ${quiet} of them changed nothing and made no call but reads)`);
   return lines.join("\n");
 }

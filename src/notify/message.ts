@@ -13,10 +13,16 @@ export function describeEvent(e: NotifyEvent): MessageText {
   const span = `from ${short(e.start)} until ${short(e.end)}`;
   const why = e.reason ? [`why: ${e.reason}${e.rule ? ` (rule ${e.rule})` : ""}`] : [];
   switch (e.type) {
-    case "granted": {
-      const verb = e.kind === "extend" ? "extended" : e.kind === "shorten" ? "cut short" : "granted";
-      return { title: `Access ${verb}: ${who} to ${what}`, lines: [span, ...why] };
-    }
+    case "granted":
+      if (e.kind === "extend")
+        return {
+          title: `Access extended: ${who} to ${what}`,
+          lines: [`now until ${short(e.end)} (it was until ${short(e.start)})`, ...why],
+        };
+      return {
+        title: `Access ${e.kind === "shorten" ? "cut short" : "granted"}: ${who} to ${what}`,
+        lines: [span, ...why],
+      };
     case "ended":
       return {
         title: `Access ended: ${who} from ${what}`,

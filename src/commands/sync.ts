@@ -390,8 +390,14 @@ async function sync(
         now,
         known: loaded.notices,
       });
-      const { tally: _t, ...shown } = notified;
+      const { tally: _t, unsent, ...shown } = notified;
       report.notifications = shown;
+      const s = stopped();
+      if (s && unsent) {
+        const text = `${unsent} notification${unsent === 1 ? " was" : "s were"} not sent (they stay pending; the next run sends them)`;
+        report.stopped = report.stopped ? `${report.stopped}; ${text}` : `${s.name} received: ${text}`;
+        codes.push(s.code);
+      }
       if (notified.requiredFailed) {
         codes.push(EXIT.partial);
         deps.log.error("a required notification channel could not be told; the run exits 4", {
@@ -720,7 +726,9 @@ type NotifyContext = {
  * sent. A dry run sends nothing: it lists the messages a real run would send. Delivery never changes
  * what was granted; only a `required` channel's failure changes the exit code.
  */
-async function notify(ctx: NotifyContext): Promise<NotificationsReport & { tally?: NotifyTally }> {
+async function notify(
+  ctx: NotifyContext,
+): Promise<NotificationsReport & { tally?: NotifyTally; unsent?: number }> {
   const { deps, now, outlets, writer } = ctx;
   const puts: NoticeChange[] = [];
   ctx.actions.forEach((a, i) => {
@@ -747,14 +755,14 @@ async function notify(ctx: NotifyContext): Promise<NotificationsReport & { tally
     return { ...tallyReport(emptyTally(outlets)), messages };
   }
   if (puts.length > 0 && !ctx.halt.reason) await writer.notice(...puts);
-  const tally = await deliverPending(writer.notices, outlets, {
+  const { tally, unsent } = await deliverPending(writer.notices, outlets, {
     log: deps.log,
     now,
     record: (...changes) => writer.notice(...changes),
     stopped: () => Boolean(ctx.stopped()) || ctx.halt.reason !== null,
   });
   await writer.flush();
-  return { ...tallyReport(tally), tally };
+  return { ...tallyReport(tally), tally, unsent };
 }
 
 function tallyReport(t: NotifyTally): NotificationsReport {

@@ -166,13 +166,13 @@ export const configSchema = z.strictObject({
   targets: z
     .record(z.string(), targetSchema)
     .meta({ description: "The access tools that grant access, by name: each a type and that type's keys." }),
-  notify: notifySchema.optional().meta({
-    description: "Notifications of what a run did (off unless set): channels, and which events go where.",
-  }),
   rules: z
     .array(ruleSchema)
     .min(1, "list at least one rule")
     .meta({ description: "Who gets what: a source's schedules (or incidents), a target and its resources." }),
+  notify: notifySchema.optional().meta({
+    description: "Notifications of what a run did (off unless set): channels, and which events go where.",
+  }),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

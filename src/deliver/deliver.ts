@@ -11,6 +11,9 @@ export const GIVE_UP_AFTER_MS = 24 * 3_600_000;
 export type ChannelTally = { sent: number; failed: number; skipped: number; required: boolean };
 export type NotifyTally = Map<string, ChannelTally>;
 
+/** The tally, and how many messages a stop left unsent (pending for the next run). */
+export type Delivered = { tally: NotifyTally; unsent: number };
+
 export type DeliverDeps = {
   log: Logger;
   now: DateTime;
@@ -42,15 +45,18 @@ export async function deliverPending(
   notices: readonly NoticeRecord[],
   outlets: readonly Outlet[],
   deps: DeliverDeps,
-): Promise<NotifyTally> {
+): Promise<Delivered> {
   const tally = emptyTally(outlets);
   const byKey = new Map(outlets.map((o) => [o.key, o]));
   const pending = notices
     .filter((n) => n.pending.length > 0)
-    .sort((a, b) => (a.event.at < b.event.at ? -1 : a.event.at > b.event.at ? 1 : 0));
+    .sort((a, b) => compareKeys(orderOf(a.event), orderOf(b.event)));
+  const total = pending.reduce((sum, n) => sum + n.pending.length, 0);
+  let tried = 0;
   for (const n of pending) {
     for (const key of n.pending) {
-      if (deps.stopped()) return tally;
+      if (deps.stopped()) return { tally, unsent: total - tried };
+      tried++;
       const outlet = byKey.get(key);
       const settle = { settle: { id: n.event.id, key } };
       if (!outlet) {
@@ -92,7 +98,7 @@ export async function deliverPending(
       await deps.record(settle);
     }
   }
-  return tally;
+  return { tally, unsent: 0 };
 }
 
 /** A dry run's messages: what each outlet would be sent, none of it sent. */
@@ -107,4 +113,31 @@ export function previewMessages(
       .filter((o) => o.wants(e) && !done.get(e.id)?.has(o.key))
       .map((o) => ({ channel: o.key, event: e, text: o.preview(e) })),
   );
+}
+
+/**
+ * Oldest first; within a run, the person's messages before the summary, in an order that does not
+ * depend on which call finished first (calls run concurrently).
+ */
+function orderOf(e: NotifyEvent): string[] {
+  return [
+    e.at,
+    e.type === "summary" ? "1" : "0",
+    e.identity ?? "",
+    e.target ?? "",
+    e.resource ?? "",
+    e.start ?? "",
+    e.rule ?? "",
+    e.kind,
+    e.id,
+  ];
+}
+
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ?? "";
+    const y = b[i] ?? "";
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }

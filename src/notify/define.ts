@@ -41,7 +41,9 @@ export function channelRegistry<R extends { [K in keyof R]: { type: K } }>(defin
   return definitions;
 }
 
-const eventType = z.enum(NOTIFY_EVENT_TYPES as [NotifyEventType, ...NotifyEventType[]]);
+const eventType = z.enum(NOTIFY_EVENT_TYPES as [NotifyEventType, ...NotifyEventType[]], {
+  error: `expected one of: ${NOTIFY_EVENT_TYPES.join(", ")}`,
+});
 
 /** The keys every channel has, after its own. */
 export const eventTypes = z.array(eventType).min(1);

@@ -101,18 +101,29 @@ export async function deliverPending(
   return { tally, unsent: 0 };
 }
 
-/** A dry run's messages: what each outlet would be sent, none of it sent. */
+/**
+ * A dry run's messages: those still pending from earlier runs, then this run's, each to the outlets
+ * that want it and have not had it; none of it sent.
+ */
 export function previewMessages(
   events: readonly NotifyEvent[],
   outlets: readonly Outlet[],
   known: readonly NoticeRecord[],
 ): { channel: string; event: NotifyEvent; text: string }[] {
-  const done = new Map(known.map((n) => [n.event.id, new Set(n.done)]));
-  return events.flatMap((e) =>
+  const done = new Map(known.map((n) => [n.event.id, new Set([...n.done, ...n.pending])]));
+  // Messages an earlier run could not send go first, as a real run sends them.
+  const left = known.flatMap((n) =>
+    n.pending.flatMap((key) => {
+      const o = outlets.find((x) => x.key === key);
+      return o ? [{ channel: key, event: n.event, text: o.preview(n.event) }] : [];
+    }),
+  );
+  const fresh = events.flatMap((e) =>
     outlets
       .filter((o) => o.wants(e) && !done.get(e.id)?.has(o.key))
       .map((o) => ({ channel: o.key, event: e, text: o.preview(e) })),
   );
+  return [...left, ...fresh];
 }
 
 /**

@@ -22,7 +22,8 @@ export function actionEvent(a: Action, outcome: Outcome, now: DateTime): NotifyE
     rule: a.rule,
     target: a.target,
     resource: a.resource,
-    identity: a.identity,
+    // A bad identity came from a source unchecked: it is kept short (the ledger keeps the event).
+    identity: clip(a.identity),
     start: formatUtc(a.start),
     end: formatUtc(a.end),
     reason: a.reason,
@@ -41,20 +42,27 @@ export function actionEvent(a: Action, outcome: Outcome, now: DateTime): NotifyE
       return { id: eventId([type, a.kind, ...facts]), type, kind: a.kind, ...base };
     }
     case "failed":
-      return { id: failedId(a.kind, a), type: "failed", kind: a.kind, ...base, error: outcome.error };
+      return { id: failedId(a.kind, a), type: "failed", kind: a.kind, ...base, error: clip(outcome.error) };
     case "skipped":
-      return { id: failedId("skip", a), type: "failed", kind: "skip", ...base, error: outcome.reason };
+      return { id: failedId("skip", a), type: "failed", kind: "skip", ...base, error: clip(outcome.reason) };
     case "badIdentity":
       return {
         id: failedId("skip", a),
         type: "failed",
         kind: "skip",
         ...base,
-        error: a.note ?? "not a valid identity",
+        error: clip(a.note ?? "not a valid identity"),
       };
     case "overdue":
       return { id: failedId("overdue", a), type: "failed", kind: "overdue", ...base };
   }
+}
+
+/** Longest text an event carries in one field: an error can hold a tool's whole output. */
+const MAX_FIELD = 1000;
+
+function clip(text: string): string {
+  return text.length <= MAX_FIELD ? text : `${text.slice(0, MAX_FIELD - 1)}…`;
 }
 
 function failedId(kind: string, a: Action): string {
@@ -70,7 +78,7 @@ export function sourceEvent(f: SourceFailure, now: DateTime): NotifyEvent {
     at: formatUtc(now),
     rule: f.rule,
     source: f.source,
-    error: f.message,
+    error: clip(f.message),
   };
 }
 

@@ -34,10 +34,20 @@ export function slackMessage(e: NotifyEvent): { text: string; blocks: unknown[] 
   return {
     text: [title, ...lines].join("\n"),
     blocks: [
-      { type: "section", text: { type: "mrkdwn", text: [`*${title}*`, ...lines].join("\n") } },
+      { type: "section", text: { type: "mrkdwn", text: fit([`*${title}*`, ...lines].join("\n")) } },
       { type: "context", elements: [{ type: "mrkdwn", text: `shiftgrant · event ${e.id}` }] },
     ],
   };
+}
+
+/** NOTE: Slack refuses a section whose text is longer than 3000 characters (invalid_blocks). */
+const MAX_SECTION = 3000;
+
+function fit(text: string): string {
+  if (text.length <= MAX_SECTION) return text;
+  // Not in the middle of an entity such as `&amp;`, which would show half of it.
+  const cut = text.slice(0, MAX_SECTION - 1).replace(/&[a-z]{0,3}$/, "");
+  return `${cut}…`;
 }
 
 /** Events about one person's access, sent to them directly (a source failure or a summary is not). */

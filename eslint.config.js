@@ -13,12 +13,14 @@ import tseslint from "typescript-eslint";
  *              made of (fields.ts); errors.ts, version.ts
  *   infra      the outside world: http, exec, log, pool
  *   sources    one folder per source type     targets    one folder per target type
+ *   notify     one folder per notification channel type (slack, webhook), and the events they carry
  *              Each folder declares its own config (schema, defaults, normalisation) beside its
  *              runtime, and index.ts registers them: the adapters sit below the config, which
  *              only collects what they declare.
  *   config     read, check and normalise the config; the schema is assembled from the registries
  *   fetch      every rule's shifts from its source      plan    pure: shifts + ledger + now -> actions
  *   apply      run the actions         state      ledger, lock, audit log, metrics
+ *   deliver    the events a run tells of, and their delivery through the channels
  *   report     the report model; text table, timeline, JSON
  *   commands   one file per command (and context.ts, what they share); no command imports another;
  *              beside them help.ts, the help text
@@ -28,10 +30,11 @@ import tseslint from "typescript-eslint";
 const LAYERS = [
   ["src/core", "src/errors.ts", "src/version.ts"],
   ["src/infra"],
-  ["src/sources", "src/targets"],
+  ["src/sources", "src/targets", "src/notify"],
   ["src/config"],
   ["src/fetch", "src/plan"],
   ["src/apply", "src/state"],
+  ["src/deliver"],
   ["src/report"],
   ["src/commands", "src/help.ts"],
   ["src/main.ts"],

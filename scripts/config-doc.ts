@@ -31,6 +31,7 @@ export type JsonSchema = {
 const ADAPTER_PAGES: Record<string, { title: string; one: string; page: string }> = {
   sources: { title: "Sources", one: "source", page: "sources.md" },
   targets: { title: "Targets", one: "target", page: "targets.md" },
+  "notify.channels": { title: "Notification channels", one: "channel", page: "notifications.md" },
 };
 
 type Row = { key: string; type: string; required: boolean; fallback: string; description: string };
@@ -182,6 +183,17 @@ function adapterSections(root: JsonSchema, key: string, variants: JsonSchema[]):
   return parts.join("\n");
 }
 
+/** Adapters one level down (`notify.channels`): a section each, after the top-level ones. */
+function nestedAdapters(root: JsonSchema, props: Record<string, JsonSchema>): string[] {
+  return Object.entries(props).flatMap(([k, raw]) => {
+    const node = resolve(root, raw);
+    return Object.entries(node.properties ?? {}).flatMap(([sub, s]) => {
+      const variants = adapterVariants(root, s);
+      return variants ? [adapterSections(root, `${k}.${sub}`, variants)] : [];
+    });
+  });
+}
+
 /** docs/configuration.md for this JSON Schema: the prose, then one table per part of the config. */
 export function renderConfigurationDoc(schema: JsonSchema): string {
   const top = resolve(schema, schema);
@@ -213,6 +225,7 @@ export function renderConfigurationDoc(schema: JsonSchema): string {
       return `## \`${k}\`\n\n${intro}${table(rows(schema, node.items as JsonSchema, `${k}[].`))}`;
     }),
     ...adapters.map((k) => adapterSections(schema, k, adapterVariants(schema, props[k] as JsonSchema) ?? [])),
+    ...nestedAdapters(schema, props),
     CONFIG_DOC_OUTRO,
   ];
   return `${sections.map((s) => s.trimEnd()).join("\n\n")}\n`;

@@ -12,7 +12,10 @@ export const EXIT_CODE_MEANINGS: readonly (readonly [ExitCode, string])[] = [
     "usage or config error, missing secret, a state, audit or metrics path that cannot be used, an unreadable or implausible ledger, or a ledger or audit log that could not be written mid-run (the calls not made stay planned): fix and re-run",
   ],
   [EXIT.source, "a source failed (after retries); its rules planned nothing"],
-  [EXIT.partial, "some actions failed or were skipped for bad identities; the rest were applied"],
+  [
+    EXIT.partial,
+    "some actions failed or were skipped for bad identities; the rest were applied; or a notification channel with required: true did not take a message (docs/notifications.md)",
+  ],
   [EXIT.locked, "another run holds the lock (this run was skipped; not a failure)"],
   [EXIT.tooManyChanges, "--max-changes exceeded; nothing applied"],
   [EXIT.sigint, "stopped by SIGINT: the calls under way finished and were recorded; the rest were not made"],

@@ -47,6 +47,8 @@ export type DayOptions = {
   deleteLedgerAt?: string;
   /** Only these runs ("HH:MM", "+HH:MM"), for tests that need a few of them; default: all. */
   only?: string[];
+  /** The config's `notify:` section (notifications on). */
+  notify?: Record<string, unknown>;
 };
 
 /**
@@ -141,6 +143,7 @@ export async function simulateDay(t: DayTarget, opts: DayOptions = {}): Promise<
         { name: "dba", source: "rota", schedules: ["dba"], target: "t", resources: [t.resource] },
       ],
     };
+    if (opts.notify) Object.assign(config, { notify: opts.notify });
     const configFile = path.join(dir, "shiftgrant.yaml");
     await writeFile(configFile, JSON.stringify(config, null, 2));
     const daveId = t.identities?.["dave@example.com"] ?? "dave@example.com";

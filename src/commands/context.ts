@@ -5,6 +5,8 @@ import type { Exec } from "../infra/exec.js";
 import { createHttpClient, type HttpClient } from "../infra/http.js";
 import type { Logger } from "../infra/log.js";
 import type { SecretSet } from "../core/redact.js";
+import { createChannel } from "../notify/index.js";
+import type { Channel } from "../notify/types.js";
 import { createSource } from "../sources/index.js";
 import type { Source } from "../sources/types.js";
 import type { StateFs } from "../state/fs.js";
@@ -106,4 +108,23 @@ export function textOptions(deps: Pick<CommandDeps, "stdout" | "env">, now: Date
     zone: now.setZone("local").zoneName ?? "UTC",
     now,
   };
+}
+
+/** The notification channels, by name; nothing is sent or loaded until a message goes out. */
+export function buildChannels(config: Config, secrets: Secrets, deps: CommandDeps): Map<string, Channel> {
+  const http = createHttpClient(config.http, { log: deps.log, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
+  const out = new Map<string, Channel>();
+  for (const [name, c] of config.channels) {
+    out.set(
+      name,
+      createChannel(c, {
+        token: secrets.get(`notify.channels.${name}`) ?? null,
+        http,
+        httpSettings: config.http,
+        log: deps.log,
+        sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+      }),
+    );
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import { combineExitCodes, EXIT, ShiftgrantError, StateError, UsageError, type E
 import { findOrphanedGrants } from "../plan/orphans.js";
 import { planGrants } from "../plan/plan.js";
 import type { ReportedAction } from "../report/model.js";
-import { renderJson, renderText, type Report } from "../report/render.js";
+import { renderJson, renderText, type NotificationsReport, type Report } from "../report/render.js";
 import {
   CALL_KINDS,
   countsAsChange,
@@ -41,7 +41,19 @@ import {
   type ActionResult,
   type TargetCapabilities,
 } from "../targets/types.js";
-import { buildSources, buildTargets, textOptions, type CommandDeps } from "./context.js";
+import { buildChannels, buildSources, buildTargets, textOptions, type CommandDeps } from "./context.js";
+import {
+  deliverPending,
+  emptyTally,
+  outletsFor,
+  previewMessages,
+  type NotifyTally,
+} from "../deliver/deliver.js";
+import { actionEvent, noticeFor, sourceEvent, summaryEvent, type Outcome } from "../deliver/events.js";
+import type { NotifyEvent } from "../notify/event.js";
+import type { Outlet } from "../notify/types.js";
+import type { NoticeChange, NoticeRecord } from "../state/ledger.js";
+import type { SourceFailure } from "../fetch/fetch.js";
 
 export type SyncOptions = {
   config: string;
@@ -107,6 +119,7 @@ async function runSyncWithMetrics(opts: SyncOptions, deps: CommandDeps): Promise
           sourceErrors: outcome?.sourceErrors ?? 0,
           grantsActive: (outcome?.ledger ?? []).filter((g) => g.start <= now && g.end > now).length,
           overdueExpiries: outcome?.overdueExpiries ?? 0,
+          ...(outcome?.notifications ? { notifications: outcome.notifications } : {}),
         },
         deps.stateFs,
       ).catch((err: unknown) => deps.log.error("could not write the metrics file", { error: String(err) }));
@@ -130,6 +143,7 @@ type SyncOutcome = {
   ledger: readonly LedgerGrant[];
   /** Expiries due that the run left undone. */
   overdueExpiries?: number;
+  notifications?: NotifyTally;
 };
 
 async function sync(
@@ -156,6 +170,7 @@ async function sync(
   const secrets = await resolveSecrets(config, deps.env, deps.redactor, {
     sources: new Set(rules.map((r) => r.source)),
     targets: opts.dryRun ? new Set() : targetNames,
+    channels: opts.dryRun ? new Set() : new Set(config.channels.keys()),
   });
   const fs = deps.stateFs ?? nodeStateFs;
 
@@ -201,6 +216,16 @@ async function sync(
     }
     const { sources, http } = buildSources(config, new Set(rules.map((r) => r.source)), secrets, deps);
     const targets = buildTargets(config, targetNames, secrets, deps);
+    const outlets = [...buildChannels(config, secrets, deps).values()].flatMap((c) => c.outlets);
+    /** The events this run tells of, in the order they happened. */
+    const runEvents: NotifyEvent[] = [];
+    const noticesFor = (a: Action, outcome: Outcome): NoticeChange[] => {
+      const e = outlets.length > 0 ? actionEvent(a, outcome, now) : null;
+      if (!e) return [];
+      runEvents.push(e);
+      const n = noticeFor(e, outletsFor(e, outlets), now);
+      return n ? [{ put: n }] : [];
+    };
     const scheduleCount = new Set(rules.flatMap((r) => r.schedules)).size;
     const stats = () => ({ requests: http.stats.requests, retries: http.stats.retries });
 
@@ -271,6 +296,7 @@ async function sync(
     if (actions.some((a) => a.badIdentity)) codes.push(EXIT.partial);
 
     let ledger: readonly LedgerGrant[] = held;
+    let tally: NotifyTally | null = null;
     let failure: StateError | undefined;
     const tooMany = maxChanges !== null && maxChanges !== undefined && changes > maxChanges;
     // Expiries are never held back: with too many changes, they are all that is applied.
@@ -283,18 +309,21 @@ async function sync(
       codes.push(EXIT.tooManyChanges);
     }
     const toApply = tooMany ? actions.filter((a) => a.kind === "expire") : actions;
-    if (!opts.dryRun) {
+    const halt = { reason: null as string | null };
+    const writer = opts.dryRun
+      ? null
+      : createLedgerWriter(stateFile, held, deps.now, {
+          runId: deps.runId,
+          fs,
+          keepEnded: (g) => !capsOf(g.target).expires && !g.preexisting,
+          notices: loaded.notices,
+          onFailure: (error) => {
+            halt.reason ??= error;
+            deps.log.error("the ledger could not be written; no further call is started", { error });
+          },
+        });
+    if (writer) {
       const apply = toApply.some(isCall);
-      const halt = { reason: null as string | null };
-      const writer = createLedgerWriter(stateFile, held, deps.now, {
-        runId: deps.runId,
-        fs,
-        keepEnded: (g) => !capsOf(g.target).expires && !g.preexisting,
-        onFailure: (error) => {
-          halt.reason ??= error;
-          deps.log.error("the ledger could not be written; no further call is started", { error });
-        },
-      });
       // Before the first call, the ledger is written once: a disk that cannot take it fails the run
       // here, with nothing applied. A journal left by an earlier run is written in too.
       if (apply || loaded.journal) await writer.prepare(loaded.journal);
@@ -303,7 +332,7 @@ async function sync(
         report.stopped = `${s?.name ?? "a stop request"} received before the first call: ${calls} call${calls === 1 ? " was" : "s were"} not made (they stay planned; the next run makes them)`;
         codes.push(s?.code ?? EXIT.sigterm);
       } else if (apply) {
-        const applied = await applyAndRecord(toApply, { writer, audit, halt, targets, deps });
+        const applied = await applyAndRecord(toApply, { writer, audit, halt, targets, deps, noticesFor });
         ledger = writer.grants;
         report.actions.forEach((r, i) => {
           const res = applied.results.get(actions[i] as Action);
@@ -356,6 +385,37 @@ async function sync(
         grants: overdue.map((a) => `${a.target} ${a.resource} ${a.identity} (ended ${a.end.toISO() ?? ""})`),
       });
     }
+    if (outlets.length > 0) {
+      const notified = await notify({
+        actions,
+        reported: report.actions,
+        errors: fetched.errors,
+        outlets,
+        runEvents,
+        noticesFor,
+        writer,
+        halt,
+        stopped,
+        deps,
+        now,
+        known: loaded.notices,
+      });
+      const { tally: _t, unsent, ...shown } = notified;
+      report.notifications = shown;
+      const s = stopped();
+      if (s && unsent) {
+        const text = `${unsent} notification${unsent === 1 ? " was" : "s were"} not sent (they stay pending; the next run sends them)`;
+        report.stopped = report.stopped ? `${report.stopped}; ${text}` : `${s.name} received: ${text}`;
+        codes.push(s.code);
+      }
+      if (notified.requiredFailed) {
+        codes.push(EXIT.partial);
+        deps.log.error("a required notification channel could not be told; the run exits 4", {
+          channels: notified.channels.filter((c) => c.required && c.failed > 0).map((c) => c.name),
+        });
+      }
+      tally = notified.tally ?? null;
+    }
     const code = combineExitCodes(codes);
     report.exitCode = code;
     deps.stdout.write(deps.redactor.redact(render(report, opts, deps, now)));
@@ -380,6 +440,7 @@ async function sync(
       sourceErrors: fetched.errors.length,
       ledger,
       overdueExpiries: overdue.length,
+      ...(tally ? { notifications: tally } : {}),
     };
   } finally {
     await audit.close();
@@ -474,6 +535,8 @@ type ApplyContext = {
   halt: { reason: string | null };
   targets: ReturnType<typeof buildTargets>;
   deps: CommandDeps;
+  /** The notifications an action's outcome adds, recorded with it. */
+  noticesFor: (a: Action, outcome: Outcome) => NoticeChange[];
 };
 
 /**
@@ -497,14 +560,19 @@ async function applyAndRecord(
     onResult: async ({ action, result }) => {
       deps.progress(`applying ${++done}/${total}…`);
       const clean = deps.redactor.redactDeep(result);
+      // The notification goes in the same write as the action: a run killed before it is sent
+      // leaves it pending for the next run.
+      const notices = ctx.noticesFor(action, clean);
       const ledgerWrite =
         clean.status !== "applied"
-          ? Promise.resolve()
+          ? notices.length > 0
+            ? writer.notice(...notices)
+            : Promise.resolve()
           : action.kind === "revoke" || action.kind === "expire"
-            ? writer.remove(action.revokes ?? [])
+            ? writer.remove(action.revokes ?? [], notices)
             : action.kind === "shorten"
-              ? writer.shorten(action.shortens ?? [], action.end)
-              : writer.add(ledgerGrant(action, clean, deps));
+              ? writer.shorten(action.shortens ?? [], action.end, notices)
+              : writer.add(ledgerGrant(action, clean, deps), notices);
       const auditWrite = audit.record(action, clean).catch((err: unknown) => {
         const error = err instanceof Error ? err.message : String(err);
         auditError ??= error;
@@ -673,4 +741,69 @@ function recordFailure(p: LedgerProblem | null, auditError: string | null, notMa
  */
 function initialStatus(kind: ReportedAction["kind"]): ActionStatus {
   return CALL_KINDS.has(kind) ? "planned" : "skipped";
+}
+
+type NotifyContext = {
+  actions: readonly Action[];
+  reported: readonly ReportedAction[];
+  errors: readonly SourceFailure[];
+  outlets: readonly Outlet[];
+  runEvents: NotifyEvent[];
+  noticesFor: (a: Action, outcome: Outcome) => NoticeChange[];
+  writer: LedgerWriter | null;
+  halt: { reason: string | null };
+  stopped: () => unknown;
+  deps: CommandDeps;
+  now: DateTime;
+  known: readonly NoticeRecord[];
+};
+
+/**
+ * The run's notifications, after its actions: the events the plan alone tells of (bad identities,
+ * failed sources, expiries not made) and the summary are recorded, then every pending message is
+ * sent. A dry run sends nothing: it lists the messages a real run would send. Delivery never changes
+ * what was granted; only a `required` channel's failure changes the exit code.
+ */
+async function notify(
+  ctx: NotifyContext,
+): Promise<NotificationsReport & { tally?: NotifyTally; unsent?: number }> {
+  const { deps, now, outlets, writer } = ctx;
+  const puts: NoticeChange[] = [];
+  ctx.actions.forEach((a, i) => {
+    const r = ctx.reported[i];
+    if (a.badIdentity) puts.push(...ctx.noticesFor(a, { status: "badIdentity" }));
+    else if (!writer && r && CALL_KINDS.has(a.kind)) puts.push(...ctx.noticesFor(a, { status: "applied" }));
+    else if (writer && a.kind === "expire" && r?.status === "planned")
+      puts.push(...ctx.noticesFor(a, { status: "overdue" }));
+  });
+  for (const f of ctx.errors) {
+    const e = sourceEvent(f, now);
+    ctx.runEvents.push(e);
+    const n = noticeFor(e, outletsFor(e, outlets), now);
+    if (n) puts.push({ put: n });
+  }
+  const summary = summaryEvent(ctx.runEvents, now, deps.runId);
+  if (summary) {
+    ctx.runEvents.push(summary);
+    const n = noticeFor(summary, outletsFor(summary, outlets), now);
+    if (n) puts.push({ put: n });
+  }
+  if (!writer) {
+    const messages = previewMessages(ctx.runEvents, outlets, ctx.known);
+    return { ...tallyReport(emptyTally(outlets)), messages };
+  }
+  if (puts.length > 0 && !ctx.halt.reason) await writer.notice(...puts);
+  const { tally, unsent } = await deliverPending(writer.notices, outlets, {
+    log: deps.log,
+    now,
+    record: (...changes) => writer.notice(...changes),
+    stopped: () => Boolean(ctx.stopped()) || ctx.halt.reason !== null,
+  });
+  await writer.flush();
+  return { ...tallyReport(tally), tally, unsent };
+}
+
+function tallyReport(t: NotifyTally): NotificationsReport {
+  const channels = [...t].map(([name, c]) => ({ name, ...c }));
+  return { channels, requiredFailed: channels.some((c) => c.required && c.failed > 0) };
 }

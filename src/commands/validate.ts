@@ -12,7 +12,7 @@ import { checkMetricsFile } from "../state/metrics.js";
 import { notARegularFile } from "../state/paths.js";
 import { findSharedRunFile } from "../state/run-files.js";
 import { targetWarnings } from "../targets/index.js";
-import { buildSources, buildTargets, type CommandDeps } from "./context.js";
+import { buildChannels, buildSources, buildTargets, type CommandDeps } from "./context.js";
 
 export type ValidateOptions = {
   config: string;
@@ -46,6 +46,11 @@ export async function runValidate(opts: ValidateOptions, deps: CommandDeps): Pro
     `  ${config.sources.size} source(s): ${[...config.sources.values()].map((s) => `${s.name} (${s.type})`).join(", ")}`,
     `  ${config.targets.size} target(s): ${[...config.targets.values()].map((t) => `${t.name} (${t.type})`).join(", ")}`,
     `  ${config.rules.length} rule(s): ${config.rules.map((r) => r.name).join(", ")}`,
+    ...(config.channels.size > 0
+      ? [
+          `  ${config.channels.size} notification channel(s): ${[...config.channels.values()].map((c) => `${c.name} (${c.type})`).join(", ")}`,
+        ]
+      : []),
     `  every secret it names is set`,
     ...(await checkPermissions(config)).map((w) => `warning: ${describePermissionWarning(w)}`),
   ];
@@ -118,8 +123,13 @@ async function checkOnline(
     const res = await t.target.check();
     return { what: `target ${name}`, ok: res.ok, detail: res.detail };
   });
+  // A channel is checked without posting anything: Slack's auth.test, a webhook's HEAD.
+  const channelChecks = [...buildChannels(config, secrets, deps)].map(async ([name, c]): Promise<Check> => {
+    const res = await c.check();
+    return { what: `notify ${name}`, ok: res.ok, detail: res.ok ? res.detail : res.error };
+  });
   const pathChecks = await checkRunFiles(config, files, deps.stateFs ?? nodeStateFs);
-  return [...pathChecks, ...(await Promise.all([...sourceChecks, ...targetChecks]))];
+  return [...pathChecks, ...(await Promise.all([...sourceChecks, ...targetChecks, ...channelChecks]))];
 }
 
 /**

@@ -341,7 +341,7 @@ describe("parseConfig: bad input, each with its exact message", () => {
       "an unknown top-level key, listing the keys allowed there",
       `colour: blue\n${BASE}`,
       [
-        "colour: unknown key (expected one of: $schema, version, window, state, audit, maxChanges, concurrency, http, identities, sources, targets, rules)",
+        "colour: unknown key (expected one of: $schema, version, window, state, audit, maxChanges, concurrency, http, identities, sources, targets, rules, notify)",
       ],
     ],
     [
@@ -802,9 +802,9 @@ rules:
   it("lists the schema's problems in the order they appear in the file", () => {
     const text = `colour: red\n${BASE.replace("resources: [prod-db]", "resources: [prod-db]\n    lead: 15")}zzz: 1\n`;
     assert.deepEqual(problemsOf(text), [
-      "colour: unknown key (expected one of: $schema, version, window, state, audit, maxChanges, concurrency, http, identities, sources, targets, rules)",
+      "colour: unknown key (expected one of: $schema, version, window, state, audit, maxChanges, concurrency, http, identities, sources, targets, rules, notify)",
       `rules[0].lead: 15 has no unit: write e.g. "15m" or "15h"`,
-      "zzz: unknown key (expected one of: $schema, version, window, state, audit, maxChanges, concurrency, http, identities, sources, targets, rules)",
+      "zzz: unknown key (expected one of: $schema, version, window, state, audit, maxChanges, concurrency, http, identities, sources, targets, rules, notify)",
     ]);
   });
 

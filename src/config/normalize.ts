@@ -4,12 +4,14 @@ import { durationMs, type NormalizeContext, type ResolvePath } from "../core/fie
 import { isPlainEmail, normalizeEmail } from "../core/identity.js";
 import { parseByteSize, parseDuration, type ParsedDuration } from "../core/time.js";
 import { DEFAULT_HTTP, DEFAULT_MAX_RESPONSE_BYTES } from "../infra/http.js";
+import { normalizeChannel, type ChannelConfig } from "../notify/index.js";
 import { normalizeSource, type SourceConfig } from "../sources/index.js";
 import { normalizeTarget, type TargetConfig } from "../targets/index.js";
 import { formatPath, isMapping, valueAt } from "./document.js";
 import { RULE_CHECKS, TARGET_CHECKS, type RuleCheckContext } from "./rules.js";
 import type { RawRule } from "./schema.js";
 import type { Salvaged } from "./salvage.js";
+import { known } from "./suggest.js";
 import type { Config, RuleConfig } from "./types.js";
 import { MAX_WINDOW_MS } from "./window.js";
 
@@ -51,8 +53,9 @@ export function normalize(
   problems: string[],
   resolvePath: ResolvePath,
 ): Config {
-  const context = (section: "sources" | "targets", name: string): NormalizeContext => {
-    const at = formatPath([section, name]);
+  const context = (section: "sources" | "targets" | "notify.channels", name: string): NormalizeContext => {
+    const at =
+      section === "notify.channels" ? formatPath(["notify", "channels", name]) : formatPath([section, name]);
     checkName(name, at, problems);
     return { name, at, problems, resolvePath };
   };
@@ -102,6 +105,23 @@ export function normalize(
   }
 
   const identities = normalizeIdentities(raw.identities ?? {}, problems);
+  const channels = new Map<string, ChannelConfig>();
+  for (const [name, c] of Object.entries(raw.notify?.channels ?? {})) {
+    const ctx = context("notify.channels", name);
+    const channel = normalizeChannel(c, ctx);
+    const events = channel.events ?? (raw.notify?.events ? new Set(raw.notify.events) : null);
+    for (const r of channel.rules ?? []) {
+      if (!raw.rules.some((x) => x?.name === r))
+        problems.push(
+          `${ctx.at}.rules: unknown rule "${r}"${known(
+            r,
+            raw.rules.flatMap((x) => (x?.name ? [x.name] : [])),
+            "rules",
+          )}`,
+        );
+    }
+    channels.set(name, { ...channel, events });
+  }
 
   return {
     file,
@@ -121,6 +141,7 @@ export function normalize(
     sources,
     targets,
     rules,
+    channels,
   };
 }
 

@@ -1,9 +1,11 @@
 import type { z } from "zod";
 import type { RawSource } from "../sources/index.js";
+import type { RawChannel } from "../notify/index.js";
 import type { RawTarget } from "../targets/index.js";
 import { isMapping } from "./document.js";
 import { defOf } from "./issues.js";
 import {
+  channelSchema,
   configSchema,
   ruleSchema,
   sourceSchema,
@@ -49,6 +51,12 @@ export function salvage(doc: Record<string, unknown>): Salvaged {
     identities,
     sources: members<RawSource>(sourceSchema, doc.sources),
     targets: members<RawTarget>(targetSchema, doc.targets),
+    notify: isMapping(doc.notify)
+      ? {
+          channels: members<RawChannel>(channelSchema, doc.notify.channels),
+          events: ok(shape.notify.unwrap().shape.events, doc.notify.events),
+        }
+      : undefined,
     rules: Array.isArray(doc.rules)
       ? doc.rules.map((r) => validFields(ruleSchema.shape, r) as Partial<RawRule> | undefined)
       : [],

@@ -3,6 +3,9 @@ import { duration } from "../core/fields.js";
 import { parseByteSize } from "../core/time.js";
 import type { SourceSchema } from "../sources/define.js";
 import { SOURCES, sourceTypesWith } from "../sources/index.js";
+import type { ChannelSchema } from "../notify/define.js";
+import { eventTypes } from "../notify/define.js";
+import { CHANNELS } from "../notify/index.js";
 import type { TargetSchema } from "../targets/define.js";
 import { TARGETS } from "../targets/index.js";
 
@@ -15,7 +18,7 @@ import { TARGETS } from "../targets/index.js";
  */
 
 /** One schema per registered type, in the registry's order, as the discriminated union takes them. */
-function unionOf<D extends { schema: SourceSchema | TargetSchema }>(
+function unionOf<D extends { schema: SourceSchema | TargetSchema | ChannelSchema }>(
   definitions: readonly D[],
 ): z.ZodDiscriminatedUnion<[D["schema"], ...D["schema"][]], "type"> {
   const [first, ...rest] = definitions;
@@ -25,6 +28,17 @@ function unionOf<D extends { schema: SourceSchema | TargetSchema }>(
 
 export const sourceSchema = unionOf(Object.values(SOURCES));
 export const targetSchema = unionOf(Object.values(TARGETS));
+export const channelSchema = unionOf(Object.values(CHANNELS));
+
+export const notifySchema = z.strictObject({
+  channels: z.record(z.string(), channelSchema).meta({
+    description: "Where notifications go, by name: each a type (slack, webhook) and that type's keys.",
+  }),
+  events: eventTypes.optional().meta({
+    description:
+      "The events every channel receives unless it lists its own: granted, ended, failed, summary (default: all four).",
+  }),
+});
 
 const byteSize = z
   .union([z.number(), z.string()], {
@@ -156,6 +170,9 @@ export const configSchema = z.strictObject({
     .array(ruleSchema)
     .min(1, "list at least one rule")
     .meta({ description: "Who gets what: a source's schedules (or incidents), a target and its resources." }),
+  notify: notifySchema.optional().meta({
+    description: "Notifications of what a run did (off unless set): channels, and which events go where.",
+  }),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -6,7 +6,7 @@ import type { SecretSet } from "../core/redact.js";
 import { targetCredentialProblems } from "../targets/index.js";
 import type { Config, SecretRef } from "./types.js";
 
-/** Secret values by owner: "sources.pd", "targets.sdm". They live in memory only. */
+/** Secret values by owner: "sources.pd", "targets.sdm", "notify.channels.slack". They live in memory only. */
 export type Secrets = Map<string, string>;
 
 /** A token file larger than this is not a token (a log, a device, a file given by mistake). */
@@ -22,7 +22,7 @@ export async function resolveSecrets(
   config: Config,
   env: NodeJS.ProcessEnv,
   redactor: SecretSet,
-  only?: { sources: Set<string>; targets: Set<string> },
+  only?: { sources: Set<string>; targets: Set<string>; channels?: Set<string> },
 ): Promise<Secrets> {
   const wanted: [string, SecretRef][] = [];
   for (const s of config.sources.values()) {
@@ -34,6 +34,10 @@ export async function resolveSecrets(
     if (only && !only.targets.has(t.name)) continue;
     if ("secret" in t && t.secret) wanted.push([`targets.${t.name}`, t.secret]);
     problems.push(...(await targetCredentialProblems(t, env)));
+  }
+  for (const c of config.channels.values()) {
+    if (only && !only.channels?.has(c.name)) continue;
+    if (c.secret) wanted.push([`notify.channels.${c.name}`, c.secret]);
   }
   const secrets: Secrets = new Map();
   for (const [owner, ref] of wanted) {

@@ -1,10 +1,11 @@
 import type { ParsedDuration } from "../core/time.js";
 import type { HttpSettings } from "../infra/http.js";
+import type { ChannelConfig } from "../notify/index.js";
 import type { SourceConfig } from "../sources/index.js";
 import type { TargetConfig } from "../targets/index.js";
 
 export type { SecretRef } from "../core/fields.js";
-export type { SourceConfig, TargetConfig };
+export type { ChannelConfig, SourceConfig, TargetConfig };
 
 /** A source read over HTTP with a token. */
 export type ApiSourceConfig = Extract<SourceConfig, { baseUrl: string }>;
@@ -37,6 +38,8 @@ export type Config = {
   sources: Map<string, SourceConfig>;
   targets: Map<string, TargetConfig>;
   rules: RuleConfig[];
+  /** Notification channels by name, events filled in (empty: notifications are off). */
+  channels: Map<string, ChannelConfig>;
 };
 
 /**

@@ -5,6 +5,7 @@ import { sanitizeForTerminal } from "../core/redact.js";
 import { renderTimeline } from "./timeline.js";
 import type { SourceFailure } from "../fetch/fetch.js";
 import type { ActionKind } from "../plan/types.js";
+import type { NotifyEvent } from "../notify/event.js";
 import type { ReportedAction } from "./model.js";
 
 export type Report = {
@@ -20,6 +21,17 @@ export type Report = {
   warnings?: string[];
   /** Why nothing was applied, when a guard stopped the run (e.g. --max-changes). */
   stopped?: string;
+  /** Present when the config has notification channels. */
+  notifications?: NotificationsReport;
+};
+
+/** What the run's notifications came to, per channel; a dry run lists the messages instead. */
+export type NotificationsReport = {
+  channels: { name: string; sent: number; failed: number; skipped: number; required: boolean }[];
+  /** A `required: true` channel failed to deliver a message: the run exits 4. */
+  requiredFailed: boolean;
+  /** A dry run's messages, none of them sent. */
+  messages?: { channel: string; event: NotifyEvent; text: string }[];
 };
 
 export type Summary = Record<ActionKind, number> & { failed: number };
@@ -67,8 +79,30 @@ export function renderJson(report: Report): string {
     summary: summarize(report.actions),
     ...(report.warnings?.length ? { warnings: report.warnings } : {}),
     ...(report.stopped ? { stopped: report.stopped } : {}),
+    ...(report.notifications ? { notifications: notificationsJson(report.notifications) } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+function notificationsJson(n: NotificationsReport) {
+  return {
+    channels: Object.fromEntries(
+      n.channels.map((c) => [
+        c.name,
+        { sent: c.sent, failed: c.failed, skipped: c.skipped, required: c.required },
+      ]),
+    ),
+    ...(n.messages
+      ? {
+          messages: n.messages.map((m) => ({
+            channel: m.channel,
+            id: m.event.id,
+            type: m.event.type,
+            text: m.text,
+          })),
+        }
+      : {}),
+  };
 }
 
 export type TextOptions = {
@@ -224,6 +258,18 @@ export function renderText(report: Report, opts: TextOptions): string {
     lines.push("");
   }
   if (report.stopped) lines.push(c("\u001b[31m", `stopped: ${report.stopped}`), "");
+  const n = report.notifications;
+  if (n?.messages) {
+    lines.push(`notifications (dry run: ${n.messages.length} message(s), none sent):`);
+    for (const m of n.messages) lines.push(sanitizeForTerminal(`  ${m.text}`));
+    lines.push("");
+  } else if (n) {
+    const parts = n.channels.map(
+      (ch) =>
+        `${ch.name} ${ch.sent} sent, ${ch.failed} failed${ch.skipped ? `, ${ch.skipped} skipped` : ""}${ch.required ? " (required)" : ""}`,
+    );
+    lines.push(`notifications: ${parts.join("; ")}`, "");
+  }
   const s = summarize(report.actions);
   const sourceErrors =
     report.errors.length === 0

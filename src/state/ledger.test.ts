@@ -507,3 +507,85 @@ describe("what a target needs to undo a grant, and pre-existing access", () => {
       assert.deepEqual((await readLedger(file)).grants, [old]);
     }));
 });
+
+describe("ledger: notifications remembered", () => {
+  const event = {
+    id: "0123456789abcdef01234567",
+    type: "granted" as const,
+    kind: "grant",
+    at: "2026-11-22T10:00:00Z",
+    rule: "prod",
+    target: "cmd",
+    resource: "db",
+    identity: "alice@example.com",
+    start: "2026-11-22T10:00:00Z",
+    end: "2026-11-22T18:00:00Z",
+    reason: "on call: <!channel> (rota)",
+  };
+  const notice = { event, pending: ["team", "team.dm"], done: [], keepUntil: t("2026-11-29T18:00:00Z") };
+
+  it("are written with the action, settled one outlet at a time, folded from the journal, and pruned; a ledger without them reads and writes as before", async () => {
+    await withDir(async (dir) => {
+      const file = path.join(dir, "state.json");
+      // A ledger of before: no notices, and none written back.
+      await writeFile(file, ledgerText([FILE_GRANT]));
+      const old = await readLedger(file);
+      assert.deepEqual(old.notices, []);
+      const w0 = createLedgerWriter(file, old.grants, () => NOW, { runId: "run00002" });
+      await w0.prepare(null);
+      assert.deepEqual(JSON.parse(await readFile(file, "utf8")), {
+        version: 1,
+        updatedAt: "2026-11-22T10:00:00Z",
+        grants: [FILE_GRANT],
+      });
+
+      const w = createLedgerWriter(file, old.grants, () => NOW, { runId: "run00002", notices: old.notices });
+      await w.add(grant("bob@example.com"), [{ put: notice }]);
+      await w.notice({ settle: { id: event.id, key: "team" } });
+      // The same event again (a failure seen by the next run): what was done stays done.
+      await w.notice({ put: { ...notice, pending: ["team", "team.dm", "hook"] } });
+      const read = await readLedger(file);
+      assert.deepEqual(
+        read.notices.map((n) => ({ ...n, keepUntil: n.keepUntil.toISO() })),
+        [{ event, pending: ["team.dm", "hook"], done: ["team"], keepUntil: "2026-11-29T18:00:00.000Z" }],
+      );
+
+      // A run that could not write the ledger left its changes in the journal: they are folded in.
+      const journal = [
+        { runId: "run00003", remove: [], add: [], notices: [{ settle: { id: event.id, key: "hook" } }] },
+        { runId: "run00003", remove: [], add: [], notices: [{ settle: { id: event.id, key: "team.dm" } }] },
+      ];
+      await writeFile(`${file}.journal`, journal.map((j) => `${JSON.stringify(j)}\n`).join(""));
+      const folded = await readLedger(file);
+      assert.deepEqual(folded.notices[0]?.pending, []);
+      assert.deepEqual(folded.notices[0]?.done, ["team", "hook", "team.dm"]);
+
+      // A week after what it tells of ended, the notice goes with the grants.
+      const later = t("2026-11-29T18:00:01Z");
+      const w2 = createLedgerWriter(file, folded.grants, () => later, {
+        runId: "run00004",
+        notices: folded.notices,
+      });
+      await w2.prepare(folded.journal);
+      assert.ok(!(await readFile(file, "utf8")).includes('"notices"'));
+    });
+  });
+
+  it("a notice that is not plausible stops the run (exit 2) and is left as it is", async () => {
+    await withDir(async (dir) => {
+      const file = path.join(dir, "state.json");
+      const bad = {
+        version: 1,
+        grants: [],
+        notices: [{ event: { ...event, id: "x" }, pending: [], done: [], keepUntil: "2026-11-29T18:00:00Z" }],
+      };
+      await writeFile(file, JSON.stringify(bad));
+      await assert.rejects(readLedger(file), (err: unknown) => {
+        assert.ok(err instanceof StateError);
+        assert.match(err.message, /: notices\[0\]\.event\.id is not an event id\. It was left in place\./);
+        return true;
+      });
+      assert.equal(await readFile(file, "utf8"), JSON.stringify(bad));
+    });
+  });
+});

@@ -5,6 +5,7 @@ import { formatUtc } from "../core/time.js";
 import { StateError } from "../errors.js";
 import { IDENTITY_KINDS, isKnownIdentity } from "../core/identity.js";
 import type { HeldGrant } from "../plan/types.js";
+import { EVENT_ID, NOTIFY_EVENT_TYPES, type NotifyEvent, type NotifyEventType } from "../notify/event.js";
 import {
   ensureDir,
   missingDirs,
@@ -25,8 +26,29 @@ import { notARegularFile } from "./paths.js";
  */
 export type LedgerGrant = HeldGrant & { grantedAt: DateTime; runId: string };
 
-/** What one applied action changes: the grants it ends, and those it adds. */
-export type LedgerChange = { remove: readonly HeldGrant[]; add: readonly LedgerGrant[] };
+/**
+ * A notification the ledger keeps: the event, the outlets (a channel, or a Slack channel's direct
+ * messages) still to deliver it to, and those done with it (delivered, or given up on). It is put in
+ * the same write as the action it tells of, so a run killed before delivering leaves it for the next
+ * run; each delivery is recorded as soon as it is made. Kept until `keepUntil`, so that an event seen
+ * again (an action failing run after run) is not notified again.
+ */
+export type NoticeRecord = {
+  event: NotifyEvent;
+  pending: string[];
+  done: string[];
+  keepUntil: DateTime;
+};
+
+/** `put`: a notice (merged into one with its id: outlets done stay done); `settle`: an outlet is done with it. */
+export type NoticeChange = { put: NoticeRecord } | { settle: { id: string; key: string } };
+
+/** What one applied action changes: the grants it ends, those it adds, and its notifications. */
+export type LedgerChange = {
+  remove: readonly HeldGrant[];
+  add: readonly LedgerGrant[];
+  notices?: readonly NoticeChange[];
+};
 
 export const LEDGER_VERSION = 1;
 /** Grants that ended longer ago than this are pruned: they no longer affect any plan. */
@@ -63,6 +85,8 @@ export function journalPath(file: string): string {
 
 export type LoadedLedger = {
   grants: LedgerGrant[];
+  /** Notifications remembered (old ledgers have none). */
+  notices: NoticeRecord[];
   /**
    * The journal a run left when it could not write the ledger, already folded into `grants`. The
    * next real run writes the ledger with it and then removes it.
@@ -77,15 +101,23 @@ export type LoadedLedger = {
  */
 export async function readLedger(file: string): Promise<LoadedLedger> {
   const text = await readStateFile(file, "the ledger");
-  const grants = text === null ? [] : parseLedger(text, file);
+  const { grants, notices } = text === null ? { grants: [], notices: [] } : parseLedger(text, file);
   const journalFile = journalPath(file);
   const journalText = await readStateFile(journalFile, "the ledger's journal");
-  if (journalText === null) return { grants, journal: null };
+  if (journalText === null) return { grants, notices, journal: null };
   const { changes, tornLastLine } = parseJournal(journalText, journalFile);
   let folded = grants;
+  const byId = new Map(notices.map((n) => [n.event.id, n]));
   const itself = (g: LedgerGrant) => g;
-  for (const c of changes) folded = applyChange(folded, c, itself, itself);
-  return { grants: folded, journal: { file: journalFile, changes: changes.length, tornLastLine } };
+  for (const c of changes) {
+    folded = applyChange(folded, c, itself, itself);
+    applyNoticeChanges(byId, c.notices ?? []);
+  }
+  return {
+    grants: folded,
+    notices: [...byId.values()],
+    journal: { file: journalFile, changes: changes.length, tornLastLine },
+  };
 }
 
 async function readStateFile(file: string, what: string): Promise<string | null> {
@@ -103,7 +135,7 @@ async function readStateFile(file: string, what: string): Promise<string | null>
   }
 }
 
-function parseLedger(text: string, file: string): LedgerGrant[] {
+function parseLedger(text: string, file: string): { grants: LedgerGrant[]; notices: NoticeRecord[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -112,14 +144,104 @@ function parseLedger(text: string, file: string): LedgerGrant[] {
       `the ledger ${file} is not valid JSON (torn, truncated or edited by hand). ${RECOVERY}`,
     );
   }
-  const d = doc as { version?: unknown; grants?: unknown };
+  const d = doc as { version?: unknown; grants?: unknown; notices?: unknown };
   if (!d || typeof d !== "object" || d.version !== LEDGER_VERSION || !Array.isArray(d.grants)) {
     const v = d && typeof d === "object" ? JSON.stringify(d.version) : "none";
     throw new StateError(
       `the ledger ${file} is not a shiftgrant ledger of version ${LEDGER_VERSION} (version: ${v}). ${RECOVERY}`,
     );
   }
-  return d.grants.map((g, i) => parseGrant(g, `${file}: grants[${i}]`, RECOVERY));
+  const grants = d.grants.map((g, i) => parseGrant(g, `${file}: grants[${i}]`, RECOVERY));
+  if (d.notices === undefined) return { grants, notices: [] };
+  if (!Array.isArray(d.notices)) throw new StateError(`${file}: notices is not a list. ${RECOVERY}`);
+  return { grants, notices: d.notices.map((n, i) => parseNotice(n, `${file}: notices[${i}]`, RECOVERY)) };
+}
+
+const EVENT_STRINGS = [
+  "kind",
+  "rule",
+  "target",
+  "resource",
+  "identity",
+  "reason",
+  "error",
+  "source",
+] as const;
+const EVENT_TIMES = ["at", "start", "end"] as const;
+
+/**
+ * A remembered notification. Its text reaches Slack and webhooks (each channel escapes it for its
+ * format): plain strings, times as shiftgrant writes them, and nothing else.
+ */
+function parseNotice(v: unknown, at: string, recovery: string): NoticeRecord {
+  const o = v as { event?: unknown; pending?: unknown; done?: unknown; keepUntil?: unknown } | null;
+  if (!o || typeof o !== "object") throw new StateError(`${at} is not a notice. ${recovery}`);
+  const e = o.event as Record<string, unknown> | null | undefined;
+  if (!e || typeof e !== "object") throw new StateError(`${at}.event is missing. ${recovery}`);
+  if (typeof e.id !== "string" || !EVENT_ID.test(e.id))
+    throw new StateError(`${at}.event.id is not an event id. ${recovery}`);
+  if (!NOTIFY_EVENT_TYPES.includes(e.type as NotifyEventType))
+    throw new StateError(`${at}.event.type is not one of ${NOTIFY_EVENT_TYPES.join(", ")}. ${recovery}`);
+  const event: NotifyEvent = { id: e.id, type: e.type as NotifyEventType, kind: "", at: "" };
+  for (const f of [...EVENT_STRINGS, ...EVENT_TIMES]) {
+    const x = e[f];
+    if (x === undefined && f !== "kind" && f !== "at") continue;
+    if (typeof x !== "string" || x.length > 2000)
+      throw new StateError(`${at}.event.${f} is missing or not a string. ${recovery}`);
+    if ((EVENT_TIMES as readonly string[]).includes(f)) parseTime(x, `${at}.event.${f}`, recovery);
+    event[f] = x;
+  }
+  if (e.counts !== undefined) {
+    const c = e.counts as Record<string, unknown> | null;
+    const n = (k: string) => (c && Number.isInteger(c[k]) ? (c[k] as number) : -1);
+    if (n("granted") < 0 || n("ended") < 0 || n("failed") < 0)
+      throw new StateError(`${at}.event.counts are not counts. ${recovery}`);
+    event.counts = { granted: n("granted"), ended: n("ended"), failed: n("failed") };
+  }
+  const keys = (f: "pending" | "done") => {
+    const x = o[f];
+    if (!Array.isArray(x) || !x.every((k) => typeof k === "string" && isSaneName(k)))
+      throw new StateError(`${at}.${f} is not a list of channel names. ${recovery}`);
+    return x as string[];
+  };
+  if (typeof o.keepUntil !== "string") throw new StateError(`${at}.keepUntil is missing. ${recovery}`);
+  return {
+    event,
+    pending: keys("pending"),
+    done: keys("done"),
+    keepUntil: parseTime(o.keepUntil, `${at}.keepUntil`, recovery),
+  };
+}
+
+function toFileNotice(n: NoticeRecord): Record<string, unknown> {
+  return { event: n.event, pending: n.pending, done: n.done, keepUntil: formatUtc(n.keepUntil) };
+}
+
+/** Applies notice changes to notices by id (the map is changed). */
+function applyNoticeChanges(byId: Map<string, NoticeRecord>, changes: readonly NoticeChange[]): void {
+  for (const c of changes) {
+    if ("put" in c) {
+      const had = byId.get(c.put.event.id);
+      if (!had) {
+        byId.set(c.put.event.id, { ...c.put, pending: [...c.put.pending], done: [...c.put.done] });
+        continue;
+      }
+      const pending = [
+        ...had.pending,
+        ...c.put.pending.filter((k) => !had.pending.includes(k) && !had.done.includes(k)),
+      ];
+      const keepUntil = c.put.keepUntil > had.keepUntil ? c.put.keepUntil : had.keepUntil;
+      byId.set(had.event.id, { ...had, pending, keepUntil });
+    } else {
+      const had = byId.get(c.settle.id);
+      if (!had) continue;
+      byId.set(had.event.id, {
+        ...had,
+        pending: had.pending.filter((k) => k !== c.settle.key),
+        done: had.done.includes(c.settle.key) ? had.done : [...had.done, c.settle.key],
+      });
+    }
+  }
 }
 
 /**
@@ -140,15 +262,31 @@ function parseJournal(text: string, file: string): { changes: LedgerChange[]; to
     } catch {
       throw new StateError(`${at} is not valid JSON. ${recovery}`);
     }
-    const c = o as { remove?: unknown; add?: unknown };
+    const c = o as { remove?: unknown; add?: unknown; notices?: unknown };
     if (!c || typeof c !== "object" || !Array.isArray(c.remove) || !Array.isArray(c.add))
       throw new StateError(`${at} is not a journal entry (no "remove" and "add" lists). ${recovery}`);
-    return {
+    const out: LedgerChange = {
       remove: c.remove.map((g, j) => parseHeld(g, `${at}: remove[${j}]`, recovery)),
       add: c.add.map((g, j) => parseGrant(g, `${at}: add[${j}]`, recovery)),
     };
+    if (c.notices === undefined) return out;
+    if (!Array.isArray(c.notices)) throw new StateError(`${at}: notices is not a list. ${recovery}`);
+    return {
+      ...out,
+      notices: c.notices.map((n, j) => parseNoticeChange(n, `${at}: notices[${j}]`, recovery)),
+    };
   });
   return { changes, tornLastLine: last !== "" };
+}
+
+function parseNoticeChange(v: unknown, at: string, recovery: string): NoticeChange {
+  const o = v as { put?: unknown; settle?: { id?: unknown; key?: unknown } } | null;
+  if (o && typeof o === "object" && o.put !== undefined)
+    return { put: parseNotice(o.put, `${at}.put`, recovery) };
+  const s = o?.settle;
+  if (s && typeof s.id === "string" && EVENT_ID.test(s.id) && typeof s.key === "string" && isSaneName(s.key))
+    return { settle: { id: s.id, key: s.key } };
+  throw new StateError(`${at} is neither a put nor a settle of a notice. ${recovery}`);
 }
 
 const IDENTITY_KINDS_DESCRIBED = Object.values(IDENTITY_KINDS)
@@ -292,6 +430,7 @@ function serializeEntries(
   entries: readonly Entry[],
   now: DateTime,
   keep: (g: LedgerGrant) => boolean = () => false,
+  notices: Iterable<NoticeRecord> = [],
 ): string {
   const oldest = now.toMillis() - KEEP_AFTER_END_MS;
   const lines = entries
@@ -299,7 +438,12 @@ function serializeEntries(
     .sort((a, b) => cmp(a.key, b.key))
     .map((e) => `    ${e.line}`);
   const grants = lines.length > 0 ? `[\n${lines.join(",\n")}\n  ]` : "[]";
-  return `{\n  "version": ${LEDGER_VERSION},\n  "updatedAt": "${formatUtc(now)}",\n  "grants": ${grants}\n}\n`;
+  // Written only when there are some: a ledger of a config without notifications reads as before.
+  const kept = [...notices]
+    .filter((n) => n.keepUntil > now)
+    .map((n) => `    ${JSON.stringify(toFileNotice(n))}`);
+  const tail = kept.length > 0 ? `,\n  "notices": [\n${kept.join(",\n")}\n  ]` : "";
+  return `{\n  "version": ${LEDGER_VERSION},\n  "updatedAt": "${formatUtc(now)}",\n  "grants": ${grants}${tail}\n}\n`;
 }
 
 function journalLine(c: LedgerChange, runId: string): string {
@@ -313,7 +457,8 @@ function journalLine(c: LedgerChange, runId: string): string {
     ...(g.preexisting ? { preexisting: true } : {}),
     ...(g.ref ? { ref: { ...g.ref } } : {}),
   });
-  return `${JSON.stringify({ runId, remove: c.remove.map(held), add: c.add.map(toFileGrant) })}\n`;
+  const notices = c.notices?.map((n) => ("put" in n ? { put: toFileNotice(n.put) } : n));
+  return `${JSON.stringify({ runId, remove: c.remove.map(held), add: c.add.map(toFileGrant), ...(notices ? { notices } : {}) })}\n`;
 }
 
 /**
@@ -388,6 +533,8 @@ export type LedgerWriterOptions = {
    * expiry keeps failing must not drop out of the ledger after a week).
    */
   keepEnded?: (g: LedgerGrant) => boolean;
+  /** The notices the ledger holds (read with it). */
+  notices?: readonly NoticeRecord[];
 };
 
 /**
@@ -406,6 +553,7 @@ export function createLedgerWriter(
   const fs = opts.fs ?? nodeStateFs;
   const journal = journalPath(file);
   let entries = initial.map(toEntry);
+  const notices = new Map((opts.notices ?? []).map((n) => [n.event.id, n]));
   /** Changes not yet on disk, oldest first, each with the callback that tells its caller. */
   const unwritten: { change: LedgerChange; done: () => void }[] = [];
   let writing: Promise<void> | null = null;
@@ -423,7 +571,10 @@ export function createLedgerWriter(
   };
   const writeNow = async (): Promise<void> => {
     const covered = unwritten.length;
-    await writeFileAtomic(file, serializeEntries(entries, now(), opts.keepEnded), { fs, createDir: true });
+    await writeFileAtomic(file, serializeEntries(entries, now(), opts.keepEnded, notices.values()), {
+      fs,
+      createDir: true,
+    });
     settle(covered);
   };
   const appendToJournal = async (): Promise<void> => {
@@ -485,6 +636,7 @@ export function createLedgerWriter(
   };
   const change = (c: LedgerChange): Promise<void> => {
     entries = applyChange(entries, c, (e) => e.grant, toEntry);
+    applyNoticeChanges(notices, c.notices ?? []);
     const written = new Promise<void>((resolve) => unwritten.push({ change: c, done: resolve }));
     schedule();
     return written;
@@ -499,7 +651,7 @@ export function createLedgerWriter(
       cleaned = true;
       await removeLeftoverTempFiles(file, fs);
       try {
-        await writeFileAtomic(file, serializeEntries(entries, now(), opts.keepEnded), {
+        await writeFileAtomic(file, serializeEntries(entries, now(), opts.keepEnded, notices.values()), {
           fs,
           createDir: true,
         });
@@ -521,23 +673,31 @@ export function createLedgerWriter(
       await syncDir(path.dirname(path.resolve(folded.file)), fs);
     },
     change,
-    add: (g: LedgerGrant): Promise<void> => change({ remove: [], add: [g] }),
-    remove: (matches: readonly HeldGrant[]): Promise<void> => change({ remove: matches, add: [] }),
+    add: (g: LedgerGrant, notices?: readonly NoticeChange[]): Promise<void> =>
+      change({ remove: [], add: [g], ...(notices?.length ? { notices } : {}) }),
+    remove: (matches: readonly HeldGrant[], notices?: readonly NoticeChange[]): Promise<void> =>
+      change({ remove: matches, add: [], ...(notices?.length ? { notices } : {}) }),
     /**
      * A shorten applied: the grants it cut end at `end`; one that would start at or after it is gone.
      * As one change, so the journal keeps it whole.
      */
-    shorten(matches: readonly HeldGrant[], end: DateTime): Promise<void> {
+    shorten(matches: readonly HeldGrant[], end: DateTime, notices?: readonly NoticeChange[]): Promise<void> {
       const cut = entries.map((e) => e.grant).filter((g) => matches.some((m) => sameGrant(g, m)));
       return change({
         remove: cut,
         add: cut.filter((g) => g.start < end).map((g) => (g.end > end ? { ...g, end } : g)),
+        ...(notices?.length ? { notices } : {}),
       });
     },
     /** Waits for every change to be on disk; in journal mode, tries once more what could not be kept. */
     async flush(): Promise<void> {
       if (unwritten.length > 0) schedule();
       while (writing) await writing;
+    },
+    /** Notice changes alone (a delivery made, an event to tell of): on disk when it resolves. */
+    notice: (...changes: NoticeChange[]): Promise<void> => change({ remove: [], add: [], notices: changes }),
+    get notices(): readonly NoticeRecord[] {
+      return [...notices.values()];
     },
     get grants(): readonly LedgerGrant[] {
       return entries.map((e) => e.grant);

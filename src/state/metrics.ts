@@ -19,6 +19,8 @@ export type RunMetrics = {
   grantsActive: number;
   /** Expiries due that the run left undone (failed, or not made): access past its end. */
   overdueExpiries?: number;
+  /** Messages of the run per notification channel: sent, failed, skipped (none: no series). */
+  notifications?: ReadonlyMap<string, { sent: number; failed: number; skipped: number }>;
 };
 
 const STATUSES: ActionStatus[] = ["planned", "applied", "failed", "skipped"];
@@ -79,6 +81,18 @@ export function renderMetrics(m: RunMetrics): string {
     "Access past its end that the last sync run could not expire (the next run tries again).",
     [["", m.overdueExpiries ?? 0]],
   );
+  if (m.notifications && m.notifications.size > 0)
+    metric(
+      "shiftgrant_last_run_notifications",
+      "gauge",
+      "Notifications of the last sync run, by channel and result (sent, failed, skipped).",
+      [...m.notifications].flatMap(([channel, t]) =>
+        (["sent", "failed", "skipped"] as const).map((r): [string, number] => [
+          `{channel="${escape(channel)}",result="${r}"}`,
+          t[r],
+        ]),
+      ),
+    );
   return `${out.join("\n")}\n`;
 }
 

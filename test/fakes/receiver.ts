@@ -4,7 +4,8 @@ import { failOnUnexpected } from "./shell.js";
 /**
  * An in-process receiver for the `http` target: records every request, keeps grants by key (a POST
  * with a known key is de-duplicated, as a receiver should), and can be told to fail the next
- * requests with a status, or to answer them with any status, content type and body.
+ * requests with a status, or to answer them with any status, content type and body. It also takes
+ * notification webhooks: POST /events (HEAD /events answers 405, as a POST-only endpoint does).
  */
 export type CannedReply = { status: number; contentType?: string; body: string };
 
@@ -44,6 +45,11 @@ export async function startReceiver(opts: { token: string }) {
         const existed = grants.has(key);
         grants.set(key, body);
         return reply(existed ? 200 : 201, { key, created: !existed });
+      }
+      if (req.method === "POST" && path === "/events") return reply(200, { received: true });
+      if (req.method === "HEAD" && path === "/events") {
+        res.writeHead(405, { allow: "POST" });
+        return res.end();
       }
       const m = /^\/grants\/([^/]+)$/.exec(path);
       if (req.method === "DELETE" && m) {

@@ -128,7 +128,7 @@ describe("shiftgrant init", { concurrency: true }, () => {
     assert.match(r.stderr, /Allowed choices are pagerduty, opsgenie, incidentio, file/);
     const t = await runMain(["init", "--target", "jira", "-o", "-"], { cwd: dir });
     assert.equal(t.code, 2);
-    assert.match(t.stderr, /Allowed choices are strongdm, teleport, command, http, okta/);
+    assert.match(t.stderr, /Allowed choices are strongdm, teleport, command, http, okta, github/);
   });
 
   it("says so when the folder to write in does not exist", async () => {

@@ -82,6 +82,9 @@ export function buildTargets(
       env: deps.env,
       token: secrets.get(`targets.${name}`) ?? null,
       http,
+      httpSettings: config.http,
+      log: deps.log,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
     });
     out.set(name, { target, concurrency: c.concurrency });
   }

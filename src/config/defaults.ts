@@ -4,7 +4,7 @@
 // module up front, so it imports nothing.
 
 export const SOURCE_TYPES = ["pagerduty", "opsgenie", "incidentio", "file"] as const;
-export const TARGET_TYPES = ["strongdm", "teleport", "command", "http", "okta"] as const;
+export const TARGET_TYPES = ["strongdm", "teleport", "command", "http", "okta", "github"] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 export type TargetType = (typeof TARGET_TYPES)[number];
 
@@ -19,4 +19,5 @@ export const SOURCE_TOKEN_ENV: Partial<Record<SourceType, string>> = {
 export const TARGET_TOKEN_ENV: Partial<Record<TargetType, string>> = {
   strongdm: "SDM_ADMIN_TOKEN",
   okta: "OKTA_API_TOKEN",
+  github: "GITHUB_TOKEN",
 };

@@ -112,7 +112,7 @@ describe("target checks", () => {
     assert.deepEqual(
       exclusiveNeedsMemberList({ type: "command", grant: ["g"], exclusive: ["ops"] }, { at }),
       [
-        "targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members: okta)",
+        "targets.cmd.exclusive: a command target cannot list a resource's members, so shiftgrant cannot own its membership; remove exclusive (it needs a target that lists members: okta, github)",
       ],
     );
     assert.deepEqual(

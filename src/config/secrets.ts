@@ -35,10 +35,12 @@ export async function resolveSecrets(
   const problems: string[] = [];
   for (const [owner, ref] of wanted) {
     const got = await readSecret(ref, env);
-    const key = `${owner}.${ref.tokenFile ? "tokenFile" : "tokenEnv"}`;
+    const key = `${owner}.${ref.privateKey?.key ?? (ref.tokenFile ? "tokenFile" : "tokenEnv")}`;
     if ("problem" in got) problems.push(`${got.problem} (${key})${got.hint ?? ""}`);
     else {
       redactor.add(got.value);
+      // A key is many lines: each is redacted alone too, should one be printed apart from the rest.
+      if (ref.privateKey) for (const line of got.value.split("\n")) if (line.length >= 16) redactor.add(line);
       secrets.set(owner, got.value);
     }
   }
@@ -51,7 +53,8 @@ type Read = { value: string } | { problem: string; hint?: string };
 async function readSecret(ref: SecretRef, env: NodeJS.ProcessEnv): Promise<Read> {
   if (ref.tokenFile) {
     const text = await readTokenFile(ref.tokenFile);
-    return typeof text === "string" ? checkToken(text, ref.tokenFile) : text;
+    if (typeof text !== "string") return text;
+    return ref.privateKey ? checkPrivateKey(text, ref.tokenFile) : checkToken(text, ref.tokenFile);
   }
   const raw = env[ref.tokenEnv];
   if (raw === undefined) {
@@ -116,6 +119,20 @@ function checkToken(raw: string, where: string): Read {
     return {
       problem: `unusable secret: ${where} holds ${what}`,
       hint: "; a token is one line of printable characters (only one trailing newline is ignored)",
+    };
+  }
+  return { value };
+}
+
+/** A PEM private key (PKCS#1 as GitHub hands out App keys, or PKCS#8), with its line breaks. */
+function checkPrivateKey(raw: string, where: string): Read {
+  const value = raw.replace(/\r\n/g, "\n").trim();
+  if (
+    !/^-----BEGIN (RSA )?PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+\n-----END (RSA )?PRIVATE KEY-----$/.test(value)
+  ) {
+    return {
+      problem: `unusable secret: ${where} is not a PEM private key`,
+      hint: "; use the .pem file the GitHub App's settings page downloads (-----BEGIN RSA PRIVATE KEY----- …)",
     };
   }
   return { value };

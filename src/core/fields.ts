@@ -52,8 +52,16 @@ export const baseUrl = z.string().meta({
     "API base URL. https only; plain http is allowed for 127.0.0.1 and localhost (tests, local proxies).",
 });
 
-/** Where a token is read from: the variable `tokenEnv`, unless `tokenFile` (an absolute path) is set. */
-export type SecretRef = { tokenEnv: string; tokenFile: string | null };
+/**
+ * Where a token is read from: the variable `tokenEnv`, unless `tokenFile` (an absolute path) is set.
+ * `privateKey`: the file holds a PEM private key (many lines) rather than a one-line token, and `key`
+ * is the config key that names it (for messages).
+ */
+export type SecretRef = {
+  tokenEnv: string;
+  tokenFile: string | null;
+  privateKey?: { key: string };
+};
 
 /** Turns a path written in the config into an absolute one; `at` names the key, for a problem. */
 export type ResolvePath = (p: string, at: string) => string;

@@ -14,16 +14,39 @@ export function isPlainEmail(value: string): boolean {
 }
 
 /**
+ * A GitHub login: 1-39 letters, digits or single hyphens, not starting or ending with a hyphen.
+ * GitHub compares logins without case, so they are kept lower-cased (an `exclusive` team's listing
+ * and a mapped value written `Alice-GH` are then the same person).
+ */
+const GITHUB_LOGIN = /^(?!-)(?!.*--)[a-z0-9-]{1,39}(?<!-)$/i;
+
+export function isGithubLogin(value: string): boolean {
+  return GITHUB_LOGIN.test(value);
+}
+
+type IdentityKindRule = {
+  valid: (value: string) => boolean;
+  describe: string;
+  /** How the system compares identities of this kind, applied before the check (default: as is). */
+  normalize?: (value: string) => string;
+};
+
+/**
  * What a valid identity is, per kind of access system. Each target states its kind; an identity that
- * is not valid for it is never passed to it. Every current target takes emails; a kind is added here
- * (a GitHub login, a Teleport user name) with its check and the words that describe it.
+ * is not valid for it is never passed to it. A kind is added here (a Teleport user name) with its
+ * check and the words that describe it.
  */
 export const IDENTITY_KINDS = {
   email: {
     valid: isPlainEmail,
     describe: "a plain email address",
   },
-} satisfies Record<string, { valid: (value: string) => boolean; describe: string }>;
+  "github-login": {
+    valid: isGithubLogin,
+    describe: "a GitHub login (map the email to one in identities:, or use saml: true)",
+    normalize: (v: string) => v.replace(/[A-Z]+/g, (c) => c.toLowerCase()),
+  },
+} satisfies Record<string, IdentityKindRule>;
 
 export type IdentityKind = keyof typeof IDENTITY_KINDS;
 
@@ -48,13 +71,14 @@ export function resolveIdentity(
   const global = identities.get(normalized) ?? normalized;
   // A target's own map wins over the global one; its keys are source emails, or what the global map
   // made of them.
-  const identity = target.identities?.get(normalized) ?? target.identities?.get(global) ?? global;
-  const kind = IDENTITY_KINDS[target.kind ?? "email"];
+  const mapped = target.identities?.get(normalized) ?? target.identities?.get(global) ?? global;
+  const kind: IdentityKindRule = IDENTITY_KINDS[target.kind ?? "email"];
+  const identity = kind.normalize ? kind.normalize(mapped) : mapped;
   if (kind.valid(identity)) return { ok: true, identity };
-  const mapped = identity !== normalized ? ` maps to ${JSON.stringify(identity)}, which` : "";
+  const to = identity !== normalized ? ` maps to ${JSON.stringify(identity)}, which` : "";
   return {
     ok: false,
     identity: email,
-    reason: `${JSON.stringify(email)}${mapped} is not ${kind.describe}; it is never passed to a target`,
+    reason: `${JSON.stringify(email)}${to} is not ${kind.describe}; it is never passed to a target`,
   };
 }

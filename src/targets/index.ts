@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { NormalizeContext } from "../core/fields.js";
 import { commandTarget } from "./command/index.js";
 import { targetRegistry, type TargetDefinition } from "./define.js";
+import { githubTarget } from "./github/index.js";
 import { httpTarget } from "./http/index.js";
 import { oktaTarget } from "./okta/index.js";
 import { strongdmTarget } from "./strongdm/index.js";
@@ -18,6 +19,7 @@ export const TARGETS = targetRegistry({
   command: commandTarget,
   http: httpTarget,
   okta: oktaTarget,
+  github: githubTarget,
 });
 
 type Definitions = typeof TARGETS;

@@ -1,7 +1,8 @@
 import type { DateTime } from "luxon";
 import type { IdentityKind } from "../core/identity.js";
 import type { Exec, ExecResult } from "../infra/exec.js";
-import type { HttpClient } from "../infra/http.js";
+import type { HttpClient, HttpSettings } from "../infra/http.js";
+import type { Logger } from "../infra/log.js";
 
 /** What a target can do; the plan decides with it, the target only performs. */
 export type TargetCapabilities = {
@@ -107,6 +108,14 @@ export type Target = {
   check(): Promise<CheckResult>;
   /** Where the tool can tell: does the identity have the resource's access now (pre-existing access)? */
   hasAccess?(identity: string, resource: string): Promise<AccessCheck>;
+  /**
+   * Where the system links people to its own identities (GitHub's SAML-linked identities): the
+   * identity of each of these emails that it knows, asked once per run before the plan. Mapped
+   * emails (`identities`) are not asked; an email it does not know stays as it is.
+   */
+  linkIdentities?(
+    emails: string[],
+  ): Promise<{ status: "linked"; identities: Map<string, string> } | { status: "failed"; error: string }>;
   /** With `listsMembers`: the identities that have the resource's access now. */
   listMembers?(
     resource: string,
@@ -123,6 +132,13 @@ export type TargetDeps = {
   token: string | null;
   /** For targets that speak HTTP: the same client (timeouts, retries) the sources use. */
   http: HttpClient;
+  /**
+   * For targets whose official SDK sends the requests: the limits the HTTP client keeps (retries,
+   * waits), the run's sleep for every wait (tests pass one that returns at once), and the logger.
+   */
+  httpSettings?: HttpSettings;
+  sleep?: (ms: number) => Promise<void>;
+  log?: Logger;
 };
 
 /**

@@ -81,7 +81,9 @@ export async function startFakeGithub(opts: {
 
   const handle = (req: IncomingMessage, res: ServerResponse, rec: RecordedRequest, body: string) => {
     const q = [...rec.query.entries()].map(([k, v]) => `${k}=${v}`).join("&");
-    calls.push(`${rec.method} ${rec.path}${q ? `?${q}` : ""}${body ? ` ${body}` : ""}`);
+    // A GraphQL call is shown by its variables (the query is checked below).
+    const shown = rec.path === "/graphql" ? graphqlVariables(body) : body;
+    calls.push(`${rec.method} ${rec.path}${q ? `?${q}` : ""}${shown ? ` ${shown}` : ""}`);
     const now = Math.floor(Date.now() / 1000);
     const graphql = rec.path === "/graphql";
     remaining = Math.max(0, remaining - 1);
@@ -319,6 +321,14 @@ export async function startFakeGithub(opts: {
     allow: shell.allow,
     close: shell.close,
   };
+}
+
+function graphqlVariables(body: string): string {
+  try {
+    return JSON.stringify((JSON.parse(body) as { variables?: unknown }).variables ?? null);
+  } catch {
+    return body;
+  }
 }
 
 /** The claims of an RS256 JWT whose signature the key verifies, or why not. */

@@ -185,6 +185,8 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
      * access: it is treated as absent.
      */
     async hasAccess(identity: string, resource: string): Promise<AccessCheck> {
+      // A team GitHub refused to change in this run is not asked: the grant fails with that reason.
+      if (refused.has(resource)) return { status: "absent" };
       const member = await isOrgMember(identity);
       if (!member.ok) return { status: "failed", error: member.error };
       if (!member.value) return { status: "absent" };

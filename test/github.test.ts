@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { simulateDay, type DayFixture } from "./day.js";
@@ -324,7 +324,7 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
 });
 
 describe("github target: credentials and identities GitHub cannot take", () => {
-  it("a token GitHub refuses fails the actions (exit 4) and never appears; a mapped value that is no login is skipped; a key file that is no PEM key is exit 2 before any call", async () => {
+  it("a token GitHub refuses fails the actions (exit 4) and never appears; a mapped value that is no login is skipped; a key file that is no PEM key is exit 2 before any call; SAML asked of an org without it: the emails are skipped, exit 4", async () => {
     const t = await setup(
       { orgMembers: ["alice-gh"], teams: [{ slug: "oncall" }] },
       "identities: { alice@example.com: alice-gh, eve@example.com: '-eve-' }",
@@ -357,7 +357,7 @@ describe("github target: credentials and identities GitHub cannot take", () => {
       await writeFile(path.join(t.dir, "not-a-key.pem"), "ghp_pasted-a-token-here\n", { mode: 0o600 });
       const config = await writeYaml(
         path.join(t.dir, "app.yaml"),
-        (await import("node:fs/promises").then((fs) => fs.readFile(t.config, "utf8"))).replace(
+        (await readFile(t.config, "utf8")).replace(
           "identities:",
           "app: { appId: 1, installationId: 2, privateKeyFile: not-a-key.pem }, identities:",
         ),
@@ -374,6 +374,41 @@ describe("github target: credentials and identities GitHub cannot take", () => {
       );
       assert.deepEqual(t.newCalls(), []);
       await assertNoSecret(["ghp_pasted-a-token-here"], [k.stdout, k.stderr]);
+
+      // saml: true on an organisation without SAML of its own: the lookup fails, says so, and the
+      // emails it was for are skipped (exit 4); the rest goes on.
+      await t.shifts([
+        ["alice@example.com", "2026-11-22T08:00:00Z", "2026-11-22T20:00:00Z"],
+        ["frank@example.com", "2026-11-22T08:00:00Z", "2026-11-22T20:00:00Z"],
+      ]);
+      const samlConfig = await writeYaml(
+        path.join(t.dir, "saml.yaml"),
+        (await readFile(t.config, "utf8"))
+          .replace("identities:", "saml: true, identities:")
+          .replace("schedules: [alice, eve]", "schedules: [alice, frank]"),
+      );
+      const s = await runMain(["sync", "-c", samlConfig, "--output", "json"], {
+        cwd: t.dir,
+        env: { GITHUB_TOKEN: TOKEN },
+        now: "2026-11-22T10:00:00Z",
+      });
+      assert.equal(s.code, 4, s.stderr + s.stdout);
+      assert.deepEqual(actions(s.stdout), [
+        "grant alice-gh oncall applied",
+        "skip frank@example.com oncall skipped",
+      ]);
+      const warning = s.stderr.split("\n").find((l) => l.includes("could not look up the identities"));
+      assert.deepEqual(
+        (JSON.parse(warning ?? "{}") as { error?: string }).error,
+        "acme has no SAML single sign-on of its own (none, or set on its enterprise): map these emails to GitHub logins in identities:",
+      );
+      assert.doesNotMatch(s.stderr, /"level":"error"/);
+      assert.deepEqual(t.newCalls(), [
+        `POST /graphql {"org":"${ORG}","after":null}`,
+        `GET /orgs/${ORG}/members/alice-gh`,
+        `GET ${team("oncall", "alice-gh")}`,
+        `PUT ${team("oncall", "alice-gh")} ${PUT_MEMBER}`,
+      ]);
     } finally {
       await t.cleanup();
     }

@@ -122,6 +122,10 @@ describe("target checks", () => {
       ),
       [],
     );
+    assert.deepEqual(
+      exclusiveNeedsMemberList({ type: "github", org: "acme", exclusive: ["oncall"] }, { at }),
+      [],
+    );
     // Written but empty is still the key on a type that cannot honour it.
     assert.equal(exclusiveNeedsMemberList({ type: "teleport", exclusive: [] }, { at }).length, 1);
   });

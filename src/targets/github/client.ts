@@ -29,12 +29,14 @@ export async function createOctokit(config: GithubConfig, deps: GithubClientDeps
     baseUrl: config.baseUrl,
     userAgent: `shiftgrant/${VERSION}`,
     request: { fetch: githubFetch(config.timeoutMs, deps) },
-    // Octokit's own chatter (one line per request) is debug here; its warnings stay warnings.
+    // Octokit logs one line per request, at `error` for every 4xx: a 404 that means "not in the
+    // team" is no error, and the target reports what failed itself. So all of it is debug here but
+    // its warnings (auth-app's retries while a new token replicates).
     log: {
       debug: (m: string) => log?.debug(m),
       info: (m: string) => log?.debug(m),
       warn: (m: string) => log?.warn(m),
-      error: (m: string) => log?.error(m),
+      error: (m: string) => log?.debug(m),
     },
   };
   if (config.auth.kind === "app") {

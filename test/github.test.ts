@@ -14,6 +14,7 @@ import { runMain } from "./harness.js";
 // the exact requests of each run.
 
 const TOKEN = "ghp_test-token-DO-NOT-PRINT-0123456789";
+const OUTSIDER_TOKEN = "ghp_outsider-token-NOT-AN-OWNER-55555";
 const ORG = "acme";
 // An App's key as GitHub hands it out: PKCS#1 PEM (1024 bits: GitHub's are 2048, but the fake does
 // not mind and a test need not spend the CPU). Made once, for the tests that use an App.
@@ -42,6 +43,7 @@ async function setup(
   const gh = await startFakeGithub({
     org: ORG,
     token: TOKEN,
+    outsiderToken: OUTSIDER_TOKEN,
     orgMembers: fake.orgMembers,
     teams: fake.teams,
     pageSize: 2,
@@ -307,12 +309,14 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
         assert.equal(claims.iss, 123456);
         assert.equal(Number(claims.exp) - Number(claims.iat), 600);
       }
+      assert.equal(t.gh.issuedTokens().length, 2);
       await assertNoSecret(
         [
           appKeys().privateKey,
           ...appKeys()
             .privateKey.split("\n")
             .filter((l) => l.length > 40),
+          ...t.gh.issuedTokens(),
         ],
         [r.stdout, r.stderr, v.stdout, v.stderr],
         [path.join(t.dir, "state.json")],
@@ -352,6 +356,15 @@ describe("github target: credentials and identities GitHub cannot take", () => {
       );
       assert.deepEqual(t.newCalls(), [`GET /orgs/${ORG}/members/alice-gh`]);
       await assertNoSecret([bad], [r.stdout, r.stderr], [path.join(t.dir, "state.json")]);
+
+      // A token of someone outside the organisation: GitHub hides its private members (302).
+      const o = await t.run("2026-11-22T10:00:00Z", OUTSIDER_TOKEN);
+      assert.equal(o.code, 4, o.stderr + o.stdout);
+      assert.equal(
+        parseJsonOutput(o.stdout).actions[0]?.error,
+        `could not check for existing access: GET /orgs/${ORG}/members/alice-gh: 302: the token may not see acme's members; use a GitHub App installed on acme, or a token of one of its owners`,
+      );
+      assert.deepEqual(t.newCalls(), [`GET /orgs/${ORG}/members/alice-gh`]);
 
       // An App whose key file holds something else: refused with the other secrets, before any call.
       await writeFile(path.join(t.dir, "not-a-key.pem"), "ghp_pasted-a-token-here\n", { mode: 0o600 });

@@ -41,6 +41,8 @@ export type FakeGithub = {
   addTeamMember(slug: string, login: string): void;
   /** The claims of each App JWT exchanged for an installation token. */
   jwts: Record<string, unknown>[];
+  /** The installation tokens handed out so far. */
+  issuedTokens(): string[];
   fault: (path: string | RegExp, ...faults: GithubFault[]) => void;
   unexpected: string[];
   allow: (...matches: (string | RegExp)[]) => void;
@@ -54,6 +56,11 @@ export async function startFakeGithub(opts: {
   teams: FakeGithubTeam[];
   /** Accepted as is (`token X` / `Bearer X`). */
   token?: string;
+  /**
+   * The token of a user outside the organisation: accepted, but GitHub then hides the private
+   * members (a membership check is redirected, 302, to the public membership).
+   */
+  outsiderToken?: string;
   /** A GitHub App: its id, installation id and public key (PEM). */
   app?: { appId: string; installationId: string; publicKeyPem: string };
   /** nameId (email) -> login; absent: the organisation has no SAML. */
@@ -181,7 +188,8 @@ export async function startFakeGithub(opts: {
       });
     }
     const presented = /^(?:token|bearer) (.+)$/i.exec(auth)?.[1] ?? "";
-    if (!(presented && (presented === opts.token || installationTokens.has(presented))))
+    const outsider = presented !== "" && presented === opts.outsiderToken;
+    if (!(presented && (presented === opts.token || installationTokens.has(presented) || outsider)))
       return error(401, "Bad credentials");
 
     const seg = rec.path.split("/").slice(1).map(decodeURIComponent);
@@ -201,6 +209,10 @@ export async function startFakeGithub(opts: {
     // GET /orgs/{org}/members/{username}
     if (m === "GET" && seg[0] === "orgs" && seg[2] === "members" && seg.length === 4) {
       if (!onlyParams()) return;
+      if (outsider)
+        return send(302, undefined, {
+          location: `${origin}/orgs/${opts.org}/public_members/${seg[3] ?? ""}`,
+        });
       return orgMembers.has((seg[3] ?? "").toLowerCase()) ? send(204, undefined) : error(404, "Not Found");
     }
     const team = seg[0] === "orgs" && seg[2] === "teams" ? teams.get(seg[3] ?? "") : undefined;
@@ -316,6 +328,7 @@ export async function startFakeGithub(opts: {
       teams.get(slug)?.set.add(login.toLowerCase());
     },
     jwts,
+    issuedTokens: () => [...installationTokens],
     fault: shell.fault,
     unexpected: shell.unexpected,
     allow: shell.allow,

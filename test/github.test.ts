@@ -62,7 +62,7 @@ state: state.json
 ${extra}
 sources: { rota: { type: file, path: rota.yaml } }
 targets:
-  gh: { type: github, org: ${ORG}, baseUrl: ${gh.url}, concurrency: 1, ${target} }
+  gh: { type: github, org: ${ORG}, baseUrl: ${gh.url}, ${target} }
 rules:
 ${rules}
 `,

@@ -19,7 +19,7 @@ export async function dayFixture(): Promise<DayFixture> {
   return {
     title: "github (team memberships; logins mapped by identities)",
     exclusive: true,
-    target: { type: "github", org: "acme", baseUrl: gh.url, concurrency: 1 },
+    target: { type: "github", org: "acme", baseUrl: gh.url },
     resource: "oncall",
     identities: Object.fromEntries(logins.map((l) => [`${l.replace(/-gh$/, "")}@example.com`, l])),
     env: { GITHUB_TOKEN: TOKEN },

@@ -18,7 +18,7 @@ describe("github config", () => {
     assert.deepEqual(normalizeGithub(githubSchema.parse({ type: "github", org: "acme" }), ctx(problems)), {
       name: "gh",
       type: "github",
-      concurrency: 4,
+      concurrency: 1,
       timeoutMs: 60_000,
       identities: new Map(),
       exclusive: [],

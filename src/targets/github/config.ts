@@ -56,6 +56,10 @@ export const githubSchema = z.strictObject({
       "Look up the GitHub login of each email no identities map names among the organisation's SAML-linked identities (nameId = the email), once per run.",
   }),
   ...targetFields,
+  concurrency: targetFields.concurrency.meta({
+    description:
+      "Calls in flight at once (default 1: GitHub counts concurrent requests towards its secondary rate limit and asks for them one at a time).",
+  }),
 });
 
 /** How shiftgrant authenticates to GitHub. The key or token itself is in `secret`. */
@@ -91,6 +95,7 @@ export function normalizeGithub(raw: z.output<typeof githubSchema>, ctx: Normali
   }
   return {
     ...normalizeTargetFields(raw, ctx),
+    concurrency: raw.concurrency ?? 1,
     type: raw.type,
     org: raw.org,
     baseUrl: url.replace(/\/+$/, ""),

@@ -343,10 +343,9 @@ function describe(err: unknown, credential: string, team?: string): string {
       ? `${req.method} ${new URL(req.url).pathname}: `
       : "";
   const status = statusOf(err);
-  const hasResponse = (err as { response?: unknown }).response !== undefined;
-  // A request the fetch gave up on (its retries, a timeout) carries our own message, which says it.
-  if (!hasResponse)
-    return `${where.length > 0 && err.message.startsWith(where.slice(0, -2)) ? "" : where}${err.message}`;
+  // A request the fetch gave up on (its retries, a timeout) carries our own message, which names it.
+  if ((err as { response?: unknown }).response === undefined)
+    return err.message.startsWith(where) ? err.message : `${where}${err.message}`;
   const hint =
     status === 401
       ? ` (GitHub does not take ${credential}: check it)`

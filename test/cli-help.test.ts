@@ -378,7 +378,7 @@ describe("shiftgrant completion", () => {
           .split("\n")
           .filter(Boolean)
           .map((l) => l.split("\t")[0]),
-        ["sync", "command", "http", "okta", "strongdm", "teleport"],
+        ["sync", "command", "github", "http", "okta", "strongdm", "teleport"],
       );
     },
   );

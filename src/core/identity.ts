@@ -27,6 +27,8 @@ export function isGithubLogin(value: string): boolean {
 type IdentityKindRule = {
   valid: (value: string) => boolean;
   describe: string;
+  /** What to do about a value that is not valid, said where a source email was not (mapped to) one. */
+  hint?: string;
   /** How the system compares identities of this kind, applied before the check (default: as is). */
   normalize?: (value: string) => string;
 };
@@ -43,7 +45,8 @@ export const IDENTITY_KINDS = {
   },
   "github-login": {
     valid: isGithubLogin,
-    describe: "a GitHub login (map the email to one in identities:, or use saml: true)",
+    describe: "a GitHub login",
+    hint: "map the email to one in identities:, or use saml: true",
     normalize: (v: string) => v.replace(/[A-Z]+/g, (c) => c.toLowerCase()),
   },
 } satisfies Record<string, IdentityKindRule>;
@@ -79,6 +82,6 @@ export function resolveIdentity(
   return {
     ok: false,
     identity: email,
-    reason: `${JSON.stringify(email)}${to} is not ${kind.describe}; it is never passed to a target`,
+    reason: `${JSON.stringify(email)}${to} is not ${kind.describe}${kind.hint ? ` (${kind.hint})` : ""}; it is never passed to a target`,
   };
 }

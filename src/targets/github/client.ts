@@ -1,5 +1,5 @@
 import type { Octokit } from "@octokit/rest";
-import { DEFAULT_HTTP, hostPort, type HttpSettings } from "../../infra/http.js";
+import { DEFAULT_HTTP, hostPort, rateBudget, type HttpSettings } from "../../infra/http.js";
 import type { Logger } from "../../infra/log.js";
 import { VERSION } from "../../version.js";
 import type { GithubConfig } from "./config.js";
@@ -14,7 +14,12 @@ export type GithubClientDeps = {
   sleep: (ms: number) => Promise<void>;
   log?: Logger | undefined;
   random?: () => number;
+  /** The network; tests pass a stand-in. */
+  fetch?: typeof fetch;
 };
+
+/** Below this many requests left in a rate-limit window, requests are spread over what is left of it. */
+const LOW_WATER = 10;
 
 /**
  * The official Octokit, made on first use (the SDK is loaded only by runs that call GitHub), with
@@ -106,8 +111,27 @@ export function githubFetch(timeoutMs: number, deps: GithubClientDeps): typeof f
   const random = deps.random ?? Math.random;
   const maxBytes = limits.maxResponseBytes ?? DEFAULT_HTTP.maxResponseBytes ?? 50 * 1024 * 1024;
   const maxTotal = limits.maxRetryTimeMs ?? DEFAULT_HTTP.maxRetryTimeMs ?? 120_000;
+  const network = deps.fetch ?? fetch;
+  // NOTE: GitHub keeps one budget per resource (`x-ratelimit-resource`: core for REST, graphql for
+  // GraphQL). Where little is left, requests are spread over the time until the reset, as the HTTP
+  // client does for the sources, rather than spent at once and met by 403s.
+  const budgets = new Map<string, { remaining: number; resetAt: number }>();
+  const pace = async (resource: string) => {
+    const b = budgets.get(resource);
+    if (!b || b.remaining > LOW_WATER) return;
+    const left = b.resetAt - Date.now();
+    if (left <= 0) {
+      budgets.delete(resource);
+      return;
+    }
+    const ms = Math.min(limits.maxRetryWaitMs, Math.ceil(left / Math.max(1, b.remaining)));
+    b.remaining = Math.max(0, b.remaining - 1);
+    deps.log?.debug("GitHub rate limit nearly spent, pacing requests", { resource, waitMs: ms });
+    await deps.sleep(ms);
+  };
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : input.toString());
+    const resource = url.pathname.endsWith("/graphql") ? "graphql" : "core";
     const method = (init?.method ?? "GET").toUpperCase();
     const what = `${method} ${url.pathname}`;
     const headers = new Headers(init?.headers);
@@ -117,10 +141,13 @@ export function githubFetch(timeoutMs: number, deps: GithubClientDeps): typeof f
       let res: Response | null = null;
       let text = "";
       let failure: string;
+      await pace(resource);
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), timeoutMs);
       try {
-        const r = await fetch(url, { ...init, headers, signal: controller.signal, redirect: "manual" });
+        const r = await network(url, { ...init, headers, signal: controller.signal, redirect: "manual" });
+        const budget = rateBudget(new Map(r.headers), Date.now());
+        if (budget) budgets.set(r.headers.get("x-ratelimit-resource") ?? resource, budget);
         const bytes = await readCapped(r, maxBytes);
         text = bytes.toString("utf8");
         res = new Response(NO_BODY.has(r.status) ? null : bytes, { status: r.status, headers: r.headers });
@@ -161,6 +188,9 @@ export function githubFetch(timeoutMs: number, deps: GithubClientDeps): typeof f
         attempt: tries,
         waitMs: ms,
       });
+      // This wait runs to the reset (or GitHub's own hint): the budget it saw is spent by then.
+      if (res && res.headers.get("x-ratelimit-remaining") === "0")
+        budgets.delete(res.headers.get("x-ratelimit-resource") ?? resource);
       await deps.sleep(ms);
     }
   };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DEFAULT_HTTP } from "../../infra/http.js";
-import { githubWait } from "./client.js";
+import { githubFetch, githubWait } from "./client.js";
 import { githubSchema, normalizeGithub } from "./config.js";
 import { nextLink } from "./index.js";
 
@@ -136,5 +136,107 @@ describe("github paging", () => {
       () => nextLink('<https://elsewhere.example.com/x?page=2>; rel="next"', origin),
       /the next page is on https:\/\/elsewhere\.example\.com, not https:\/\/api\.github\.com; not followed/,
     );
+  });
+});
+
+describe("github fetch: one request's attempts and waits", () => {
+  const limits = { ...DEFAULT_HTTP, retries: 2, maxRetryWaitMs: 60_000 };
+  /** A stand-in network answering from a list, recording each request. */
+  const network = (answers: (() => Response)[]) => {
+    const seen: string[] = [];
+    const f = (async (input: string | URL | Request, init?: RequestInit) => {
+      const h = new Headers(init?.headers);
+      seen.push(
+        `${init?.method ?? "GET"} ${input instanceof Request ? input.url : input.toString()} ${h.get("x-github-api-version")} ${init?.redirect}`,
+      );
+      const next = answers.shift();
+      if (!next) throw new Error("no more answers");
+      return next();
+    }) as typeof fetch;
+    return { f, seen };
+  };
+  const json =
+    (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    () =>
+      new Response(JSON.stringify(body), {
+        status,
+        headers: { "content-type": "application/json", ...headers },
+      });
+  const run = async (answers: (() => Response)[], url = "https://api.github.com/orgs/acme") => {
+    const sleeps: number[] = [];
+    const net = network(answers);
+    const gf = githubFetch(5000, {
+      secret: null,
+      limits,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      random: () => 0.5,
+      fetch: net.f,
+    });
+    const out = await gf(url, { method: "GET" }).then(
+      async (r) => `${r.status} ${await r.text()}`,
+      (e: unknown) => `threw: ${(e as Error).message}`,
+    );
+    return { out, sleeps, seen: net.seen, gf, net };
+  };
+  const reset = (inSeconds: number) => String(Math.floor(Date.now() / 1000) + inSeconds);
+
+  it("waits out a secondary limit, sends the API version, never follows a redirect", async () => {
+    const r = await run([
+      json(403, { message: "You have exceeded a secondary rate limit." }),
+      json(200, { login: "acme" }),
+    ]);
+    assert.equal(r.out, '200 {"login":"acme"}');
+    assert.deepEqual(r.sleeps, [60_000]);
+    assert.deepEqual(r.seen, [
+      "GET https://api.github.com/orgs/acme 2022-11-28 manual",
+      "GET https://api.github.com/orgs/acme 2022-11-28 manual",
+    ]);
+  });
+
+  it("a reset further away than the longest wait fails at once, saying so; retries run out with the last answer", async () => {
+    const spent = await run([
+      json(
+        403,
+        { message: "API rate limit exceeded for installation ID 1." },
+        {
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-reset": reset(3600),
+        },
+      ),
+    ]);
+    assert.match(
+      spent.out,
+      /^threw: GET \/orgs\/acme: 403 API rate limit exceeded for installation ID 1\.; GitHub asks to wait 3[56]\d\ds \(rate limit spent until x-ratelimit-reset\), longer than the 60s a wait may take \(http\.maxRetryWaitMs\); the next run tries again$/,
+    );
+    assert.deepEqual(spent.sleeps, []);
+    const down = await run([
+      json(502, { message: "Server Error" }),
+      json(502, {}),
+      json(503, { message: "Unavailable" }),
+    ]);
+    assert.equal(down.out, "threw: GET /orgs/acme: 503 Unavailable after 3 tries");
+    assert.deepEqual(down.sleeps, [500, 1000]);
+  });
+
+  it("spreads requests over what is left of a nearly spent budget, per resource", async () => {
+    const answers = [
+      json(
+        200,
+        {},
+        { "x-ratelimit-remaining": "2", "x-ratelimit-reset": reset(30), "x-ratelimit-resource": "core" },
+      ),
+    ];
+    const r = await run(answers);
+    assert.deepEqual(r.sleeps, []);
+    answers.push(json(200, {}), json(200, {}));
+    // The next REST request waits about half of the 30 s left; a GraphQL one has its own budget.
+    await r.gf("https://api.github.com/orgs/acme/teams", { method: "GET" });
+    await r.gf("https://api.github.com/graphql", { method: "POST" });
+    assert.equal(r.sleeps.length, 1, String(r.sleeps));
+    const [paced = 0] = r.sleeps;
+    assert.ok(paced > 13_000 && paced <= 15_000, `paced ${paced} ms`);
+    assert.equal(r.seen.length, 3);
   });
 });

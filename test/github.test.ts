@@ -222,7 +222,7 @@ describe("github target: team memberships that shiftgrant ends", () => {
 });
 
 describe("github target: App auth, SAML identities, exclusive teams, a team an identity provider manages", () => {
-  it("one run: one token exchange (RS256 JWT, iss = the App id), one paged SAML query, the exclusive team listed page by page and strangers removed, the IdP team refused once; then validate --online", async () => {
+  it("a dry run reads the team and the SAML identities with the App; one run: one token exchange (RS256 JWT, iss = the App id), one paged SAML query, the exclusive team listed page by page and strangers removed, the IdP team refused once; then validate --online", async () => {
     const t = await setup(
       {
         app: true,
@@ -242,6 +242,30 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
         ["alice@example.com", "2026-11-22T08:00:00Z", "2026-11-22T20:00:00Z"],
         ["carol@example.com", "2026-11-22T08:00:00Z", "2026-11-22T20:00:00Z"],
         ["eve@example.com", "2026-11-22T08:00:00Z", "2026-11-22T20:00:00Z"],
+      ]);
+      // A dry run reads what the plan needs (the exclusive team, the SAML identities) with the App's
+      // key, and changes nothing.
+      const d = await runMain(["sync", "-c", t.config, "--dry-run", "--output", "json"], {
+        cwd: t.dir,
+        env: {},
+        now: "2026-11-22T10:00:00Z",
+      });
+      assert.equal(d.code, 4, d.stderr + d.stdout);
+      assert.deepEqual(actions(d.stdout), [
+        "grant alice-gh oncall planned",
+        "grant carol-gh oncall planned",
+        "revoke dave-gh oncall planned",
+        "skip eve@example.com oncall skipped",
+        "revoke zed-gh oncall planned",
+        "grant alice-gh platform planned",
+        "grant carol-gh platform planned",
+      ]);
+      assert.deepEqual(t.newCalls(), [
+        `POST /app/installations/${INSTALLATION_ID}/access_tokens`,
+        `GET /orgs/${ORG}/teams/oncall/members?per_page=100`,
+        `GET /orgs/${ORG}/teams/oncall/members?per_page=100&page=2`,
+        `POST /graphql {"org":"${ORG}","after":null}`,
+        `POST /graphql {"org":"${ORG}","after":"Mg=="}`,
       ]);
       const r = await t.run("2026-11-22T10:00:00Z", "");
       assert.equal(r.code, 4, r.stderr + r.stdout);
@@ -304,12 +328,12 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
         `GET /orgs/${ORG}`,
       ]);
       // Each run signed one JWT: RS256 (the fake checks the signature), iss the App id, 10 minutes.
-      assert.equal(t.gh.jwts.length, 2);
+      assert.equal(t.gh.jwts.length, 3);
       for (const claims of t.gh.jwts) {
         assert.equal(claims.iss, 123456);
         assert.equal(Number(claims.exp) - Number(claims.iat), 600);
       }
-      assert.equal(t.gh.issuedTokens().length, 2);
+      assert.equal(t.gh.issuedTokens().length, 3);
       await assertNoSecret(
         [
           appKeys().privateKey,
@@ -318,7 +342,7 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
             .filter((l) => l.length > 40),
           ...t.gh.issuedTokens(),
         ],
-        [r.stdout, r.stderr, v.stdout, v.stderr],
+        [d.stdout, d.stderr, r.stdout, r.stderr, v.stdout, v.stderr],
         [path.join(t.dir, "state.json")],
       );
     } finally {

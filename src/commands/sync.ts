@@ -152,6 +152,9 @@ async function sync(
   const secrets = await resolveSecrets(config, deps.env, deps.redactor, {
     sources: new Set(rules.map((r) => r.source)),
     targets: opts.dryRun ? new Set() : targetNames,
+    // A dry run calls no target, but reads what a plan needs from them (the members of exclusive
+    // resources, linked identities): with their credentials where these are set.
+    ...(opts.dryRun ? { targetsIfSet: targetNames } : {}),
   });
   const fs = deps.stateFs ?? nodeStateFs;
 

@@ -20,24 +20,31 @@ export async function resolveSecrets(
   config: Config,
   env: NodeJS.ProcessEnv,
   redactor: SecretSet,
-  only?: { sources: Set<string>; targets: Set<string> },
+  only?: {
+    sources: Set<string>;
+    targets: Set<string>;
+    /** Targets whose secret is read where it can be, and left out without a problem where not. */
+    targetsIfSet?: Set<string>;
+  },
 ): Promise<Secrets> {
-  const wanted: [string, SecretRef][] = [];
+  const wanted: [string, SecretRef, boolean][] = [];
   for (const s of config.sources.values()) {
     if (only && !only.sources.has(s.name)) continue;
-    if ("secret" in s && s.secret) wanted.push([`sources.${s.name}`, s.secret]);
+    if ("secret" in s && s.secret) wanted.push([`sources.${s.name}`, s.secret, true]);
   }
   for (const t of config.targets.values()) {
-    if (only && !only.targets.has(t.name)) continue;
-    if ("secret" in t && t.secret) wanted.push([`targets.${t.name}`, t.secret]);
+    const needed = !only || only.targets.has(t.name);
+    if (!needed && !only?.targetsIfSet?.has(t.name)) continue;
+    if ("secret" in t && t.secret) wanted.push([`targets.${t.name}`, t.secret, needed]);
   }
   const secrets: Secrets = new Map();
   const problems: string[] = [];
-  for (const [owner, ref] of wanted) {
+  for (const [owner, ref, needed] of wanted) {
     const got = await readSecret(ref, env);
     const key = `${owner}.${ref.privateKey?.key ?? (ref.tokenFile ? "tokenFile" : "tokenEnv")}`;
-    if ("problem" in got) problems.push(`${got.problem} (${key})${got.hint ?? ""}`);
-    else {
+    if ("problem" in got) {
+      if (needed) problems.push(`${got.problem} (${key})${got.hint ?? ""}`);
+    } else {
       redactor.add(got.value);
       // A key is many lines: each is redacted alone too, should one be printed apart from the rest.
       if (ref.privateKey) for (const line of got.value.split("\n")) if (line.length >= 16) redactor.add(line);

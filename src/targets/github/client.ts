@@ -44,7 +44,7 @@ export async function createOctokit(config: GithubConfig, deps: GithubClientDeps
       error: (m: string) => log?.debug(m),
     },
   };
-  if (config.auth.kind === "app") {
+  if (config.auth.kind === "app" && deps.secret) {
     const { createAppAuth } = await import("@octokit/auth-app");
     const { appId, installationId } = config.auth;
     return new Octokit({

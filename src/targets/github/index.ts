@@ -64,6 +64,9 @@ type Found<T> = { ok: true; value: T } | { ok: false; error: string };
 export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Target {
   const { org } = config;
   const credential = config.auth.kind === "app" ? "the App installation's token" : "the token";
+  // A dry run reads the members of exclusive teams and linked identities with the credential only
+  // where it is set; without one, GitHub's 401 must not read as a token refused.
+  const who = { credential, missing: deps.token === null };
   let client: Promise<Octokit> | null = null;
   const octokit = () =>
     (client ??= createOctokit(config, {
@@ -100,7 +103,7 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
           };
         } catch (err) {
           if (statusOf(err) === 404) return { ok: true, value: false };
-          return { ok: false, error: describe(err, credential) };
+          return { ok: false, error: describe(err, who) };
         }
       })();
       orgMembers.set(login, p);
@@ -154,7 +157,7 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
         return { status: "applied", output: `team membership ${state.success ? state.data.state : "set"}` };
       } catch (err) {
         if (statusOf(err) === 403) return { status: "failed", error: refuse(c.resource, err) };
-        return { status: "failed", error: describe(err, credential, c.resource) };
+        return { status: "failed", error: describe(err, who, c.resource) };
       }
     },
     // The membership has no end in GitHub: it simply stays, and the ledger records the later end.
@@ -176,7 +179,7 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
         // Not in the team (any more): what the revoke was for is done.
         if (statusOf(err) === 404) return { status: "applied", output: "404: not in the team already" };
         if (statusOf(err) === 403) return { status: "failed", error: refuse(c.resource, err) };
-        return { status: "failed", error: describe(err, credential, c.resource) };
+        return { status: "failed", error: describe(err, who, c.resource) };
       }
     },
     /**
@@ -207,7 +210,7 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
         return m.data.state === "active" ? { status: "member" } : { status: "absent" };
       } catch (err) {
         if (statusOf(err) === 404) return { status: "absent" };
-        return { status: "failed", error: describe(err, credential, resource) };
+        return { status: "failed", error: describe(err, who, resource) };
       }
     },
     async listMembers(resource: string) {
@@ -241,7 +244,7 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
         }
         return { status: "listed" as const, identities: logins };
       } catch (err) {
-        return { status: "failed" as const, error: describe(err, credential, resource) };
+        return { status: "failed" as const, error: describe(err, who, resource) };
       }
     },
     async linkIdentities(emails: string[]) {
@@ -263,7 +266,7 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
         await (await octokit()).request("GET /orgs/{org}", { org });
         return { ok: true, detail: `${org} on ${config.baseUrl} answers and takes ${credential}` };
       } catch (err) {
-        return { ok: false, detail: describe(err, credential) };
+        return { ok: false, detail: describe(err, who) };
       }
     },
   };
@@ -291,7 +294,7 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
       }
       return { ok: false, error: `POST /graphql: more than 1000 pages of SAML identities; stopped` };
     } catch (err) {
-      return { ok: false, error: describe(err, credential) };
+      return { ok: false, error: describe(err, who) };
     }
   }
 }
@@ -329,7 +332,8 @@ function githubMessage(err: unknown): string {
  * A failed request as one line: the method and path, GitHub's status and message, and what to check.
  * Octokit's own message adds a documentation link and, for GraphQL, the query: neither is needed.
  */
-function describe(err: unknown, credential: string, team?: string): string {
+function describe(err: unknown, who: { credential: string; missing: boolean }, team?: string): string {
+  const { credential } = who;
   if (!(err instanceof Error)) return String(err);
   const gql = (err as { errors?: unknown }).errors;
   if (Array.isArray(gql)) {
@@ -348,7 +352,9 @@ function describe(err: unknown, credential: string, team?: string): string {
     return err.message.startsWith(where) ? err.message : `${where}${err.message}`;
   const hint =
     status === 401
-      ? ` (GitHub does not take ${credential}: check it)`
+      ? who.missing
+        ? " (no credential was read: set the token, or the App's key file, where shiftgrant runs)"
+        : ` (GitHub does not take ${credential}: check it)`
       : status === 404 && team
         ? ` (no team ${team} in the organisation, or ${credential} may not see it: check the resource, a team slug)`
         : status === 403

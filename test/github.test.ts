@@ -316,16 +316,18 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
       const tokenCalls = t.gh.requests.filter((q) => q.path.startsWith("/orgs/"));
       assert.ok(tokenCalls.every((q) => /^token ghs_/.test(String(q.headers.authorization))));
 
-      // validate --online: the token exchange and one read of the organisation.
+      // validate --online: the token exchange, a read of the organisation and of its SAML identities.
       const v = await runMain(["validate", "-c", t.config, "--online"], { cwd: t.dir, env: {} });
       assert.equal(v.code, 0, v.stderr + v.stdout);
       assert.match(
         v.stdout,
-        /acme on http:\/\/127\.0\.0\.1:\d+ answers and takes the App installation's token/,
+        /acme on http:\/\/127\.0\.0\.1:\d+ answers and takes the App installation's token; 3 SAML-linked identities/,
       );
       assert.deepEqual(t.newCalls(), [
         `POST /app/installations/${INSTALLATION_ID}/access_tokens`,
         `GET /orgs/${ORG}`,
+        `POST /graphql {"org":"${ORG}","after":null}`,
+        `POST /graphql {"org":"${ORG}","after":"Mg=="}`,
       ]);
       // Each run signed one JWT: RS256 (the fake checks the signature), iss the App id, 10 minutes.
       assert.equal(t.gh.jwts.length, 3);

@@ -260,14 +260,21 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
       return { status: "linked" as const, identities };
     },
     // Reading the organisation proves the URL, the credential (for an App: the token exchange) and
-    // the organisation's name, and changes nothing.
+    // the organisation's name; with saml, reading the SAML identities proves the right to. Nothing
+    // changes.
     async check() {
       try {
         await (await octokit()).request("GET /orgs/{org}", { org });
-        return { ok: true, detail: `${org} on ${config.baseUrl} answers and takes ${credential}` };
       } catch (err) {
         return { ok: false, detail: describe(err, who) };
       }
+      const detail = `${org} on ${config.baseUrl} answers and takes ${credential}`;
+      if (!config.saml) return { ok: true, detail };
+      linked ??= readSamlIdentities();
+      const saml = await linked;
+      return saml.ok
+        ? { ok: true, detail: `${detail}; ${saml.value.size} SAML-linked identities` }
+        : { ok: false, detail: saml.error };
     },
   };
 

@@ -272,7 +272,7 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
       const doc = parseJsonOutput(r.stdout);
       assert.deepEqual(actions(r.stdout), [
         "grant alice-gh oncall applied",
-        "skip carol-gh oncall skipped",
+        "grant carol-gh oncall applied",
         "revoke dave-gh oncall applied",
         "skip eve@example.com oncall skipped",
         "revoke zed-gh oncall applied",
@@ -285,7 +285,7 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
         doc.actions.map((a) => a.error ?? a.reason),
         [
           "on call: alice (rota)",
-          "on call: carol (rota) (already has this access outside shiftgrant; left alone)",
+          "on call: carol (rota) (no call: already a member of exclusive oncall; shiftgrant ends it with the shift)",
           "not on call; exclusive",
           'on call: eve (rota) ("eve@example.com" is not a GitHub login (map the email to one in identities:, or use saml: true); it is never passed to a target)',
           "not on call; exclusive",
@@ -294,7 +294,8 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
         ],
       );
       // Alice's login comes from SAML (nameId matched without case), carol's from identities (her
-      // SAML identity is not asked). The App's token is fetched once and used for every call.
+      // SAML identity is not asked). The App's token is fetched once and used for every call. On an
+      // exclusive team nobody is checked first; carol, listed already, is taken over without a call.
       assert.deepEqual(t.newCalls(), [
         `POST /app/installations/${INSTALLATION_ID}/access_tokens`,
         `GET /orgs/${ORG}/teams/oncall/members?per_page=100`,
@@ -302,10 +303,7 @@ describe("github target: App auth, SAML identities, exclusive teams, a team an i
         `POST /graphql {"org":"${ORG}","after":null}`,
         `POST /graphql {"org":"${ORG}","after":"Mg=="}`,
         `GET /orgs/${ORG}/members/alice-gh`,
-        `GET ${team("oncall", "alice-gh")}`,
         `PUT ${team("oncall", "alice-gh")} ${PUT_MEMBER}`,
-        `GET /orgs/${ORG}/members/carol-gh`,
-        `GET ${team("oncall", "carol-gh")}`,
         `DELETE ${team("oncall", "dave-gh")}`,
         `DELETE ${team("oncall", "zed-gh")}`,
         `GET ${team("platform", "alice-gh")}`,
@@ -490,11 +488,8 @@ describe("github target: the simulated day", () => {
     const runs = await simulateDay(fixture, { exclusive: true, only: ["00:00", "16:00", "20:15"] });
     const m = (login: string) => `/orgs/acme/teams/oncall/memberships/${login}`;
     const list = "GET /orgs/acme/teams/oncall/members?per_page=100";
-    const grant = (login: string) => [
-      `GET /orgs/acme/members/${login}`,
-      `GET ${m(login)}`,
-      `PUT ${m(login)} ${PUT_MEMBER}`,
-    ];
+    // No check for pre-existing access on an exclusive team: shiftgrant owns every membership.
+    const grant = (login: string) => [`GET /orgs/acme/members/${login}`, `PUT ${m(login)} ${PUT_MEMBER}`];
     assert.deepEqual(
       runs.map((r) => [r.at, r.code, r.calls]),
       [

@@ -304,6 +304,31 @@ describe("planGrants: exclusive resources", () => {
     assert.equal(countsAsChange(actions[2] as Action), true);
   });
 
+  it("owns every membership: nobody is checked for pre-existing access, a listed member on call is taken over without a call, and one recorded as pre-existing (a lost ledger) is kept while on call", () => {
+    const pre = held("a", "08:00", "18:00", { identity: "pre@example.com", preexisting: true });
+    const actions = plan("12:00", {
+      capabilities: () => LISTS,
+      shiftsByRule: {
+        a: [
+          shift("alice@example.com", "08:00", "18:00"),
+          shift("bob@example.com", "08:00", "18:00"),
+          shift("pre@example.com", "08:00", "18:00"),
+        ],
+      },
+      held: [pre],
+      members: [{ target: "grp", resource: "ops", identities: ["alice@example.com", "pre@example.com"] }],
+    });
+    assert.deepEqual(lines(actions), [
+      "grant a alice@example.com 12:00-18:00 on call: primary (rota) [no call]",
+      "grant a bob@example.com 12:00-18:00 on call: primary (rota)",
+      "unchanged a pre@example.com 08:00-18:00 on call: primary (rota) (already has this access outside shiftgrant; left alone)",
+    ]);
+    assert.equal(
+      actions[0]?.noCall,
+      "no call: already a member of exclusive ops; shiftgrant ends it with the shift",
+    );
+  });
+
   it("removes nobody while a rule granting the resource was not read", () => {
     const actions = plan("12:00", {
       capabilities: () => LISTS,

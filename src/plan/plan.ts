@@ -154,6 +154,11 @@ function plan(input: PlanInput): Action[] {
 
   planCuts(input, heldByKey, held, wantedByKey, unknownWants, actions);
 
+  const exclusive = new Set((input.members ?? []).map((m) => accessKey(m.target, m.resource)));
+  const listed = new Set(
+    (input.members ?? []).flatMap((m) => m.identities.map((i) => grantKey(m.target, m.resource, i))),
+  );
+
   // Pass 2: grants, extends and what is already covered, rule by rule; planned grants count as held
   // for the rules after, so two rules wanting the same access issue one call.
   for (const rule of input.rules) {
@@ -241,6 +246,11 @@ function plan(input: PlanInput): Action[] {
               } else if (!caps.expires) {
                 action.noCall = `no call: ${rule.target} keeps the access until shiftgrant expires it; the ledger records the new end`;
               }
+            } else if (exclusive.has(accessKey(rule.target, resource))) {
+              // On an exclusive resource shiftgrant owns every membership: none is pre-existing, and
+              // one the listing shows already is taken over as it is, to be ended with the shift.
+              if (listed.has(key))
+                action.noCall = `no call: already a member of exclusive ${resource}; shiftgrant ends it with the shift`;
             } else if (
               caps.memberships &&
               !present.has(key) &&
@@ -297,7 +307,7 @@ function plan(input: PlanInput): Action[] {
     }
   }
 
-  actions.push(...planMemberships(input, revokes, held, present, capsOf));
+  actions.push(...planMemberships(input, revokes, held, present, wantedByKey, capsOf));
 
   // A rule whose source failed plans nothing, but what it holds is reported, kept: a plan that
   // showed nothing for it would read as "nobody is on call" at the very moment nobody knows.
@@ -347,6 +357,7 @@ function planMemberships(
   revokes: readonly Action[],
   held: ReadonlyMap<string, readonly Held[]>,
   present: ReadonlyMap<string, readonly HeldGrant[]>,
+  wantedByKey: ReadonlyMap<string, readonly Desired[]>,
   capsOf: (target: string) => TargetCapabilities,
 ): Action[] {
   const now = input.now.toMillis();
@@ -459,6 +470,9 @@ function planMemberships(
       if (removed.has(key)) continue;
       const keeper = coveringNow(key);
       if (keeper && !keeper.grant?.preexisting) continue;
+      // Recorded as pre-existing (e.g. found by a run after the ledger was lost) but on call now: the
+      // member is wanted, not a stranger.
+      if (keeper && (wantedByKey.get(key) ?? []).some((d) => d.start <= now && d.end > now)) continue;
       const base = {
         rule: rule?.name ?? m.target,
         target: m.target,

@@ -41,6 +41,7 @@ export const CAPABILITY_ROWS: { label: string; target: Record<string, unknown>; 
     resource: "prod-db",
   },
   { label: "`okta`", target: { type: "okta", orgUrl: "https://example.okta.com" }, resource: "oncall-prod" },
+  { label: "`github`", target: { type: "github", org: "acme" }, resource: "oncall" },
   {
     label: "`aws-identity-center`",
     target: {

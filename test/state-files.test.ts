@@ -123,7 +123,7 @@ describe("the ledger is input too", { concurrency: true }, () => {
           refused(
             await env.run(args),
             new RegExp(
-              `^${esc(env.state)}: grants\\[0\\]\\.identity "--admin@evil\\.com" is not a plain email address or a Teleport user name; it is never passed to a target\\. It was left in place`,
+              `^${esc(env.state)}: grants\\[0\\]\\.identity "--admin@evil\\.com" is not a plain email address, a Teleport user name or a GitHub login; it is never passed to a target\\. It was left in place`,
             ),
           );
         }

@@ -88,6 +88,8 @@ export function buildTargets(
       now: deps.now,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
+      httpSettings: config.http,
+      log: deps.log,
     });
     out.set(name, { target, concurrency: c.concurrency });
   }

@@ -19,6 +19,7 @@ import {
   type ActionStatus,
   type HeldGrant,
 } from "../plan/types.js";
+import { isPlainEmail, normalizeEmail } from "../core/identity.js";
 import { sanitizeForTerminal } from "../core/redact.js";
 import { fetchRuleShifts } from "../fetch/fetch.js";
 import { createAuditLog, type AuditLog } from "../state/audit.js";
@@ -171,6 +172,9 @@ async function sync(
     sources: new Set(rules.map((r) => r.source)),
     targets: opts.dryRun ? new Set() : targetNames,
     channels: opts.dryRun ? new Set() : new Set(config.channels.keys()),
+    // A dry run calls no target, but reads what a plan needs from them (the members of exclusive
+    // resources, linked identities): with their credentials where these are set.
+    ...(opts.dryRun ? { targetsIfSet: targetNames } : {}),
   });
   const fs = deps.stateFs ?? nodeStateFs;
 
@@ -259,6 +263,7 @@ async function sync(
 
     const listed = await listExclusiveMembers(config, rules, targets, deps);
     const requests = await listAccessRequests(rules, targets, deps);
+    const linked = await linkTargetIdentities(config, rules, targets, fetched.shifts, deps);
     const actions = planGrants({
       now,
       rules,
@@ -266,7 +271,7 @@ async function sync(
       shifts: fetched.shifts,
       held,
       identities: config.identities,
-      targetIdentities: new Map([...config.targets].map(([name, t]) => [name, t.identities])),
+      targetIdentities: linked.identities,
       window,
       capabilities: capsOf,
       members: listed.members,
@@ -293,6 +298,7 @@ async function sync(
     let targetSkips = 0;
     if (fetched.errors.length > 0) codes.push(EXIT.source);
     if (listed.failed || requests.failed) codes.push(EXIT.partial);
+    if (linked.failed) codes.push(EXIT.partial);
     if (actions.some((a) => a.badIdentity)) codes.push(EXIT.partial);
 
     let ledger: readonly LedgerGrant[] = held;
@@ -707,6 +713,51 @@ async function listAccessRequests(
     }
   }
   return { requests, failed };
+}
+
+/**
+ * Each target's own identity map, completed by the target where it links people to its identities
+ * itself (GitHub's SAML-linked identities): the emails of this run's shifts that no map names are
+ * asked once. Maps written in the config win. A lookup that fails leaves those emails unmapped (their
+ * actions are skips) and the run exits 4.
+ */
+async function linkTargetIdentities(
+  config: Config,
+  rules: readonly { name: string; target: string }[],
+  targets: ReturnType<typeof buildTargets>,
+  shifts: ReadonlyMap<string, readonly { email: string }[]>,
+  deps: CommandDeps,
+): Promise<{ identities: Map<string, ReadonlyMap<string, string>>; failed: boolean }> {
+  const identities = new Map<string, ReadonlyMap<string, string>>(
+    [...config.targets].map(([name, t]) => [name, t.identities]),
+  );
+  let failed = false;
+  for (const name of new Set(rules.map((r) => r.target))) {
+    const t = targets.get(name)?.target;
+    const own = config.targets.get(name)?.identities ?? new Map<string, string>();
+    if (!t?.linkIdentities) continue;
+    const emails = new Set<string>();
+    for (const rule of rules) {
+      if (rule.target !== name) continue;
+      for (const s of shifts.get(rule.name) ?? []) {
+        const email = normalizeEmail(s.email);
+        const global = config.identities.get(email) ?? email;
+        if (!own.has(email) && !own.has(global) && isPlainEmail(global)) emails.add(global);
+      }
+    }
+    if (emails.size === 0) continue;
+    const res = await t.linkIdentities([...emails].sort());
+    if (res.status === "failed") {
+      failed = true;
+      deps.log.warn("could not look up the identities the target links to emails; those emails are skipped", {
+        target: name,
+        error: res.error,
+      });
+      continue;
+    }
+    identities.set(name, new Map([...res.identities, ...own]));
+  }
+  return { identities, failed };
 }
 
 /** What could not be recorded, where the rest went, and what to do: the run's exit-2 message. */

@@ -10,9 +10,10 @@ export const TARGET_TYPES = [
   "command",
   "http",
   "okta",
-  "apono",
+  "github",
   "aws-identity-center",
   "google-groups",
+  "apono",
 ] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 export type TargetType = (typeof TARGET_TYPES)[number];
@@ -28,5 +29,6 @@ export const SOURCE_TOKEN_ENV: Partial<Record<SourceType, string>> = {
 export const TARGET_TOKEN_ENV: Partial<Record<TargetType, string>> = {
   strongdm: "SDM_ADMIN_TOKEN",
   okta: "OKTA_API_TOKEN",
+  github: "GITHUB_TOKEN",
   apono: "APONO_TOKEN",
 };

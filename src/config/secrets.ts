@@ -22,29 +22,38 @@ export async function resolveSecrets(
   config: Config,
   env: NodeJS.ProcessEnv,
   redactor: SecretSet,
-  only?: { sources: Set<string>; targets: Set<string>; channels?: Set<string> },
+  only?: {
+    sources: Set<string>;
+    targets: Set<string>;
+    channels?: Set<string>;
+    /** Targets whose secret is read where it can be, and left out without a problem where not. */
+    targetsIfSet?: Set<string>;
+  },
 ): Promise<Secrets> {
-  const wanted: [string, SecretRef][] = [];
+  // Each secret with whether it is needed (a missing one is a problem) or only read if set.
+  const wanted: [string, SecretRef, boolean][] = [];
   for (const s of config.sources.values()) {
     if (only && !only.sources.has(s.name)) continue;
-    if ("secret" in s && s.secret) wanted.push([`sources.${s.name}`, s.secret]);
+    if ("secret" in s && s.secret) wanted.push([`sources.${s.name}`, s.secret, true]);
   }
   const problems: string[] = [];
   for (const t of config.targets.values()) {
-    if (only && !only.targets.has(t.name)) continue;
-    if ("secret" in t && t.secret) wanted.push([`targets.${t.name}`, t.secret]);
-    problems.push(...(await targetCredentialProblems(t, env)));
+    const needed = !only || only.targets.has(t.name);
+    if (!needed && !only?.targetsIfSet?.has(t.name)) continue;
+    if ("secret" in t && t.secret) wanted.push([`targets.${t.name}`, t.secret, needed]);
+    if (needed) problems.push(...(await targetCredentialProblems(t, env)));
   }
   for (const c of config.channels.values()) {
     if (only && !only.channels?.has(c.name)) continue;
-    if (c.secret) wanted.push([`notify.channels.${c.name}`, c.secret]);
+    if (c.secret) wanted.push([`notify.channels.${c.name}`, c.secret, true]);
   }
   const secrets: Secrets = new Map();
-  for (const [owner, ref] of wanted) {
+  for (const [owner, ref, needed] of wanted) {
     const got = await readSecret(ref, env);
     const key = `${owner}.${ref.privateKey?.key ?? (ref.tokenFile ? "tokenFile" : "tokenEnv")}`;
-    if ("problem" in got) problems.push(`${got.problem} (${key})${got.hint ?? ""}`);
-    else {
+    if ("problem" in got) {
+      if (needed) problems.push(`${got.problem} (${key})${got.hint ?? ""}`);
+    } else {
       // A key file is several lines: each piece of its material is a secret of its own.
       for (const part of ref.privateKey ? keyMaterial(got.value) : [got.value]) redactor.add(part);
       secrets.set(owner, got.value);

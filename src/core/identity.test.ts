@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isPlainEmail, isTeleportUser, normalizeEmail, resolveIdentity } from "./identity.js";
+import { isGithubLogin, isPlainEmail, isTeleportUser, normalizeEmail, resolveIdentity } from "./identity.js";
 
 const NONE = new Map<string, string>();
 
@@ -146,5 +146,38 @@ describe("isTeleportUser", () => {
     const bad = resolveIdentity("bob@example.com", NONE, { identities: own, kind: "teleport-user" });
     assert.equal(bad.ok, false);
     assert.match(!bad.ok ? bad.reason : "", /maps to "--roles=admin", which is not a Teleport user name/);
+  });
+});
+
+describe("GitHub logins (the github target's identity kind)", () => {
+  it("takes 1-39 letters, digits or single hyphens, not at either end", () => {
+    for (const ok of ["a", "alice-gh", "A1-b2-C3", "x".repeat(39)]) assert.equal(isGithubLogin(ok), true, ok);
+    for (const bad of [
+      "",
+      "-alice",
+      "alice-",
+      "al--ice",
+      "x".repeat(40),
+      "alice_gh",
+      "alice@example.com",
+      "al ice",
+      "ålice",
+    ])
+      assert.equal(isGithubLogin(bad), false, bad);
+  });
+
+  it("lower-cases a mapped login (GitHub compares them without case); an unmapped email is skipped with the way out", () => {
+    const own = new Map([["alice@example.com", "Alice-GH"]]);
+    assert.deepEqual(resolveIdentity("Alice@Example.com", NONE, { identities: own, kind: "github-login" }), {
+      ok: true,
+      identity: "alice-gh",
+    });
+    const r = resolveIdentity("bob@example.com", NONE, { identities: own, kind: "github-login" });
+    assert.deepEqual(r, {
+      ok: false,
+      identity: "bob@example.com",
+      reason:
+        '"bob@example.com" is not a GitHub login (map the email to one in identities:, or use saml: true); it is never passed to a target',
+    });
   });
 });

@@ -27,9 +27,32 @@ export function isTeleportUser(value: string): boolean {
 }
 
 /**
+ * A GitHub login: 1-39 letters, digits or single hyphens, not starting or ending with a hyphen.
+ * GitHub compares logins without case, so they are kept lower-cased (an `exclusive` team's listing
+ * and a mapped value written `Alice-GH` are then the same person).
+ */
+const GITHUB_LOGIN = /^(?!-)(?!.*--)[a-z0-9-]{1,39}(?<!-)$/i;
+
+export function isGithubLogin(value: string): boolean {
+  return GITHUB_LOGIN.test(value);
+}
+
+type IdentityKindRule = {
+  valid: (value: string) => boolean;
+  /** Its name, where kinds are listed. */
+  noun: string;
+  /** What it takes, where a value is refused. */
+  describe: string;
+  /** What to do about a value that is not valid, said where a source email was not (mapped to) one. */
+  hint?: string;
+  /** How the system compares identities of this kind, applied before the check (default: as is). */
+  normalize?: (value: string) => string;
+};
+
+/**
  * What a valid identity is, per kind of access system. Each target states its kind; an identity that
- * is not valid for it is never passed to it. A kind is added here (a GitHub login) with its check,
- * its name (`noun`, where kinds are listed) and the words that say what it takes (`describe`).
+ * is not valid for it is never passed to it. A kind is added here with its check, its name (`noun`,
+ * where kinds are listed) and the words that say what it takes (`describe`).
  */
 export const IDENTITY_KINDS = {
   email: {
@@ -43,7 +66,14 @@ export const IDENTITY_KINDS = {
     describe:
       "a Teleport user name (letters, digits and . _ @ % + ' = -, not starting with - or ., at most 255 characters)",
   },
-} satisfies Record<string, { valid: (value: string) => boolean; noun: string; describe: string }>;
+  "github-login": {
+    valid: isGithubLogin,
+    noun: "a GitHub login",
+    describe: "a GitHub login",
+    hint: "map the email to one in identities:, or use saml: true",
+    normalize: (v: string) => v.replace(/[A-Z]+/g, (c) => c.toLowerCase()),
+  },
+} satisfies Record<string, IdentityKindRule>;
 
 export type IdentityKind = keyof typeof IDENTITY_KINDS;
 
@@ -68,13 +98,14 @@ export function resolveIdentity(
   const global = identities.get(normalized) ?? normalized;
   // A target's own map wins over the global one; its keys are source emails, or what the global map
   // made of them.
-  const identity = target.identities?.get(normalized) ?? target.identities?.get(global) ?? global;
-  const kind = IDENTITY_KINDS[target.kind ?? "email"];
+  const mapped = target.identities?.get(normalized) ?? target.identities?.get(global) ?? global;
+  const kind: IdentityKindRule = IDENTITY_KINDS[target.kind ?? "email"];
+  const identity = kind.normalize ? kind.normalize(mapped) : mapped;
   if (kind.valid(identity)) return { ok: true, identity };
-  const mapped = identity !== normalized ? ` maps to ${JSON.stringify(identity)}, which` : "";
+  const to = identity !== normalized ? ` maps to ${JSON.stringify(identity)}, which` : "";
   return {
     ok: false,
     identity: email,
-    reason: `${JSON.stringify(email)}${mapped} is not ${kind.describe}; it is never passed to a target`,
+    reason: `${JSON.stringify(email)}${to} is not ${kind.describe}${kind.hint ? ` (${kind.hint})` : ""}; it is never passed to a target`,
   };
 }

@@ -289,9 +289,10 @@ function parseNoticeChange(v: unknown, at: string, recovery: string): NoticeChan
   throw new StateError(`${at} is neither a put nor a settle of a notice. ${recovery}`);
 }
 
-const IDENTITY_KINDS_DESCRIBED = Object.values(IDENTITY_KINDS)
-  .map((k) => k.noun)
-  .join(" or ");
+const IDENTITY_KINDS_DESCRIBED = ((nouns: string[]) =>
+  nouns.length < 2 ? nouns.join("") : `${nouns.slice(0, -1).join(", ")} or ${nouns.at(-1) ?? ""}`)(
+  Object.values(IDENTITY_KINDS).map((k) => k.noun),
+);
 
 const HELD_FIELDS = ["target", "resource", "identity", "rule", "start", "end"] as const;
 

@@ -4,6 +4,7 @@ import { aponoTarget } from "./apono/index.js";
 import { awsIdentityCenterTarget } from "./aws-identity-center/index.js";
 import { commandTarget } from "./command/index.js";
 import { targetRegistry, type TargetDefinition } from "./define.js";
+import { githubTarget } from "./github/index.js";
 import { googleGroupsTarget } from "./google-groups/index.js";
 import { httpTarget } from "./http/index.js";
 import { oktaTarget } from "./okta/index.js";
@@ -21,9 +22,10 @@ export const TARGETS = targetRegistry({
   command: commandTarget,
   http: httpTarget,
   okta: oktaTarget,
-  apono: aponoTarget,
+  github: githubTarget,
   "aws-identity-center": awsIdentityCenterTarget,
   "google-groups": googleGroupsTarget,
+  apono: aponoTarget,
 });
 
 type Definitions = typeof TARGETS;

@@ -1,7 +1,8 @@
 import type { DateTime } from "luxon";
 import type { IdentityKind } from "../core/identity.js";
 import type { Exec, ExecResult } from "../infra/exec.js";
-import type { HttpClient } from "../infra/http.js";
+import type { HttpClient, HttpSettings } from "../infra/http.js";
+import type { Logger } from "../infra/log.js";
 
 /** What a target can do; the plan decides with it, the target only performs. */
 export type TargetCapabilities = {
@@ -141,6 +142,14 @@ export type Target = {
   listRequests?(): Promise<
     { status: "listed"; requests: AccessRequest[] } | { status: "failed"; error: string }
   >;
+  /**
+   * Where the system links people to its own identities (GitHub's SAML-linked identities): the
+   * identity of each of these emails that it knows, asked once per run before the plan. Mapped
+   * emails (`identities`) are not asked; an email it does not know stays as it is.
+   */
+  linkIdentities?(
+    emails: string[],
+  ): Promise<{ status: "linked"; identities: Map<string, string> } | { status: "failed"; error: string }>;
   /** With `listsMembers`: the identities that have the resource's access now. */
   listMembers?(
     resource: string,
@@ -168,6 +177,12 @@ export type TargetDeps = {
   sleep?: (ms: number) => Promise<void>;
   /** Aborted when the run is asked to stop: a target waiting on a request stops waiting. */
   signal?: AbortSignal;
+  /**
+   * For targets whose official SDK sends the requests: the limits the HTTP client keeps (retries,
+   * waits) and the logger.
+   */
+  httpSettings?: HttpSettings;
+  log?: Logger;
 };
 
 /**

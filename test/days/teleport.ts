@@ -10,7 +10,8 @@ export async function dayFixture(): Promise<DayFixture & { tctl: FakeTctl }> {
   let now: DateTime = DateTime.fromISO("2026-11-22T00:00:00Z", { zone: "utc" });
   const tctl = createFakeTctl({ now: () => now, lists: ["prod-access"] });
   return {
-    title: "teleport (access lists; with exclusive, every run also lists the members, not shown)",
+    title:
+      "teleport (access lists; the member listings, before a first grant and with exclusive every run, not shown)",
     exclusive: true,
     target: { type: "teleport", args: ["-i", "/opt/machine-id/identity"] },
     resource: "prod-access",

@@ -6,6 +6,7 @@ import type { NotifyEvent } from "../event.js";
 import { describeEvent } from "../message.js";
 import type { Channel, ChannelDeps, Delivery, Outlet } from "../types.js";
 import { normalizeSlack, slackSchema, SLACK_TOKEN_ENV, type SlackConfig } from "./config.js";
+import { onceEach } from "../../core/once.js";
 
 export const slackChannel = defineChannel({
   schema: slackSchema,
@@ -59,34 +60,22 @@ function personOf(e: NotifyEvent): string | null {
 function createSlackChannel(config: SlackConfig, deps: ChannelDeps): Channel {
   const api = slackApi(config, deps);
   /** Slack user ids by email, and DM channel ids by user id: asked once per run and person. */
-  const users = new Map<string, Promise<string | null>>();
-  const ims = new Map<string, Promise<string>>();
-  const userOf = (email: string) => {
-    let p = users.get(email);
-    if (!p) {
-      p = api
-        .call("users.lookupByEmail", { email })
-        .then((r) => stringAt(r, "user", "id"))
-        .catch((err: unknown) => {
-          if (platformError(err) !== "users_not_found") throw err;
-          deps.log.info("no Slack user has this email; the direct message is skipped", {
-            channel: config.name,
-            email,
-          });
-          return null;
+  const userOf = onceEach((email: string) =>
+    api
+      .call("users.lookupByEmail", { email })
+      .then((r) => stringAt(r, "user", "id"))
+      .catch((err: unknown) => {
+        if (platformError(err) !== "users_not_found") throw err;
+        deps.log.info("no Slack user has this email; the direct message is skipped", {
+          channel: config.name,
+          email,
         });
-      users.set(email, p);
-    }
-    return p;
-  };
-  const imOf = (user: string) => {
-    let p = ims.get(user);
-    if (!p) {
-      p = api.call("conversations.open", { users: user }).then((r) => stringAt(r, "channel", "id"));
-      ims.set(user, p);
-    }
-    return p;
-  };
+        return null;
+      }),
+  );
+  const imOf = onceEach((user: string) =>
+    api.call("conversations.open", { users: user }).then((r) => stringAt(r, "channel", "id")),
+  );
   const outlets: Outlet[] = [];
   const post = config.channel;
   if (post !== null)

@@ -6,6 +6,7 @@ import { defineSource } from "../define.js";
 import type { ScheduleRef, Shift, Source, SourceDeps } from "../types.js";
 import { parseScheduleEntriesPage, parseSchedulesPage, parseUser, type FinalEntry } from "./schema.js";
 import { INCIDENTIO_TOKEN_ENV, incidentioSchema, incidentioStarter, normalizeIncidentio } from "./config.js";
+import { onceEach } from "../../core/once.js";
 
 export const incidentioSource = defineSource({
   schema: incidentioSchema,
@@ -107,16 +108,10 @@ export function createIncidentioSource(config: ApiSourceConfig, deps: SourceDeps
   }
 
   /** Emails of users the entries did not embed one for: each user is looked up once per run. */
-  const users = new Map<string, Promise<{ name: string; email: string | null }>>();
-  const lookupUser = (id: string) => {
-    let p = users.get(id);
-    if (!p) {
-      const path = `/v2/users/${encodeURIComponent(id)}`;
-      p = get(path, []).then((b) => parseUser(b, `GET ${path}`));
-      users.set(id, p);
-    }
-    return p;
-  };
+  const lookupUser = onceEach((id: string) => {
+    const path = `/v2/users/${encodeURIComponent(id)}`;
+    return get(path, []).then((b) => parseUser(b, `GET ${path}`));
+  });
 
   return {
     async check() {

@@ -17,6 +17,7 @@ import {
 } from "./schema.js";
 import { LIMIT, readAllPages } from "./paging.js";
 import { normalizePagerduty, PAGERDUTY_TOKEN_ENV, pagerdutySchema, pagerdutyStarter } from "./config.js";
+import { onceEach } from "../../core/once.js";
 
 export const pagerdutySource = defineSource({
   schema: pagerdutySchema,
@@ -120,15 +121,9 @@ export function createPagerdutySource(config: ApiSourceConfig, deps: SourceDeps)
     };
   }
 
-  const emails = new Map<string, Promise<string>>();
-  const lookupEmail = (userId: string): Promise<string> => {
-    let p = emails.get(userId);
-    if (!p) {
-      p = get(`/users/${encodeURIComponent(userId)}`, []).then((body) => parseUser(body, userId).email);
-      emails.set(userId, p);
-    }
-    return p;
-  };
+  const lookupEmail = onceEach((userId: string): Promise<string> =>
+    get(`/users/${encodeURIComponent(userId)}`, []).then((body) => parseUser(body, userId).email),
+  );
 
   return {
     /** NOTE: `GET /users/me` refuses account API keys; one schedule is the cheapest read both kinds pass. */

@@ -18,6 +18,7 @@ import {
   normalizeApono,
   type AponoConfig,
 } from "./config.js";
+import { onceEach } from "../../core/once.js";
 
 export const aponoTarget = defineTarget({
   schema: aponoSchema,
@@ -88,16 +89,9 @@ export function createAponoTarget(config: AponoConfig, deps: TargetDeps): Target
     });
 
   // Per run (a target is made for one run): each email is looked up once.
-  const users = new Map<string, Promise<Found<string>>>();
-  const findUser = (email: string): Promise<Found<string>> => {
-    const key = email.toLowerCase();
-    let p = users.get(key);
-    if (!p) {
-      p = lookUpUser(email);
-      users.set(key, p);
-    }
-    return p;
-  };
+  const findUser = onceEach((email: string): Promise<Found<string>> => lookUpUser(email), {
+    key: (email: string) => email.toLowerCase(),
+  });
   // NOTE: Apono's documented lookup by email is GET /api/v2/users/{id} ("get user by Id or Email"):
   // one call per person. The newer /api/admin/v3/users filters by name and role only, so finding an
   // email there would mean listing every user of the organisation.

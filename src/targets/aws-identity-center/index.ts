@@ -19,6 +19,7 @@ import {
   type AwsIdentityCenterConfig,
 } from "./config.js";
 import { awsErrorName, describeAwsError, loadAwsApis, type AwsApis, type AwsService } from "./sdk.js";
+import { onceEach } from "../../core/once.js";
 
 export const awsIdentityCenterTarget = defineTarget({
   schema: awsIdentityCenterSchema,
@@ -87,10 +88,8 @@ export function createAwsIdentityCenterTarget(config: AwsIdentityCenterConfig, d
   };
 
   // Per run (a target is made for one run): each user, permission set and listing is read once.
+  // Users: not onceEach: the member listing fills it too, so that a listed member's revoke needs no lookup.
   const users = new Map<string, Promise<Found<string>>>();
-  const emails = new Map<string, Promise<string>>();
-  const listings = new Map<string, Promise<{ principalId: string }[]>>();
-
   const findUser = (identity: string): Promise<Found<string>> => {
     const key = identity.toLowerCase();
     let p = users.get(key);
@@ -195,17 +194,10 @@ export function createAwsIdentityCenterTarget(config: AwsIdentityCenterConfig, d
   };
 
   /** The users (directly) assigned this account and permission set now, read once per run. */
-  const assignedUsers = (a: Assignment): Promise<{ principalId: string }[]> => {
-    const key = `${a.accountId} ${a.permissionSetArn}`;
-    let p = listings.get(key);
-    if (!p) {
-      p = listAssignedUsers(a);
-      listings.set(key, p);
-      // A listing that failed is read again by the next caller.
-      p.catch(() => listings.delete(key));
-    }
-    return p;
-  };
+  const assignedUsers = onceEach(
+    (a: Assignment): Promise<{ principalId: string }[]> => listAssignedUsers(a),
+    { key: (a: Assignment) => `${a.accountId} ${a.permissionSetArn}`, retryFailed: true },
+  );
   const listAssignedUsers = async (a: Assignment): Promise<{ principalId: string }[]> => {
     const out: { principalId: string }[] = [];
     let next: string | undefined;
@@ -233,26 +225,21 @@ export function createAwsIdentityCenterTarget(config: AwsIdentityCenterConfig, d
   };
 
   /** A user's identity as shiftgrant compares it: the primary email, else the first, else the user name. */
-  const identityOf = (userId: string): Promise<string> => {
-    let p = emails.get(userId);
-    if (!p) {
-      p = (async () => {
-        const u = await call("identitystore", "DescribeUser", (a) =>
-          a.ids.send(
-            new a.idsCommands.DescribeUserCommand({
-              IdentityStoreId: config.identityStoreId,
-              UserId: userId,
-            }),
-          ),
-        );
-        const list = u.Emails ?? [];
-        const email = (list.find((e) => e.Primary) ?? list[0])?.Value ?? u.UserName ?? userId;
-        return email.trim().toLowerCase();
-      })();
-      emails.set(userId, p);
-    }
-    return p;
-  };
+  const identityOf = onceEach((userId: string): Promise<string> =>
+    (async () => {
+      const u = await call("identitystore", "DescribeUser", (a) =>
+        a.ids.send(
+          new a.idsCommands.DescribeUserCommand({
+            IdentityStoreId: config.identityStoreId,
+            UserId: userId,
+          }),
+        ),
+      );
+      const list = u.Emails ?? [];
+      const email = (list.find((e) => e.Primary) ?? list[0])?.Value ?? u.UserName ?? userId;
+      return email.trim().toLowerCase();
+    })(),
+  );
 
   /**
    * Follows an assignment request until AWS has done it: a wait (through the run's sleep, doubling up

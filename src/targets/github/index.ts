@@ -25,6 +25,7 @@ import {
   teamMembershipSchema,
   teamMembersSchema,
 } from "./schema.js";
+import { onceEach } from "../../core/once.js";
 
 export const githubTarget = defineTarget({
   schema: githubSchema,
@@ -78,38 +79,32 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
 
   // Per run (a target is made for one run): each login's organisation membership is asked once; a
   // team GitHub refused to change is not asked again.
-  const orgMembers = new Map<string, Promise<Found<boolean>>>();
   const refused = new Map<string, string>();
   let linked: Promise<Found<Map<string, string>>> | null = null;
 
-  const isOrgMember = (login: string): Promise<Found<boolean>> => {
-    let p = orgMembers.get(login);
-    if (!p) {
-      p = (async (): Promise<Found<boolean>> => {
-        try {
-          const res = await (
-            await octokit()
-          ).request("GET /orgs/{org}/members/{username}", {
-            org,
-            username: login,
-          });
-          // Octokit's types know only the 302; a member is a 204.
-          if (Number(res.status) === 204) return { ok: true, value: true };
-          // NOTE: GitHub answers 302 (to the public membership) when the credential may not see the
-          // organisation's private members: that says nothing about the login.
-          return {
-            ok: false,
-            error: `GET /orgs/${org}/members/${login}: ${res.status}: ${credential} may not see ${org}'s members; use a GitHub App installed on ${org}, or a token of one of its owners`,
-          };
-        } catch (err) {
-          if (statusOf(err) === 404) return { ok: true, value: false };
-          return { ok: false, error: describe(err, who) };
-        }
-      })();
-      orgMembers.set(login, p);
-    }
-    return p;
-  };
+  const isOrgMember = onceEach((login: string): Promise<Found<boolean>> =>
+    (async (): Promise<Found<boolean>> => {
+      try {
+        const res = await (
+          await octokit()
+        ).request("GET /orgs/{org}/members/{username}", {
+          org,
+          username: login,
+        });
+        // Octokit's types know only the 302; a member is a 204.
+        if (Number(res.status) === 204) return { ok: true, value: true };
+        // NOTE: GitHub answers 302 (to the public membership) when the credential may not see the
+        // organisation's private members: that says nothing about the login.
+        return {
+          ok: false,
+          error: `GET /orgs/${org}/members/${login}: ${res.status}: ${credential} may not see ${org}'s members; use a GitHub App installed on ${org}, or a token of one of its owners`,
+        };
+      } catch (err) {
+        if (statusOf(err) === 404) return { ok: true, value: false };
+        return { ok: false, error: describe(err, who) };
+      }
+    })(),
+  );
 
   const membershipRoute = "/orgs/{org}/teams/{team_slug}/memberships/{username}" as const;
 

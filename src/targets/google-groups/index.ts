@@ -15,6 +15,7 @@ import {
   normalizeGoogleGroups,
   type GoogleGroupsConfig,
 } from "./config.js";
+import { onceEach } from "../../core/once.js";
 
 export const googleGroupsTarget = defineTarget({
   schema: googleGroupsSchema,
@@ -74,17 +75,14 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
 
   // Per run (a target is made for one run): each group is looked up once; memberships read by a
   // check or a listing are reused by the grant or revoke that follows.
-  const groups = new Map<string, Promise<Found<string>>>();
   const known = new Map<string, Known>();
   /** Groups listed in this run (exclusive): every membership, owners' too, by member email. */
   const listed = new Map<string, Map<string, Known>>();
   const keyOf = (group: string, identity: string) => `${group} ${identity.toLowerCase()}`;
 
-  const findGroup = (resource: string): Promise<Found<string>> => {
-    const key = resource.toLowerCase();
-    let p = groups.get(key);
-    if (!p) {
-      p = api.lookupGroup(resource).then(
+  const findGroup = onceEach(
+    (resource: string): Promise<Found<string>> =>
+      api.lookupGroup(resource).then(
         (name): Found<string> => ({ ok: true, value: name }),
         (err: unknown): Found<string> => ({
           ok: false,
@@ -93,11 +91,9 @@ export function createGoogleGroupsTarget(config: GoogleGroupsConfig, deps: Targe
               ? `no Google group has the email ${resource}: check the group's email`
               : `groups:lookup ${resource}: ${api.describe(err)}`,
         }),
-      );
-      groups.set(key, p);
-    }
-    return p;
-  };
+      ),
+    { key: (resource: string) => resource.toLowerCase() },
+  );
 
   /** The membership as Google has it now, or null. */
   const read = async (group: string, identity: string): Promise<Known | null> => {

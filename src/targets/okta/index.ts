@@ -19,6 +19,7 @@ import {
   type OktaConfig,
 } from "./config.js";
 import { createOktaOAuth } from "./oauth.js";
+import { onceEach } from "../../core/once.js";
 
 export const oktaTarget = defineTarget({
   schema: oktaSchema,
@@ -121,18 +122,10 @@ export function createOktaTarget(config: OktaConfig, deps: TargetDeps): Target {
   };
 
   // Per run (a target is made for one run): each user and group is looked up once.
-  const users = new Map<string, Promise<Found<OktaUser>>>();
-  const groups = new Map<string, Promise<Found<OktaGroup>>>();
 
-  const findUser = (identity: string): Promise<Found<OktaUser>> => {
-    const key = identity.toLowerCase();
-    let p = users.get(key);
-    if (!p) {
-      p = lookUpUser(identity);
-      users.set(key, p);
-    }
-    return p;
-  };
+  const findUser = onceEach((identity: string): Promise<Found<OktaUser>> => lookUpUser(identity), {
+    key: (identity: string) => identity.toLowerCase(),
+  });
   const lookUpUser = async (identity: string): Promise<Found<OktaUser>> => {
     try {
       const res = await call("GET", url(`/api/v1/users/${encodeURIComponent(identity)}`));
@@ -164,14 +157,7 @@ export function createOktaTarget(config: OktaConfig, deps: TargetDeps): Target {
     }
   };
 
-  const findGroup = (resource: string): Promise<Found<OktaGroup>> => {
-    let p = groups.get(resource);
-    if (!p) {
-      p = lookUpGroup(resource);
-      groups.set(resource, p);
-    }
-    return p;
-  };
+  const findGroup = onceEach((resource: string): Promise<Found<OktaGroup>> => lookUpGroup(resource));
   const lookUpGroup = async (resource: string): Promise<Found<OktaGroup>> => {
     if (GROUP_ID.test(resource)) return { ok: true, value: { id: resource, name: resource } };
     let found: unknown[];

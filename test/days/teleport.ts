@@ -12,7 +12,8 @@ export async function dayFixture(): Promise<DayFixture & { tctl: FakeTctl }> {
   return {
     title: "teleport (access lists; with exclusive, every run also lists the members, not shown)",
     exclusive: true,
-    target: { type: "teleport", args: ["-i", "/opt/machine-id/identity"] },
+    // One call at a time: the day's calls come in one order, whatever the machine's speed.
+    target: { type: "teleport", args: ["-i", "/opt/machine-id/identity"], concurrency: 1 },
     resource: "prod-access",
     exec: tctl.exec,
     addMember: async (user) => tctl.addMember("prod-access", user),

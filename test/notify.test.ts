@@ -240,15 +240,18 @@ describe("notifications: delivery, crashes, dry runs, failures", () => {
         },
       ]);
       assert.ok(!JSON.stringify(slack.calls).includes("<!channel>"));
-      // The ledger says delivered exactly what was delivered.
+      // The ledger says delivered exactly what was delivered. Its notices are in the order the
+      // grants finished (alice's and bob's POSTs run side by side): compared sorted.
       const ledger = JSON.parse(await readFile(s.state, "utf8")) as {
         notices: { event: { type: string; identity?: string }; pending: string[]; done: string[] }[];
       };
       assert.deepEqual(
-        ledger.notices.map(
-          (n) =>
-            `${n.event.type} ${n.event.identity ?? "-"} pending=${n.pending.join(",")} done=${n.done.join(",")}`,
-        ),
+        ledger.notices
+          .map(
+            (n) =>
+              `${n.event.type} ${n.event.identity ?? "-"} pending=${n.pending.join(",")} done=${n.done.join(",")}`,
+          )
+          .sort(),
         [
           "granted alice@example.com pending=team.dm,hook done=team",
           "granted bob@example.com pending=team,team.dm,hook done=",

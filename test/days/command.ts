@@ -16,6 +16,8 @@ export async function dayFixture(): Promise<DayFixture> {
     target: {
       type: "command",
       expires: false,
+      // One call at a time: the day's calls print in one order, whatever the machine's speed.
+      concurrency: 1,
       grant: ["grant-cmd", "{identity}", "{resource}", "{start}", "{end}"],
       revoke: ["revoke-cmd", "{identity}", "{resource}"],
     },

@@ -19,7 +19,8 @@ export async function dayFixture(): Promise<DayFixture> {
   return {
     title: "github (team memberships; logins mapped by identities)",
     exclusive: true,
-    target: { type: "github", org: "acme", baseUrl: gh.url },
+    // One call at a time (also the github default): the day's calls come in one order.
+    target: { type: "github", org: "acme", baseUrl: gh.url, concurrency: 1 },
     resource: "oncall",
     identities: Object.fromEntries(logins.map((l) => [`${l.replace(/-gh$/, "")}@example.com`, l])),
     env: { GITHUB_TOKEN: TOKEN },

@@ -32,7 +32,13 @@ export async function dayFixture(): Promise<DayFixture & { tctl: FakeTctl }> {
   return {
     title: "teleport (mode: access-requests; every run also lists the requests, not shown)",
     exclusive: false,
-    target: { type: "teleport", mode: "access-requests", args: ["-i", "/opt/machine-id/identity"] },
+    // One call at a time: the day's calls come in one order, whatever the machine's speed.
+    target: {
+      type: "teleport",
+      mode: "access-requests",
+      args: ["-i", "/opt/machine-id/identity"],
+      concurrency: 1,
+    },
     resource: "db-admin",
     identities: USERS,
     exec: tctl.exec,

@@ -13,7 +13,8 @@ export async function dayFixture(): Promise<DayFixture & { tctl: FakeTctl }> {
     title:
       "teleport (access lists; the member listings, before a first grant and with exclusive every run, not shown)",
     exclusive: true,
-    target: { type: "teleport", args: ["-i", "/opt/machine-id/identity"] },
+    // One call at a time: the day's calls come in one order, whatever the machine's speed.
+    target: { type: "teleport", args: ["-i", "/opt/machine-id/identity"], concurrency: 1 },
     resource: "prod-access",
     exec: tctl.exec,
     addMember: async (user) => tctl.addMember("prod-access", user),

@@ -158,7 +158,9 @@ describe("github target: team memberships that shiftgrant ends", () => {
       ]);
       assert.equal(r2.sleeps.length, 2, String(r2.sleeps));
       const [primary = 0, secondary] = r2.sleeps;
-      assert.ok(primary > 28_000 && primary <= 30_000, `waited ${primary} ms for x-ratelimit-reset`);
+      // The reset is 30 s ahead in whole seconds of the fake's clock; the run reads its own clock a
+      // little later (more on a loaded machine): any wait far above a backoff's proves the reset used.
+      assert.ok(primary > 20_000 && primary <= 30_000, `waited ${primary} ms for x-ratelimit-reset`);
       assert.equal(secondary, 7000);
       assert.deepEqual(t.gh.members("oncall"), ["alice-gh", "carol-gh"]);
 

@@ -11,6 +11,7 @@ import { normalizeApono, aponoSchema } from "../src/targets/apono/config.js";
 import { startFakeApono, type FakeAponoIntegration, type FakeAponoUser } from "./fakes/apono.js";
 import { assertNoSecret, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 import { runMain } from "./harness.js";
+import { actionLines, callsSince } from "./target-helpers.js";
 
 // The apono target through the CLI against a fake Apono, with a rota file as the source and the
 // fake's clock moved with each run's. Each test asserts the exact requests of each run.
@@ -55,7 +56,6 @@ rules:
 ${rules}
 `,
   );
-  let seen = 0;
   return {
     apono,
     dir,
@@ -70,12 +70,7 @@ ${rules}
       });
     },
     /** The requests made since the last call. */
-    newCalls: () => {
-      const all = apono.calls();
-      const fresh = all.slice(seen);
-      seen = all.length;
-      return fresh;
-    },
+    newCalls: callsSince(() => apono.calls()),
     cleanup: async () => {
       try {
         await apono.close();
@@ -86,8 +81,7 @@ ${rules}
   };
 }
 
-const actions = (stdout: string) =>
-  parseJsonOutput(stdout).actions.map((a) => `${a.kind} ${a.identity} ${a.resource} ${a.status}`);
+const actions = actionLines;
 
 const create = (
   userId: string,

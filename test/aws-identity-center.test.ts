@@ -20,6 +20,7 @@ import {
 import { startFakeAws, type FakeAws } from "./fakes/aws.js";
 import { assertNoSecret, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 import { runMain } from "./harness.js";
+import { callsSince, personalRota } from "./target-helpers.js";
 
 // The aws-identity-center target through the CLI, against one fake IAM Identity Center (both APIs,
 // AWS JSON 1.1, SigV4) driven by the official SDK clients, with a rota file as the source and the
@@ -41,8 +42,7 @@ for (const k of [
 ])
   delete process.env[k];
 
-const rota = (shifts: [string, string, string][]) =>
-  `shifts:\n${shifts.map(([email, start, end]) => `  - { schedule: ${email.split("@")[0]}, email: ${email}, start: ${start}, end: ${end} }`).join("\n")}\n`;
+const rota = personalRota;
 
 const actions = (stdout: string) =>
   parseJsonOutput(stdout).actions.map((a) => `${a.kind} ${a.identity} ${a.status}`);
@@ -71,7 +71,7 @@ rules:
 ${rules ?? `  - { name: oncall, source: rota, schedules: [alice, bob, carol, eve], target: aws, resources: [${RESOURCE}] }`}
 `,
   );
-  let seen = aws.calls().length;
+  const newCalls = callsSince(() => aws.calls(), aws.calls().length);
   const outputs: string[] = [];
   return {
     dir,
@@ -83,12 +83,7 @@ ${rules ?? `  - { name: oncall, source: rota, schedules: [alice, bob, carol, eve
       return r;
     },
     /** The calls made since the last call. */
-    newCalls: () => {
-      const all = aws.calls();
-      const fresh = all.slice(seen);
-      seen = all.length;
-      return fresh;
-    },
+    newCalls,
     outputs,
     cleanup,
   };

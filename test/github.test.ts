@@ -8,6 +8,7 @@ import { dayFixture } from "./days/github.js";
 import { startFakeGithub, type FakeGithubTeam } from "./fakes/github.js";
 import { assertNoSecret, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 import { runMain } from "./harness.js";
+import { actionLines, callsSince, personalRota } from "./target-helpers.js";
 
 // The github target through the CLI against a fake GitHub (the official Octokit talks to it), with a
 // rota file as the source and the clock moved between runs as cron would move it. Each test asserts
@@ -31,8 +32,7 @@ function appKeys() {
 }
 
 // Each person on a schedule of their own (shifts on one schedule may not overlap).
-const rota = (shifts: [string, string, string][]) =>
-  `shifts:\n${shifts.map(([email, start, end]) => `  - { schedule: ${email.split("@")[0]}, email: ${email}, start: ${start}, end: ${end} }`).join("\n")}\n`;
+const rota = personalRota;
 
 async function setup(
   fake: { orgMembers: string[]; teams: FakeGithubTeam[]; saml?: Record<string, string>; app?: boolean },
@@ -67,7 +67,6 @@ rules:
 ${rules}
 `,
   );
-  let seen = 0;
   return {
     gh,
     dir,
@@ -76,12 +75,7 @@ ${rules}
     run: (now: string, token = TOKEN) =>
       runMain(["sync", "-c", config, "--output", "json"], { cwd: dir, env: { GITHUB_TOKEN: token }, now }),
     /** The requests made since the last call. */
-    newCalls: () => {
-      const all = gh.calls();
-      const fresh = all.slice(seen);
-      seen = all.length;
-      return fresh;
-    },
+    newCalls: callsSince(() => gh.calls()),
     cleanup: async () => {
       try {
         await gh.close();
@@ -92,8 +86,7 @@ ${rules}
   };
 }
 
-const actions = (stdout: string) =>
-  parseJsonOutput(stdout).actions.map((a) => `${a.kind} ${a.identity} ${a.resource} ${a.status}`);
+const actions = actionLines;
 
 const rule = (schedules: string[], resources = ["oncall"], name = "oncall") =>
   `  - { name: ${name}, source: rota, schedules: [${schedules.join(", ")}], target: gh, resources: [${resources.join(", ")}] }`;

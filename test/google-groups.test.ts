@@ -8,6 +8,7 @@ import { dayFixture } from "./days/google-groups.js";
 import { fakeServiceAccount, serviceAccountKeyJson, startFakeGoogle } from "./fakes/google.js";
 import { assertNoSecret, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 import { runMain } from "./harness.js";
+import { callsSince } from "./target-helpers.js";
 
 // The google-groups target through the CLI against the fake Cloud Identity and token endpoint, with
 // a rota file as the source. The fake enforces each membership's expiry against its clock, which
@@ -47,7 +48,6 @@ rules:
   - { name: oncall, source: rota, schedules: [alice, bob, carol, dave, erin], target: google, resources: [${(opts.resources ?? [PROD.email]).join(", ")}], grace: 15m, revoke: true }
 `,
   );
-  let seen = 0;
   return {
     google,
     dir,
@@ -62,12 +62,7 @@ rules:
         now,
       });
     },
-    newCalls: () => {
-      const all = google.calls();
-      const fresh = all.slice(seen);
-      seen = all.length;
-      return fresh;
-    },
+    newCalls: callsSince(() => google.calls()),
     secrets: () => [fakeServiceAccount().privateKeyPem.split("\n")[1] ?? "", ...google.issued],
     files: () => ["state.json", "audit.jsonl", "state.json.journal"].map((f) => path.join(dir, f)),
     cleanup: async () => {

@@ -9,6 +9,7 @@ import { dayFixture } from "./days/okta.js";
 import { startFakeOkta, type FakeOktaApp, type FakeOktaGroup, type FakeOktaUser } from "./fakes/okta.js";
 import { assertNoSecret, makeTempDir, parseJsonOutput, writeYaml } from "./helpers.js";
 import { runMain } from "./harness.js";
+import { actionLines, callsSince, personalRota } from "./target-helpers.js";
 
 // The okta target through the CLI against a fake Okta, with a rota file as the source and the
 // clock moved between runs as cron would move it. Each test asserts the exact requests of each run.
@@ -45,8 +46,7 @@ const OTHER2: FakeOktaGroup = { id: "00gother2000000000o2", name: "everyone-eng"
 const GROUPS = [PROD, PROD_AD, OTHER1, OTHER2];
 
 // Each person on a schedule of their own (shifts on one schedule may not overlap).
-const rota = (shifts: [string, string, string][]) =>
-  `shifts:\n${shifts.map(([email, start, end]) => `  - { schedule: ${email.split("@")[0]}, email: ${email}, start: ${start}, end: ${end} }`).join("\n")}\n`;
+const rota = personalRota;
 
 async function setup(
   fakeOpts: Omit<Parameters<typeof startFakeOkta>[0], "token" | "groups"> & { groups?: FakeOktaGroup[] },
@@ -67,7 +67,6 @@ rules:
 ${rules}
 `,
   );
-  let seen = 0;
   return {
     okta,
     dir,
@@ -78,12 +77,7 @@ ${rules}
     validate: (token = TOKEN) =>
       runMain(["validate", "--online", "-c", config], { cwd: dir, env: { OKTA_API_TOKEN: token } }),
     /** The requests made since the last call. */
-    newCalls: () => {
-      const all = okta.calls();
-      const fresh = all.slice(seen);
-      seen = all.length;
-      return fresh;
-    },
+    newCalls: callsSince(() => okta.calls()),
     cleanup: async () => {
       try {
         await okta.close();
@@ -94,8 +88,7 @@ ${rules}
   };
 }
 
-const actions = (stdout: string) =>
-  parseJsonOutput(stdout).actions.map((a) => `${a.kind} ${a.identity} ${a.resource} ${a.status}`);
+const actions = actionLines;
 const reasons = (stdout: string) =>
   parseJsonOutput(stdout).actions.map((a) => String(a.reason ?? a.error ?? ""));
 

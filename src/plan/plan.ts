@@ -341,20 +341,7 @@ function plan(input: PlanInput): Action[] {
     }
   }
 
-  // Who is on call now for each access (granted, extended or already covered above): an exclusive
-  // resource keeps them, whatever the ledger says of their access.
-  const nowMs = input.now.toMillis();
-  const onCallNow = new Set(
-    actions
-      .filter(
-        (a) =>
-          (a.kind === "grant" || a.kind === "extend" || a.kind === "unchanged") &&
-          a.start.toMillis() <= nowMs &&
-          a.end.toMillis() > nowMs,
-      )
-      .map((a) => grantKey(a.target, a.resource, a.identity)),
-  );
-  actions.push(...planMemberships(input, revokes, held, present, capsOf, heldKey, onCallNow));
+  actions.push(...planMemberships(input, revokes, held, present, capsOf, heldKey));
 
   // A rule whose source failed plans nothing, but what it holds is reported, kept: a plan that
   // showed nothing for it would read as "nobody is on call" at the very moment nobody knows.
@@ -420,7 +407,6 @@ function planMemberships(
   present: ReadonlyMap<string, readonly HeldGrant[]>,
   capsOf: (target: string) => TargetCapabilities,
   heldKey: (h: HeldGrant) => string,
-  onCallNow: ReadonlySet<string>,
 ): Action[] {
   const now = input.now.toMillis();
   const out: Action[] = [];
@@ -532,10 +518,9 @@ function planMemberships(
     for (const identity of [...new Set(m.identities)].sort(cmp)) {
       const key = grantKey(m.target, m.resource, identity);
       if (removed.has(key)) continue;
-      // Pre-existing access is not spared here; whoever is on call now is, even where the ledger
-      // recorded their access as pre-existing (found before a first grant, e.g. after a lost ledger).
-      const keeper = coveringNow(key);
-      if ((keeper && !keeper.grant?.preexisting) || onCallNow.has(key)) continue;
+      // A listed resource is exclusive, so nothing held there is pre-existing (ownedWhole): whatever
+      // covers now keeps the member.
+      if (coveringNow(key)) continue;
       const base = {
         rule: rule?.name ?? m.target,
         target: m.target,

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { DEFAULT_HTTP } from "../../infra/http.js";
 import { githubFetch, githubWait } from "./client.js";
 import { githubSchema, normalizeGithub } from "./config.js";
-import { nextLink } from "./index.js";
+import { nextLink } from "../../infra/link.js";
 
 const ctx = (problems: string[]) => ({
   name: "gh",

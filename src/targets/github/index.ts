@@ -26,6 +26,7 @@ import {
   teamMembersSchema,
 } from "./schema.js";
 import { onceEach } from "../../core/once.js";
+import { nextLink } from "../../infra/link.js";
 
 export const githubTarget = defineTarget({
   schema: githubSchema,
@@ -299,21 +300,6 @@ export function createGithubTarget(config: GithubConfig, deps: TargetDeps): Targ
       return { ok: false, error: describe(err, who) };
     }
   }
-}
-
-/**
- * The `rel="next"` URL of a `Link` header. A next page on another origin is not followed: the
- * credential would go with it.
- */
-export function nextLink(link: string | undefined, origin: string): URL | null {
-  if (!link) return null;
-  for (const m of link.matchAll(/<([^>]*)>\s*;([^,<]*)/g)) {
-    if (!/\brel="?next"?/.test(m[2] ?? "")) continue;
-    const u = new URL(m[1] ?? "", origin);
-    if (u.origin !== origin) throw new Error(`the next page is on ${u.origin}, not ${origin}; not followed`);
-    return u;
-  }
-  return null;
 }
 
 function statusOf(err: unknown): number | null {

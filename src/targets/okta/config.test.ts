@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { nextLink } from "./index.js";
+import { nextLink } from "../../infra/link.js";
 import { normalizeOkta, oktaSchema } from "./config.js";
 
 it("okta config: the token from OKTA_API_TOKEN by default; orgUrl https, or http only on this machine", () => {

@@ -20,6 +20,7 @@ import {
 } from "./config.js";
 import { createOktaOAuth } from "./oauth.js";
 import { onceEach } from "../../core/once.js";
+import { nextLink } from "../../infra/link.js";
 
 export const oktaTarget = defineTarget({
   schema: oktaSchema,
@@ -290,27 +291,6 @@ export function createOktaTarget(config: OktaConfig, deps: TargetDeps): Target {
       }
     },
   };
-}
-
-/**
- * The `rel="next"` URL of a `link` header (Okta sends one header per relation; they arrive joined
- * with ", "). A next page on another origin is not followed: the token would go with it.
- */
-export function nextLink(link: string | undefined, origin: string): URL | null {
-  if (!link) return null;
-  for (const m of link.matchAll(/<([^>]*)>\s*;([^,<]*)/g)) {
-    if (!/\brel="?next"?/.test(m[2] ?? "")) continue;
-    try {
-      const u = new URL(m[1] ?? "", origin);
-      if (u.origin !== origin)
-        throw new Error(`the next page is on ${u.origin}, not ${origin}; not followed`);
-      return u;
-    } catch (err) {
-      if (err instanceof TypeError) return null;
-      throw err;
-    }
-  }
-  return null;
 }
 
 function asUser(v: unknown): OktaUser | null {
